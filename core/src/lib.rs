@@ -1,0 +1,3 @@
+//! Tombola's pure draw engine.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
