@@ -1,0 +1,1 @@
+//! Tombola's draw component.
