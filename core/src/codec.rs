@@ -1,0 +1,636 @@
+//! The text codec of log entries; the grammar is on [`Entry`].
+
+use std::fmt::{self, Write as _};
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use crate::config::{ConfigError, ConfigField, ItemConfig, Mode, PoolConfig, Stock, ValidConfig};
+use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDraw};
+use crate::id::{IdError, ItemId, OperationId, RequestId};
+use crate::outcome::ItemCount;
+
+/// The field of a log line that an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The version after the verb's `/`.
+    Version,
+    /// CREATE's pool id.
+    Pool,
+    /// CREATE's rules version.
+    Rules,
+    /// CREATE's mode.
+    Mode,
+    /// CREATE's snapshot interval.
+    SnapshotEvery,
+    /// CREATE's display name.
+    Name,
+    /// An item id.
+    Item,
+    /// An item's weight.
+    Weight,
+    /// An item's stock.
+    Stock,
+    /// A request id.
+    RequestId,
+    /// DRAW's count.
+    Count,
+    /// DRAW's seed.
+    Seed,
+    /// DRAW's fill mode.
+    Fill,
+    /// RETURN's operation id.
+    Operation,
+    /// A RETURN or RESTOCK quantity.
+    Quantity,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Version => "version",
+            Field::Pool => "pool id",
+            Field::Rules => "rules version",
+            Field::Mode => "mode",
+            Field::SnapshotEvery => "snapshot interval",
+            Field::Name => "name",
+            Field::Item => "item id",
+            Field::Weight => "weight",
+            Field::Stock => "stock",
+            Field::RequestId => "request id",
+            Field::Count => "count",
+            Field::Seed => "seed",
+            Field::Fill => "fill",
+            Field::Operation => "operation id",
+            Field::Quantity => "quantity",
+        })
+    }
+}
+
+/// What is wrong with one field of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldProblem {
+    /// Nothing between two separators.
+    #[error("is empty")]
+    Empty,
+    /// Not a valid id.
+    #[error("{0}")]
+    Id(IdError),
+    /// Not a decimal number.
+    #[error("is not a decimal number")]
+    NotDecimal,
+    /// A decimal number with a leading zero.
+    #[error("has a leading zero")]
+    LeadingZero,
+    /// A number outside the field's range.
+    #[error("is outside {min}..={max}")]
+    OutOfRange {
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// Not 16 lowercase hexadecimal digits.
+    #[error("is not 16 lowercase hexadecimal digits")]
+    NotSeed,
+    /// A word that is not one of the field's keywords.
+    #[error("is not a known keyword")]
+    UnknownWord,
+    /// A `%` not followed by two uppercase hex digits, or escaping a byte
+    /// that is written as itself.
+    #[error("has a bad escape at byte {at}")]
+    BadEscape {
+        /// Byte offset of the `%` in the field.
+        at: usize,
+    },
+    /// A byte that must be escaped, written as itself.
+    #[error("has an unescaped byte at {at}")]
+    Unescaped {
+        /// Byte offset in the field.
+        at: usize,
+    },
+    /// Escapes that do not decode to UTF-8.
+    #[error("is not UTF-8 once unescaped")]
+    NotUtf8,
+}
+
+/// Why a line is not an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodecReason {
+    /// The bytes are not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// An empty line.
+    #[error("empty line")]
+    Empty,
+    /// The first field is not a known verb.
+    #[error("unknown verb")]
+    UnknownVerb,
+    /// A known verb with a format version this build does not know.
+    #[error("unsupported version {0}")]
+    UnsupportedVersion(u32),
+    /// The line ends before this field.
+    #[error("missing {0}")]
+    Missing(Field),
+    /// A field after the last one the verb takes.
+    #[error("unexpected field after the end of the entry")]
+    Trailing,
+    /// A field that does not parse.
+    #[error("{field} {problem}")]
+    Invalid {
+        /// The field.
+        field: Field,
+        /// What is wrong with it.
+        problem: FieldProblem,
+    },
+    /// A CREATE whose pool configuration breaks a rule.
+    #[error("pool configuration: {0}")]
+    Config(ConfigError),
+}
+
+/// Why a line is not an entry, and where: the byte offset of the field at
+/// fault in the line (for [`CodecReason::NotUtf8`], of the first byte that
+/// is not UTF-8; for [`CodecReason::Missing`], the end of the line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("at byte {offset}: {reason}")]
+pub struct CodecError {
+    /// Byte offset in the line.
+    pub offset: usize,
+    /// What is wrong.
+    pub reason: CodecReason,
+}
+
+impl CodecError {
+    fn new(offset: usize, reason: CodecReason) -> CodecError {
+        CodecError { offset, reason }
+    }
+
+    fn invalid(offset: usize, field: Field, problem: FieldProblem) -> CodecError {
+        CodecError::new(offset, CodecReason::Invalid { field, problem })
+    }
+}
+
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+// Bytes of a name that are written as themselves.
+fn is_plain_name_byte(byte: u8) -> bool {
+    (0x21..=0x7E).contains(&byte) && byte != b'%'
+}
+
+impl Entry {
+    /// The entry's line (see the grammar on [`Entry`]).
+    pub fn encode(&self) -> String {
+        self.to_string()
+    }
+
+    /// Parses a line.
+    ///
+    /// # Errors
+    ///
+    /// A [`CodecError`] naming the byte offset and the reason when the line
+    /// does not follow the grammar, or is a CREATE whose configuration is
+    /// invalid. Never panics, whatever the input.
+    pub fn decode(line: &str) -> Result<Entry, CodecError> {
+        let mut fields = Fields::new(line);
+        let (_, verb) = fields
+            .next()
+            .ok_or(CodecError::new(0, CodecReason::Empty))?;
+        if verb.is_empty() {
+            return Err(CodecError::new(0, CodecReason::Empty));
+        }
+        let entry = match verb.split_once('/') {
+            None if verb == "DRAW" => decode_seed_draw(&mut fields)?,
+            None => return Err(CodecError::new(0, CodecReason::UnknownVerb)),
+            Some((name, version)) => {
+                if !matches!(name, "CREATE" | "DRAW" | "RETURN" | "RESTOCK" | "CLOSE") {
+                    return Err(CodecError::new(0, CodecReason::UnknownVerb));
+                }
+                let at = name.len() + 1;
+                let version = decimal(version, u64::from(u32::MAX))
+                    .map_err(|problem| CodecError::invalid(at, Field::Version, problem))?;
+                if version != 1 {
+                    // Within u32 by the bound above.
+                    return Err(CodecError::new(
+                        at,
+                        CodecReason::UnsupportedVersion(version as u32),
+                    ));
+                }
+                match name {
+                    "CREATE" => decode_create(&mut fields)?,
+                    "DRAW" => decode_draw(&mut fields)?,
+                    "RETURN" => decode_return(&mut fields)?,
+                    "RESTOCK" => decode_restock(&mut fields)?,
+                    _ => Entry::Close,
+                }
+            }
+        };
+        match fields.next() {
+            Some((at, _)) => Err(CodecError::new(at, CodecReason::Trailing)),
+            None => Ok(entry),
+        }
+    }
+
+    /// Parses a line given as bytes, as a Redis list returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecReason::NotUtf8`] at the first invalid byte, or any error of
+    /// [`Entry::decode`].
+    pub fn decode_bytes(line: &[u8]) -> Result<Entry, CodecError> {
+        let line = std::str::from_utf8(line)
+            .map_err(|error| CodecError::new(error.valid_up_to(), CodecReason::NotUtf8))?;
+        Entry::decode(line)
+    }
+}
+
+impl std::str::FromStr for Entry {
+    type Err = CodecError;
+
+    fn from_str(line: &str) -> Result<Entry, CodecError> {
+        Entry::decode(line)
+    }
+}
+
+impl fmt::Display for Entry {
+    /// Writes the entry's line (see the grammar on [`Entry`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Create(config) => {
+                let mode = match config.mode {
+                    Mode::Stock => "stock",
+                    Mode::Weight => "weight",
+                };
+                write!(
+                    f,
+                    "CREATE/1 {} {} {mode} {} ",
+                    config.id, config.rules, config.snapshot_every
+                )?;
+                for &byte in config.name.as_bytes() {
+                    if is_plain_name_byte(byte) {
+                        f.write_char(char::from(byte))?;
+                    } else {
+                        let escape = [
+                            b'%',
+                            HEX_UPPER[usize::from(byte >> 4)],
+                            HEX_UPPER[usize::from(byte & 15)],
+                        ];
+                        // Three ASCII bytes.
+                        f.write_str(std::str::from_utf8(&escape).map_err(|_| fmt::Error)?)?;
+                    }
+                }
+                for item in &config.items {
+                    write!(f, " {}:{}:", item.id, item.weight)?;
+                    match item.stock {
+                        Stock::Limited(units) => write!(f, "{units}")?,
+                        Stock::Unlimited => f.write_char('*')?,
+                    }
+                }
+                Ok(())
+            }
+            Entry::Draw(draw) => {
+                let fill = if draw.all_or_nothing {
+                    "all"
+                } else {
+                    "partial"
+                };
+                write!(
+                    f,
+                    "DRAW/1 {} {} {:016x} {fill}",
+                    draw.request_id,
+                    draw.count.get(),
+                    draw.seed
+                )
+            }
+            Entry::Return(back) => {
+                write!(f, "RETURN/1 {}", back.operation_id)?;
+                for count in &back.items {
+                    write!(f, " {}:{}", count.item, count.quantity)?;
+                }
+                Ok(())
+            }
+            Entry::Restock(restock) => write!(f, "RESTOCK/1 {} {}", restock.item, restock.quantity),
+            Entry::Close => f.write_str("CLOSE/1"),
+            Entry::SeedDraw(seed) => match &seed.item {
+                Some(item) => write!(f, "DRAW {} {item}", seed.request_id),
+                None => write!(f, "DRAW {} {}", seed.request_id, ItemId::RESERVED),
+            },
+        }
+    }
+}
+
+// The space-separated fields of a line, with their byte offsets.
+struct Fields<'a> {
+    line: &'a str,
+    at: usize,
+    done: bool,
+}
+
+impl<'a> Fields<'a> {
+    fn new(line: &'a str) -> Fields<'a> {
+        Fields {
+            line,
+            at: 0,
+            done: line.is_empty(),
+        }
+    }
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        if self.done {
+            return None;
+        }
+        let start = self.at;
+        let rest = &self.line[start..];
+        match rest.find(' ') {
+            Some(length) => {
+                self.at = start + length + 1;
+                Some((start, &rest[..length]))
+            }
+            None => {
+                self.done = true;
+                self.at = self.line.len();
+                Some((start, rest))
+            }
+        }
+    }
+
+    fn expect(&mut self, field: Field) -> Result<(usize, &'a str), CodecError> {
+        self.next().ok_or(CodecError::new(
+            self.line.len(),
+            CodecReason::Missing(field),
+        ))
+    }
+}
+
+// A canonical decimal no larger than `max`.
+fn decimal(text: &str, max: u64) -> Result<u64, FieldProblem> {
+    let bytes = text.as_bytes();
+    match bytes {
+        [] => return Err(FieldProblem::Empty),
+        [b'0', _, ..] => return Err(FieldProblem::LeadingZero),
+        _ => {}
+    }
+    let mut value = 0u64;
+    for &byte in bytes {
+        if !byte.is_ascii_digit() {
+            return Err(FieldProblem::NotDecimal);
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|value| value.checked_add(u64::from(byte - b'0')))
+            .ok_or(FieldProblem::OutOfRange { min: 0, max })?;
+    }
+    if value > max {
+        return Err(FieldProblem::OutOfRange { min: 0, max });
+    }
+    Ok(value)
+}
+
+fn decimal_field(at: usize, text: &str, field: Field, max: u64) -> Result<u64, CodecError> {
+    decimal(text, max).map_err(|problem| CodecError::invalid(at, field, problem))
+}
+
+fn quantity(at: usize, text: &str) -> Result<NonZeroU64, CodecError> {
+    let value = decimal_field(at, text, Field::Quantity, u64::MAX)?;
+    NonZeroU64::new(value).ok_or(CodecError::invalid(
+        at,
+        Field::Quantity,
+        FieldProblem::OutOfRange {
+            min: 1,
+            max: u64::MAX,
+        },
+    ))
+}
+
+fn id_field<T>(
+    at: usize,
+    text: &str,
+    field: Field,
+    parse: fn(&str) -> Result<T, IdError>,
+) -> Result<T, CodecError> {
+    if text.is_empty() {
+        return Err(CodecError::invalid(at, field, FieldProblem::Empty));
+    }
+    parse(text).map_err(|error| CodecError::invalid(at, field, FieldProblem::Id(error)))
+}
+
+fn parse_seed(at: usize, text: &str) -> Result<u64, CodecError> {
+    let bytes = text.as_bytes();
+    let invalid = || CodecError::invalid(at, Field::Seed, FieldProblem::NotSeed);
+    if bytes.len() != 16 {
+        return Err(invalid());
+    }
+    let mut value = 0u64;
+    for &byte in bytes {
+        let digit = HEX_LOWER
+            .iter()
+            .position(|&hex| hex == byte)
+            .ok_or_else(invalid)?;
+        value = value << 4 | digit as u64;
+    }
+    Ok(value)
+}
+
+fn parse_name(at: usize, text: &str) -> Result<String, CodecError> {
+    let invalid = |problem| CodecError::invalid(at, Field::Name, problem);
+    if text.is_empty() {
+        return Err(invalid(FieldProblem::Empty));
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'%' {
+            let digit = |offset: usize| {
+                bytes
+                    .get(index + offset)
+                    .and_then(|byte| HEX_UPPER.iter().position(|hex| hex == byte))
+            };
+            let (Some(high), Some(low)) = (digit(1), digit(2)) else {
+                return Err(invalid(FieldProblem::BadEscape { at: index }));
+            };
+            // Two hex digits make a byte.
+            let decoded = (high << 4 | low) as u8;
+            if is_plain_name_byte(decoded) {
+                return Err(invalid(FieldProblem::BadEscape { at: index }));
+            }
+            out.push(decoded);
+            index += 3;
+        } else if is_plain_name_byte(byte) {
+            out.push(byte);
+            index += 1;
+        } else {
+            return Err(invalid(FieldProblem::Unescaped { at: index }));
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid(FieldProblem::NotUtf8))
+}
+
+fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+    let (pool_at, pool) = fields.expect(Field::Pool)?;
+    let (rules_at, rules) = fields.expect(Field::Rules)?;
+    let rules = decimal_field(rules_at, rules, Field::Rules, u64::from(u32::MAX))? as u32;
+    let (mode_at, mode) = fields.expect(Field::Mode)?;
+    let mode = match mode {
+        "stock" => Mode::Stock,
+        "weight" => Mode::Weight,
+        "" => {
+            return Err(CodecError::invalid(
+                mode_at,
+                Field::Mode,
+                FieldProblem::Empty,
+            ));
+        }
+        _ => {
+            return Err(CodecError::invalid(
+                mode_at,
+                Field::Mode,
+                FieldProblem::UnknownWord,
+            ));
+        }
+    };
+    let (every_at, every) = fields.expect(Field::SnapshotEvery)?;
+    let snapshot_every =
+        decimal_field(every_at, every, Field::SnapshotEvery, u64::from(u32::MAX))? as u32;
+    let (name_at, name) = fields.expect(Field::Name)?;
+    let name = parse_name(name_at, name)?;
+
+    // Offsets of each item's id, weight and stock, to place config errors.
+    let mut offsets = Vec::new();
+    let mut items = Vec::new();
+    while let Some((at, text)) = fields.next() {
+        // The id itself is checked with the rest of the configuration.
+        let Some((id, rest)) = text.split_once(':') else {
+            return Err(CodecError::new(
+                at + text.len(),
+                CodecReason::Missing(Field::Weight),
+            ));
+        };
+        let Some((weight, stock)) = rest.split_once(':') else {
+            return Err(CodecError::new(
+                at + text.len(),
+                CodecReason::Missing(Field::Stock),
+            ));
+        };
+        let weight_at = at + id.len() + 1;
+        let stock_at = weight_at + weight.len() + 1;
+        let weight = decimal_field(weight_at, weight, Field::Weight, u64::MAX)?;
+        let stock = match stock {
+            "*" => Stock::Unlimited,
+            units => Stock::Limited(decimal_field(stock_at, units, Field::Stock, u64::MAX)?),
+        };
+        offsets.push([at, weight_at, stock_at]);
+        items.push(ItemConfig {
+            id: id.to_owned(),
+            weight,
+            stock,
+        });
+    }
+
+    let config = PoolConfig {
+        id: pool.to_owned(),
+        name,
+        mode,
+        rules,
+        snapshot_every,
+        items,
+    };
+    let line_end = fields.line.len();
+    ValidConfig::new(config)
+        .map(|config| Entry::Create(Arc::new(config)))
+        .map_err(|error| {
+            let item_at = |index: usize, part: usize| {
+                offsets.get(index).map_or(line_end, |offsets| offsets[part])
+            };
+            let at = match error.field {
+                ConfigField::Id => pool_at,
+                ConfigField::Name => name_at,
+                ConfigField::Rules => rules_at,
+                ConfigField::SnapshotEvery => every_at,
+                ConfigField::Items => item_at(0, 0),
+                ConfigField::ItemId(index) => item_at(index, 0),
+                ConfigField::ItemWeight(index) => item_at(index, 1),
+                ConfigField::ItemStock(index) => item_at(index, 2),
+            };
+            CodecError::new(at, CodecReason::Config(error))
+        })
+}
+
+fn decode_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+    let (at, request) = fields.expect(Field::RequestId)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::new)?;
+    let (at, count) = fields.expect(Field::Count)?;
+    let count = decimal_field(at, count, Field::Count, u64::from(MAX_DRAW_COUNT))?;
+    let count = u32::try_from(count)
+        .ok()
+        .and_then(DrawCount::new)
+        .ok_or(CodecError::invalid(
+            at,
+            Field::Count,
+            FieldProblem::OutOfRange {
+                min: 1,
+                max: u64::from(MAX_DRAW_COUNT),
+            },
+        ))?;
+    let (at, text) = fields.expect(Field::Seed)?;
+    let seed = parse_seed(at, text)?;
+    let (at, fill) = fields.expect(Field::Fill)?;
+    let all_or_nothing = match fill {
+        "partial" => false,
+        "all" => true,
+        "" => return Err(CodecError::invalid(at, Field::Fill, FieldProblem::Empty)),
+        _ => {
+            return Err(CodecError::invalid(
+                at,
+                Field::Fill,
+                FieldProblem::UnknownWord,
+            ));
+        }
+    };
+    Ok(Entry::Draw(Draw {
+        request_id,
+        count,
+        seed,
+        all_or_nothing,
+    }))
+}
+
+fn decode_return(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+    let (at, operation) = fields.expect(Field::Operation)?;
+    let operation_id = id_field(at, operation, Field::Operation, OperationId::new)?;
+    let mut items = Vec::new();
+    while let Some((at, text)) = fields.next() {
+        let Some((item, count)) = text.split_once(':') else {
+            return Err(CodecError::new(
+                at + text.len(),
+                CodecReason::Missing(Field::Quantity),
+            ));
+        };
+        let item = id_field(at, item, Field::Item, ItemId::new)?;
+        let quantity = quantity(at + item.as_str().len() + 1, count)?;
+        items.push(ItemCount { item, quantity });
+    }
+    Ok(Entry::Return(Return {
+        operation_id,
+        items,
+    }))
+}
+
+fn decode_restock(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+    let (at, item) = fields.expect(Field::Item)?;
+    let item = id_field(at, item, Field::Item, ItemId::new)?;
+    let (at, count) = fields.expect(Field::Quantity)?;
+    let quantity = quantity(at, count)?;
+    Ok(Entry::Restock(Restock { item, quantity }))
+}
+
+fn decode_seed_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+    let (at, request) = fields.expect(Field::RequestId)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::new)?;
+    let (at, item) = fields.expect(Field::Item)?;
+    let item = match item {
+        ItemId::RESERVED => None,
+        item => Some(id_field(at, item, Field::Item, ItemId::new)?),
+    };
+    Ok(Entry::SeedDraw(SeedDraw { request_id, item }))
+}

@@ -1,0 +1,724 @@
+//! Pool configuration: the body of a create-pool request, and its validation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasherDefault;
+use std::ops::Deref;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::fnv::Fnv64;
+use crate::id::{IdError, ItemId, PoolId};
+use crate::rules::Rules;
+
+/// The most items a pool holds.
+pub const MAX_ITEMS: usize = 1 << 20;
+
+/// The longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// The snapshot interval a pool gets when its configuration names none.
+pub const DEFAULT_SNAPSHOT_EVERY: u32 = 32;
+
+/// The longest snapshot interval.
+pub const MAX_SNAPSHOT_EVERY: u32 = 1 << 20;
+
+/// How an item's chance is computed from its weight and stock.
+///
+/// The chance of an item is its *effective weight* over the sum of the
+/// effective weights of all items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Like tickets in a drum: a limited item holds `weight` tickets per unit
+    /// of remaining stock (with the default weight of 1, its chance is
+    /// proportional to its remaining stock), and an unlimited item holds a
+    /// constant `weight` tickets that go back in the drum after each draw.
+    Stock,
+    /// A fixed weight: an item's effective weight is its `weight` while it has
+    /// stock (always, if unlimited), and zero once it runs out.
+    Weight,
+}
+
+/// How many units of an item there are: JSON `5` or `null` (unlimited).
+///
+/// The field must be present in a configuration: a forgotten stock must
+/// not silently mean an endless supply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stock {
+    /// A fixed number of units.
+    Limited(u64),
+    /// Never runs out: a "no prize" or consolation item.
+    Unlimited,
+}
+
+impl Serialize for Stock {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Stock::Limited(units) => serializer.serialize_u64(*units),
+            Stock::Unlimited => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Stock {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Stock, D::Error> {
+        struct StockVisitor;
+
+        impl serde::de::Visitor<'_> for StockVisitor {
+            type Value = Stock;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer, or null for unlimited stock")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, units: u64) -> Result<Stock, E> {
+                Ok(Stock::Limited(units))
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Stock, E> {
+                Ok(Stock::Unlimited)
+            }
+
+            fn visit_none<E: serde::de::Error>(self) -> Result<Stock, E> {
+                Ok(Stock::Unlimited)
+            }
+        }
+
+        // `deserialize_any`, not `deserialize_option`: serde treats a missing
+        // field as `None` for option-like types, and the stock must be explicit.
+        deserializer.deserialize_any(StockVisitor)
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// One item of a pool, as configured.
+///
+/// JSON: `{"id":"gold","weight":1,"stock":5}`; `weight` defaults to 1,
+/// `stock` is required (`null` for unlimited).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemConfig {
+    /// The item's id: a plain id other than `FAILED`, unique in the pool.
+    pub id: String,
+    /// The item's weight, at least 1 (see [`Mode`]).
+    #[serde(default = "one")]
+    pub weight: u64,
+    /// The item's initial stock.
+    pub stock: Stock,
+}
+
+fn latest_rules() -> u32 {
+    Rules::LATEST.version()
+}
+
+fn default_snapshot_every() -> u32 {
+    DEFAULT_SNAPSHOT_EVERY
+}
+
+/// A pool as configured: the body of a create-pool request.
+///
+/// It may be invalid: [`PoolConfig::validate`] says what is wrong, naming the
+/// field, and [`ValidConfig`] is the proof that a configuration was checked.
+///
+/// ```
+/// use tombola_core::{Mode, PoolConfig, Stock};
+///
+/// let config: PoolConfig = serde_json::from_str(r#"{
+///     "id": "summer", "name": "Summer", "mode": "stock",
+///     "items": [
+///         {"id": "gold", "stock": 5},
+///         {"id": "none", "weight": 10, "stock": null}
+///     ]
+/// }"#)?;
+/// assert_eq!(config.mode, Mode::Stock);
+/// assert_eq!(config.rules, 1);
+/// assert_eq!(config.snapshot_every, 32);
+/// assert_eq!(config.items[0].weight, 1);
+/// assert_eq!(config.items[1].stock, Stock::Unlimited);
+/// config.validate()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// The pool's id: a plain id.
+    pub id: String,
+    /// The display name: 1 to 128 characters, no control characters.
+    pub name: String,
+    /// How chances are computed.
+    pub mode: Mode,
+    /// The rules version draws are computed under; defaults to the latest.
+    #[serde(default = "latest_rules")]
+    pub rules: u32,
+    /// How many log entries between snapshots, 1 to 2²⁰; defaults to 32.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u32,
+    /// The items, 1 to 2²⁰ of them, in the order draws walk them.
+    pub items: Vec<ItemConfig>,
+}
+
+/// The field of a [`PoolConfig`] that an error is about. Displays as a path:
+/// `id`, `items[2].weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfigField {
+    /// `id`
+    Id,
+    /// `name`
+    Name,
+    /// `rules`
+    Rules,
+    /// `snapshot_every`
+    SnapshotEvery,
+    /// `items`
+    Items,
+    /// `items[i].id`
+    ItemId(usize),
+    /// `items[i].weight`
+    ItemWeight(usize),
+    /// `items[i].stock`
+    ItemStock(usize),
+}
+
+impl ConfigField {
+    /// The index of the item the field belongs to, if any.
+    pub fn item(self) -> Option<usize> {
+        match self {
+            ConfigField::ItemId(index)
+            | ConfigField::ItemWeight(index)
+            | ConfigField::ItemStock(index) => Some(index),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigField::Id => f.write_str("id"),
+            ConfigField::Name => f.write_str("name"),
+            ConfigField::Rules => f.write_str("rules"),
+            ConfigField::SnapshotEvery => f.write_str("snapshot_every"),
+            ConfigField::Items => f.write_str("items"),
+            ConfigField::ItemId(index) => write!(f, "items[{index}].id"),
+            ConfigField::ItemWeight(index) => write!(f, "items[{index}].weight"),
+            ConfigField::ItemStock(index) => write!(f, "items[{index}].stock"),
+        }
+    }
+}
+
+/// What is wrong with a configuration field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigProblem {
+    /// An id that is not a valid id.
+    #[error("id {0}")]
+    Id(IdError),
+    /// An empty display name.
+    #[error("is empty")]
+    EmptyName,
+    /// A display name over [`MAX_NAME_CHARS`] characters.
+    #[error("is longer than {MAX_NAME_CHARS} characters")]
+    NameTooLong,
+    /// A control character (newline, tab...) in the display name.
+    #[error("has a control character at byte {at}")]
+    ControlChar {
+        /// Byte offset of the character.
+        at: usize,
+    },
+    /// A rules version that was never released.
+    #[error("unknown rules version {0}")]
+    UnknownRules(u32),
+    /// A snapshot interval outside 1..=[`MAX_SNAPSHOT_EVERY`].
+    #[error("must be between 1 and {MAX_SNAPSHOT_EVERY}")]
+    SnapshotEveryOutOfRange,
+    /// No items at all.
+    #[error("must hold at least one item")]
+    NoItems,
+    /// More than [`MAX_ITEMS`] items.
+    #[error("must hold at most {MAX_ITEMS} items")]
+    TooManyItems,
+    /// The same item id twice.
+    #[error("repeats the id of items[{first}]")]
+    DuplicateId {
+        /// The index of the first item with this id.
+        first: usize,
+    },
+    /// A weight of zero.
+    #[error("must be at least 1")]
+    ZeroWeight,
+    /// The total weight of the pool, counted up to this item, exceeds
+    /// `u64::MAX` (in stock mode, weight times stock counts).
+    #[error("makes the pool's total weight exceed u64::MAX")]
+    TotalOverflow,
+}
+
+/// An invalid [`PoolConfig`]: the field at fault and what is wrong with it.
+///
+/// ```
+/// use tombola_core::{ConfigField, ConfigProblem, PoolConfig};
+///
+/// let config: PoolConfig = serde_json::from_str(r#"{
+///     "id": "p", "name": "P", "mode": "weight",
+///     "items": [{"id": "a", "stock": 1}, {"id": "a", "stock": 2}]
+/// }"#)?;
+/// let error = config.validate().unwrap_err();
+/// assert_eq!(error.field, ConfigField::ItemId(1));
+/// assert_eq!(error.problem, ConfigProblem::DuplicateId { first: 0 });
+/// assert_eq!(error.to_string(), "items[1].id: repeats the id of items[0]");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ConfigError {
+    /// The field at fault.
+    pub field: ConfigField,
+    /// What is wrong with it.
+    pub problem: ConfigProblem,
+}
+
+impl ConfigError {
+    fn new(field: ConfigField, problem: ConfigProblem) -> ConfigError {
+        ConfigError { field, problem }
+    }
+}
+
+type ItemIndex = HashMap<ItemId, u32, BuildHasherDefault<Fnv64>>;
+
+/// A checked [`PoolConfig`], with its item ids parsed and indexed. The only
+/// way to build one is [`ValidConfig::new`], so holding one proves every
+/// rule of [`PoolConfig::validate`] holds.
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    config: PoolConfig,
+    pool: PoolId,
+    rules: Rules,
+    ids: Vec<ItemId>,
+    index: ItemIndex,
+}
+
+impl PoolConfig {
+    /// Checks every rule, in field order, and reports the first broken one.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the field when: an id is not a plain id (or an
+    /// item is called `FAILED`); the name is empty, too long or has a control
+    /// character; the rules version is unknown; `snapshot_every` is out of
+    /// range; there are no items or too many; an item id repeats; a weight is
+    /// zero; the total weight does not fit in a `u64`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ValidConfig::check(self).map(drop)
+    }
+}
+
+impl ValidConfig {
+    /// Validates a configuration (see [`PoolConfig::validate`]).
+    ///
+    /// # Errors
+    ///
+    /// The first broken rule, as [`PoolConfig::validate`] reports it.
+    pub fn new(config: PoolConfig) -> Result<ValidConfig, ConfigError> {
+        let (pool, rules, ids, index) = ValidConfig::check(&config)?;
+        Ok(ValidConfig {
+            config,
+            pool,
+            rules,
+            ids,
+            index,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn check(config: &PoolConfig) -> Result<(PoolId, Rules, Vec<ItemId>, ItemIndex), ConfigError> {
+        let pool = PoolId::new(&config.id)
+            .map_err(|error| ConfigError::new(ConfigField::Id, ConfigProblem::Id(error)))?;
+        check_name(&config.name).map_err(|problem| ConfigError::new(ConfigField::Name, problem))?;
+        let rules = Rules::from_version(config.rules).ok_or(ConfigError::new(
+            ConfigField::Rules,
+            ConfigProblem::UnknownRules(config.rules),
+        ))?;
+        if !(1..=MAX_SNAPSHOT_EVERY).contains(&config.snapshot_every) {
+            return Err(ConfigError::new(
+                ConfigField::SnapshotEvery,
+                ConfigProblem::SnapshotEveryOutOfRange,
+            ));
+        }
+        if config.items.is_empty() {
+            return Err(ConfigError::new(ConfigField::Items, ConfigProblem::NoItems));
+        }
+        if config.items.len() > MAX_ITEMS {
+            return Err(ConfigError::new(
+                ConfigField::Items,
+                ConfigProblem::TooManyItems,
+            ));
+        }
+        let mut ids = Vec::with_capacity(config.items.len());
+        let mut index = ItemIndex::with_capacity_and_hasher(config.items.len(), Default::default());
+        let mut total = 0u64;
+        for (position, item) in config.items.iter().enumerate() {
+            let id = ItemId::new(&item.id).map_err(|error| {
+                ConfigError::new(ConfigField::ItemId(position), ConfigProblem::Id(error))
+            })?;
+            // MAX_ITEMS keeps positions far below u32::MAX.
+            let slot = position as u32;
+            if let Some(first) = index.insert(id.clone(), slot) {
+                return Err(ConfigError::new(
+                    ConfigField::ItemId(position),
+                    ConfigProblem::DuplicateId {
+                        first: first as usize,
+                    },
+                ));
+            }
+            if item.weight == 0 {
+                return Err(ConfigError::new(
+                    ConfigField::ItemWeight(position),
+                    ConfigProblem::ZeroWeight,
+                ));
+            }
+            let (tickets, field) = match (config.mode, item.stock) {
+                (Mode::Stock, Stock::Limited(units)) => (
+                    item.weight.checked_mul(units),
+                    ConfigField::ItemStock(position),
+                ),
+                // In weight mode the bound is the sum of all weights, so that
+                // restocking an item that ran out can never overflow.
+                _ => (Some(item.weight), ConfigField::ItemWeight(position)),
+            };
+            total = tickets
+                .and_then(|tickets| total.checked_add(tickets))
+                .ok_or(ConfigError::new(field, ConfigProblem::TotalOverflow))?;
+            ids.push(id);
+        }
+        Ok((pool, rules, ids, index))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// The pool id, parsed.
+    pub fn pool(&self) -> &PoolId {
+        &self.pool
+    }
+
+    /// The rules version, parsed.
+    pub fn rules(&self) -> Rules {
+        self.rules
+    }
+
+    /// The item ids, parsed, in configuration order.
+    pub fn ids(&self) -> &[ItemId] {
+        &self.ids
+    }
+
+    /// The position of an item in configuration order.
+    pub fn position(&self, item: &str) -> Option<u32> {
+        self.index.get(item).copied()
+    }
+
+    /// Gives the configuration back.
+    pub fn into_inner(self) -> PoolConfig {
+        self.config
+    }
+}
+
+impl Deref for ValidConfig {
+    type Target = PoolConfig;
+
+    fn deref(&self) -> &PoolConfig {
+        &self.config
+    }
+}
+
+impl PartialEq for ValidConfig {
+    fn eq(&self, other: &ValidConfig) -> bool {
+        // Everything else is derived from the configuration.
+        self.config == other.config
+    }
+}
+
+impl Eq for ValidConfig {}
+
+impl TryFrom<PoolConfig> for ValidConfig {
+    type Error = ConfigError;
+
+    fn try_from(config: PoolConfig) -> Result<ValidConfig, ConfigError> {
+        ValidConfig::new(config)
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ConfigProblem> {
+    if name.is_empty() {
+        return Err(ConfigProblem::EmptyName);
+    }
+    if let Some((at, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(ConfigProblem::ControlChar { at });
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ConfigProblem::NameTooLong);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, weight: u64, stock: Stock) -> ItemConfig {
+        ItemConfig {
+            id: id.to_owned(),
+            weight,
+            stock,
+        }
+    }
+
+    fn config(mode: Mode, items: Vec<ItemConfig>) -> PoolConfig {
+        PoolConfig {
+            id: "pool".to_owned(),
+            name: "A pool".to_owned(),
+            mode,
+            rules: 1,
+            snapshot_every: 32,
+            items,
+        }
+    }
+
+    fn error_of(config: &PoolConfig) -> (String, ConfigProblem) {
+        let error = config.validate().unwrap_err();
+        (error.field.to_string(), error.problem)
+    }
+
+    #[test]
+    fn json_shape_and_defaults() {
+        let text = r#"{"id":"summer","name":"Summer","mode":"stock","rules":1,"snapshot_every":32,"items":[{"id":"gold","weight":1,"stock":5},{"id":"none","weight":10,"stock":null}]}"#;
+        let parsed: PoolConfig = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            parsed,
+            config(
+                Mode::Stock,
+                vec![
+                    item("gold", 1, Stock::Limited(5)),
+                    item("none", 10, Stock::Unlimited)
+                ]
+            )
+            .with_names("summer", "Summer")
+        );
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), text);
+        let short: PoolConfig = serde_json::from_str(
+            r#"{"id":"summer","name":"Summer","mode":"stock","items":[{"id":"gold","stock":5},{"id":"none","weight":10,"stock":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(short, parsed);
+    }
+
+    impl PoolConfig {
+        fn with_names(mut self, id: &str, name: &str) -> PoolConfig {
+            self.id = id.to_owned();
+            self.name = name.to_owned();
+            self
+        }
+    }
+
+    #[test]
+    fn json_refuses_unknown_fields_and_missing_stock() {
+        let unknown = r#"{"id":"p","name":"P","mode":"stock","items":[],"colour":1}"#;
+        assert!(
+            serde_json::from_str::<PoolConfig>(unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `colour`")
+        );
+        let unknown_item =
+            r#"{"id":"p","name":"P","mode":"stock","items":[{"id":"a","stock":1,"odds":2}]}"#;
+        assert!(
+            serde_json::from_str::<PoolConfig>(unknown_item)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `odds`")
+        );
+        let no_stock = r#"{"id":"p","name":"P","mode":"stock","items":[{"id":"a"}]}"#;
+        assert!(
+            serde_json::from_str::<PoolConfig>(no_stock)
+                .unwrap_err()
+                .to_string()
+                .contains("missing field `stock`")
+        );
+        let negative = r#"{"id":"p","name":"P","mode":"stock","items":[{"id":"a","stock":-1}]}"#;
+        assert!(
+            serde_json::from_str::<PoolConfig>(negative)
+                .unwrap_err()
+                .to_string()
+                .contains("non-negative integer")
+        );
+        let bad_mode = r#"{"id":"p","name":"P","mode":"odds","items":[]}"#;
+        assert!(
+            serde_json::from_str::<PoolConfig>(bad_mode)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown variant `odds`")
+        );
+    }
+
+    #[test]
+    fn every_rule_names_its_field() {
+        let good = config(
+            Mode::Weight,
+            vec![
+                item("a", 1, Stock::Limited(1)),
+                item("b", 2, Stock::Unlimited),
+            ],
+        );
+        good.validate().unwrap();
+
+        let mut bad = good.clone();
+        bad.id = "a b".into();
+        assert_eq!(
+            error_of(&bad),
+            (
+                "id".into(),
+                ConfigProblem::Id(IdError::InvalidChar { at: 1, found: ' ' })
+            )
+        );
+
+        let mut bad = good.clone();
+        bad.name = String::new();
+        assert_eq!(error_of(&bad), ("name".into(), ConfigProblem::EmptyName));
+        bad.name = "é".repeat(129);
+        assert_eq!(error_of(&bad), ("name".into(), ConfigProblem::NameTooLong));
+        bad.name = "é".repeat(128);
+        bad.validate().unwrap();
+        bad.name = "two\nlines".into();
+        assert_eq!(
+            error_of(&bad),
+            ("name".into(), ConfigProblem::ControlChar { at: 3 })
+        );
+
+        let mut bad = good.clone();
+        bad.rules = 9;
+        assert_eq!(
+            error_of(&bad),
+            ("rules".into(), ConfigProblem::UnknownRules(9))
+        );
+
+        let mut bad = good.clone();
+        bad.snapshot_every = 0;
+        assert_eq!(
+            error_of(&bad),
+            (
+                "snapshot_every".into(),
+                ConfigProblem::SnapshotEveryOutOfRange
+            )
+        );
+        bad.snapshot_every = MAX_SNAPSHOT_EVERY + 1;
+        assert_eq!(
+            error_of(&bad),
+            (
+                "snapshot_every".into(),
+                ConfigProblem::SnapshotEveryOutOfRange
+            )
+        );
+
+        let mut bad = good.clone();
+        bad.items.clear();
+        assert_eq!(error_of(&bad), ("items".into(), ConfigProblem::NoItems));
+
+        let mut bad = good.clone();
+        bad.items.push(item("FAILED", 1, Stock::Unlimited));
+        assert_eq!(
+            error_of(&bad),
+            ("items[2].id".into(), ConfigProblem::Id(IdError::Reserved))
+        );
+
+        let mut bad = good.clone();
+        bad.items.push(item("b", 1, Stock::Unlimited));
+        assert_eq!(
+            error_of(&bad),
+            (
+                "items[2].id".into(),
+                ConfigProblem::DuplicateId { first: 1 }
+            )
+        );
+
+        let mut bad = good.clone();
+        bad.items[1].weight = 0;
+        assert_eq!(
+            error_of(&bad),
+            ("items[1].weight".into(), ConfigProblem::ZeroWeight)
+        );
+    }
+
+    #[test]
+    fn too_many_items_is_refused() {
+        let items = vec![item("x", 1, Stock::Unlimited); MAX_ITEMS + 1];
+        // The count is checked before the (duplicate) ids.
+        assert_eq!(
+            error_of(&config(Mode::Weight, items)),
+            ("items".into(), ConfigProblem::TooManyItems)
+        );
+    }
+
+    #[test]
+    fn totals_must_fit_in_u64() {
+        let half = u64::MAX / 2 + 1;
+        // Weight mode: the sum of weights, whatever the stock.
+        let weights = config(
+            Mode::Weight,
+            vec![
+                item("a", half, Stock::Limited(0)),
+                item("b", half, Stock::Limited(0)),
+            ],
+        );
+        assert_eq!(
+            error_of(&weights),
+            ("items[1].weight".into(), ConfigProblem::TotalOverflow)
+        );
+        // Stock mode: weight times stock, and unlimited items count their weight.
+        let stock = config(Mode::Stock, vec![item("a", 2, Stock::Limited(half))]);
+        assert_eq!(
+            error_of(&stock),
+            ("items[0].stock".into(), ConfigProblem::TotalOverflow)
+        );
+        let stock = config(
+            Mode::Stock,
+            vec![
+                item("a", 1, Stock::Limited(u64::MAX)),
+                item("b", 1, Stock::Unlimited),
+            ],
+        );
+        assert_eq!(
+            error_of(&stock),
+            ("items[1].weight".into(), ConfigProblem::TotalOverflow)
+        );
+        let fits = config(
+            Mode::Stock,
+            vec![
+                item("a", 1, Stock::Limited(u64::MAX - 1)),
+                item("b", 1, Stock::Unlimited),
+            ],
+        );
+        fits.validate().unwrap();
+    }
+
+    #[test]
+    fn a_valid_config_indexes_its_items() {
+        let valid = ValidConfig::new(config(
+            Mode::Stock,
+            vec![
+                item("a", 1, Stock::Limited(3)),
+                item("b", 1, Stock::Unlimited),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(valid.position("b"), Some(1));
+        assert_eq!(valid.position("c"), None);
+        assert_eq!(valid.ids()[0].as_str(), "a");
+        assert_eq!(valid.pool().as_str(), "pool");
+        assert_eq!(valid.rules(), Rules::V1);
+        assert_eq!(ConfigField::ItemStock(4).item(), Some(4));
+        assert_eq!(ConfigField::Name.item(), None);
+    }
+}

@@ -1,0 +1,380 @@
+//! Identifiers: pools, items, operations, requests, and lock keys.
+//!
+//! A plain id is 1 to [`MAX_ID_LEN`] bytes of `A-Z a-z 0-9 _ . -`. These
+//! characters are safe everywhere an id goes: between the spaces of a log
+//! line, inside a Redis key, in a URL path segment, in JSON.
+//!
+//! A [`RequestId`] may also be `<id>#<tag>`, two plain ids joined by one `#`:
+//! the chunks of a multi-draw operation are `<operation>#<chunk>`
+//! ([`RequestId::chunk`]) and its compensation is `<operation>#rollback`
+//! ([`RequestId::rollback`]). No other character is ever accepted, so an id
+//! never contains a space, a newline, a `:`, a `/` or a `{`.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The longest plain id, in bytes.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Why a string is not a valid id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The id, or one side of a request id's `#`, is empty.
+    #[error("is empty at byte {at}")]
+    Empty {
+        /// Byte offset of the empty part.
+        at: usize,
+    },
+    /// Longer than [`MAX_ID_LEN`] bytes (each side of a `#` separately).
+    #[error("is longer than {MAX_ID_LEN} bytes at byte {at}")]
+    TooLong {
+        /// Byte offset of the part that is too long.
+        at: usize,
+    },
+    /// A character outside `A-Z a-z 0-9 _ . -` (and one `#` in a request id).
+    #[error("has {found:?} at byte {at}; allowed are A-Z a-z 0-9 _ . -")]
+    InvalidChar {
+        /// Byte offset of the character.
+        at: usize,
+        /// The character.
+        found: char,
+    },
+    /// `FAILED` is the outcome word of the seed's `DRAW <request_id> FAILED`
+    /// log lines, so no item may be called that.
+    #[error("is reserved")]
+    Reserved,
+}
+
+fn is_id_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
+}
+
+// Checks a plain id that starts at byte `base` of a larger string, so that
+// errors point into the larger string.
+fn check_plain(text: &str, base: usize) -> Result<(), IdError> {
+    if text.is_empty() {
+        return Err(IdError::Empty { at: base });
+    }
+    if let Some(at) = text.bytes().position(|byte| !is_id_byte(byte)) {
+        let found = text[at..].chars().next().unwrap_or('\u{FFFD}');
+        return Err(IdError::InvalidChar {
+            at: base + at,
+            found,
+        });
+    }
+    if text.len() > MAX_ID_LEN {
+        return Err(IdError::TooLong { at: base });
+    }
+    Ok(())
+}
+
+macro_rules! plain_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Arc<str>);
+
+        impl $name {
+            /// Parses an id.
+            ///
+            /// # Errors
+            ///
+            /// If `text` is not 1 to 64 bytes of `A-Z a-z 0-9 _ . -`.
+            pub fn new(text: &str) -> Result<$name, IdError> {
+                Self::check(text)?;
+                Ok($name(Arc::from(text)))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&*self.0, f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+
+            fn from_str(text: &str) -> Result<$name, IdError> {
+                $name::new(text)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = IdError;
+
+            fn try_from(text: &str) -> Result<$name, IdError> {
+                $name::new(text)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::new(&text).map_err(|error| {
+                    serde::de::Error::custom(format_args!("invalid id {text:?}: {error}"))
+                })
+            }
+        }
+    };
+}
+
+plain_id! {
+    /// A pool's id: a plain id (see the [module docs](self)). It is the hash
+    /// tag of every Redis key of the pool.
+    PoolId
+}
+
+plain_id! {
+    /// An item's id: a plain id (see the [module docs](self)) other than
+    /// `FAILED`. Cloning is cheap: outcomes hold many copies.
+    ItemId
+}
+
+plain_id! {
+    /// A multi-draw operation's id, chosen by the client: a plain id (see
+    /// the [module docs](self)).
+    OperationId
+}
+
+plain_id! {
+    /// A request id: a plain id or `<id>#<tag>` (see the [module docs](self)).
+    /// A request is appended to a pool's log at most once per request id.
+    RequestId
+}
+
+impl PoolId {
+    fn check(text: &str) -> Result<(), IdError> {
+        check_plain(text, 0)
+    }
+}
+
+impl OperationId {
+    fn check(text: &str) -> Result<(), IdError> {
+        check_plain(text, 0)
+    }
+}
+
+impl ItemId {
+    /// The word that stands for "no item" in the seed's log lines.
+    pub const RESERVED: &'static str = "FAILED";
+
+    fn check(text: &str) -> Result<(), IdError> {
+        check_plain(text, 0)?;
+        if text == Self::RESERVED {
+            return Err(IdError::Reserved);
+        }
+        Ok(())
+    }
+}
+
+impl RequestId {
+    fn check(text: &str) -> Result<(), IdError> {
+        match text.split_once('#') {
+            None => check_plain(text, 0),
+            Some((operation, tag)) => {
+                check_plain(operation, 0)?;
+                check_plain(tag, operation.len() + 1)
+            }
+        }
+    }
+
+    /// The request id of chunk `chunk` of a multi-draw: `<operation>#<chunk>`.
+    pub fn chunk(operation: &OperationId, chunk: u32) -> RequestId {
+        RequestId(Arc::from(format!("{operation}#{chunk}")))
+    }
+
+    /// The request id of the RETURN that rolls a multi-draw back:
+    /// `<operation>#rollback`. Being a request id, it is appended at most
+    /// once, which makes a rollback idempotent.
+    pub fn rollback(operation: &OperationId) -> RequestId {
+        RequestId(Arc::from(format!("{operation}#rollback")))
+    }
+
+    /// The operation part of an `<operation>#<tag>` request id.
+    pub fn operation(&self) -> Option<&str> {
+        self.0.split_once('#').map(|(operation, _)| operation)
+    }
+}
+
+/// What a multi-draw operation is serialized on: its pool and its id,
+/// written `<pool>/<operation>`.
+///
+/// ```
+/// use tombola_core::{LockKey, OperationId, PoolId};
+///
+/// let key = LockKey::new(PoolId::new("summer")?, OperationId::new("op-7")?);
+/// assert_eq!(key.to_string(), "summer/op-7");
+/// assert_eq!("summer/op-7".parse::<LockKey>()?, key);
+/// # Ok::<(), tombola_core::IdError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockKey {
+    pool: PoolId,
+    operation: OperationId,
+}
+
+impl LockKey {
+    /// The lock key of an operation in a pool.
+    pub fn new(pool: PoolId, operation: OperationId) -> LockKey {
+        LockKey { pool, operation }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PoolId {
+        &self.pool
+    }
+
+    /// The operation.
+    pub fn operation(&self) -> &OperationId {
+        &self.operation
+    }
+}
+
+impl fmt::Display for LockKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.pool, self.operation)
+    }
+}
+
+impl FromStr for LockKey {
+    type Err = IdError;
+
+    /// Parses `<pool>/<operation>`.
+    ///
+    /// # Errors
+    ///
+    /// If either side is not a plain id; a missing `/` is reported as an
+    /// empty operation at the end of the text.
+    fn from_str(text: &str) -> Result<LockKey, IdError> {
+        let (pool, operation) = text.split_once('/').unwrap_or((text, ""));
+        check_plain(pool, 0)?;
+        check_plain(operation, pool.len() + 1)?;
+        Ok(LockKey {
+            pool: PoolId(Arc::from(pool)),
+            operation: OperationId(Arc::from(operation)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_ids_accept_exactly_their_alphabet() {
+        let all = "AZaz09_.-";
+        assert_eq!(PoolId::new(all).unwrap().as_str(), all);
+        assert_eq!(ItemId::new(&"x".repeat(64)).unwrap().as_str().len(), 64);
+        for bad in [' ', '#', ':', '/', '{', '\n', 'é', '\0', '+'] {
+            let text = format!("ab{bad}");
+            assert_eq!(
+                OperationId::new(&text),
+                Err(IdError::InvalidChar { at: 2, found: bad }),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_id_errors_are_precise() {
+        assert_eq!(PoolId::new(""), Err(IdError::Empty { at: 0 }));
+        assert_eq!(
+            PoolId::new(&"x".repeat(65)),
+            Err(IdError::TooLong { at: 0 })
+        );
+        assert_eq!(ItemId::new("FAILED"), Err(IdError::Reserved));
+        assert_eq!(ItemId::new("failed").unwrap().as_str(), "failed");
+        // A character error wins over a length error: it is the more useful one.
+        let long_bad = format!("{}!", "x".repeat(70));
+        assert_eq!(
+            ItemId::new(&long_bad),
+            Err(IdError::InvalidChar { at: 70, found: '!' })
+        );
+    }
+
+    #[test]
+    fn request_ids_take_one_hash() {
+        assert_eq!(RequestId::new("op#3").unwrap().operation(), Some("op"));
+        assert_eq!(RequestId::new("plain").unwrap().operation(), None);
+        assert_eq!(RequestId::new("op#"), Err(IdError::Empty { at: 3 }));
+        assert_eq!(RequestId::new("#3"), Err(IdError::Empty { at: 0 }));
+        assert_eq!(
+            RequestId::new("a#b#c"),
+            Err(IdError::InvalidChar { at: 3, found: '#' })
+        );
+        let long = format!("{}#{}", "o".repeat(64), "t".repeat(64));
+        assert!(RequestId::new(&long).is_ok());
+        let too_long = format!("o#{}", "t".repeat(65));
+        assert_eq!(RequestId::new(&too_long), Err(IdError::TooLong { at: 2 }));
+    }
+
+    #[test]
+    fn chunk_and_rollback_ids_are_valid_request_ids() {
+        let operation = OperationId::new("op-1").unwrap();
+        let chunk = RequestId::chunk(&operation, 12);
+        assert_eq!(chunk.as_str(), "op-1#12");
+        assert_eq!(RequestId::new(chunk.as_str()).unwrap(), chunk);
+        let rollback = RequestId::rollback(&operation);
+        assert_eq!(rollback.as_str(), "op-1#rollback");
+        assert_eq!(rollback.operation(), Some("op-1"));
+    }
+
+    #[test]
+    fn lock_keys_parse_both_sides() {
+        let key: LockKey = "p/o".parse().unwrap();
+        assert_eq!((key.pool().as_str(), key.operation().as_str()), ("p", "o"));
+        assert_eq!("p".parse::<LockKey>(), Err(IdError::Empty { at: 2 }));
+        assert_eq!("/o".parse::<LockKey>(), Err(IdError::Empty { at: 0 }));
+        assert_eq!(
+            "p/o/x".parse::<LockKey>(),
+            Err(IdError::InvalidChar { at: 3, found: '/' })
+        );
+    }
+
+    #[test]
+    fn serde_validates_ids() {
+        let id: ItemId = serde_json::from_str("\"gold\"").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"gold\"");
+        let error = serde_json::from_str::<ItemId>("\"a b\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("invalid id \"a b\""), "{error}");
+        // Escaped strings cannot be borrowed; they must still parse.
+        let escaped: PoolId = serde_json::from_str("\"a\\u0062\"").unwrap();
+        assert_eq!(escaped.as_str(), "ab");
+    }
+}

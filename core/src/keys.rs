@@ -1,0 +1,121 @@
+//! The Redis keys of a pool.
+//!
+//! Every key of one pool carries the hash tag `{<pool>}`, so a pool lives in
+//! one Redis Cluster slot and its Lua scripts may touch all of its keys.
+//! Pool ids never contain `{`, `}` or `:` (see [`crate::id`]), so no two
+//! pools' keys can collide.
+//!
+//! ```text
+//! tombola:{pool}:log          list    the write-ahead log (RPUSH only)
+//! tombola:{pool}:base         integer sequence number of the entry before log[0]
+//! tombola:{pool}:snap         string  encoded snapshot
+//! tombola:{pool}:req:<id>     string  seq and recorded outcome of a request id
+//! tombola:{pool}:op:<id>      string  a multi-draw DrawState as JSON
+//! tombola:{pool}:archive:<n>  list    rotated log segment n, kept for audit
+//! ```
+//!
+//! ```
+//! use tombola_core::{keys, PoolId, RequestId};
+//!
+//! let pool = PoolId::new("summer")?;
+//! assert_eq!(keys::log(&pool), "tombola:{summer}:log");
+//! assert_eq!(keys::request(&pool, &RequestId::new("op-1#0")?), "tombola:{summer}:req:op-1#0");
+//! # Ok::<(), tombola_core::IdError>(())
+//! ```
+
+use crate::id::{LockKey, OperationId, PoolId, RequestId};
+
+/// The hash tag shared by all of a pool's keys: `{<pool>}`.
+pub fn hash_tag(pool: &PoolId) -> String {
+    format!("{{{pool}}}")
+}
+
+/// The write-ahead log: `tombola:{<pool>}:log`.
+pub fn log(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:log")
+}
+
+/// The sequence number of the entry before `log[0]`: `tombola:{<pool>}:base`.
+pub fn base(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:base")
+}
+
+/// The newest snapshot: `tombola:{<pool>}:snap`.
+pub fn snap(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:snap")
+}
+
+/// The recorded outcome of a request: `tombola:{<pool>}:req:<id>`.
+pub fn request(pool: &PoolId, request: &RequestId) -> String {
+    format!("tombola:{{{pool}}}:req:{request}")
+}
+
+/// A multi-draw's saved state: `tombola:{<pool>}:op:<id>`.
+pub fn operation(pool: &PoolId, operation: &OperationId) -> String {
+    format!("tombola:{{{pool}}}:op:{operation}")
+}
+
+/// Rotated log segment `n`: `tombola:{<pool>}:archive:<n>`.
+pub fn archive(pool: &PoolId, segment: u64) -> String {
+    format!("tombola:{{{pool}}}:archive:{segment}")
+}
+
+/// The kinds of state an operation keeps in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationType {
+    /// A multi-draw's progress, a [`crate::DrawState`]: the `op:<id>` key.
+    MultiDraw,
+    /// The record of the RETURN that rolls the operation back, appended as
+    /// request [`RequestId::rollback`]: the `req:<id>#rollback` key.
+    Rollback,
+}
+
+/// The key of an operation's state of the given type, from its lock key.
+///
+/// ```
+/// use tombola_core::keys::{state, OperationType};
+/// use tombola_core::LockKey;
+///
+/// let lock: LockKey = "summer/op-7".parse()?;
+/// assert_eq!(state(&lock, OperationType::MultiDraw), "tombola:{summer}:op:op-7");
+/// assert_eq!(state(&lock, OperationType::Rollback), "tombola:{summer}:req:op-7#rollback");
+/// # Ok::<(), tombola_core::IdError>(())
+/// ```
+pub fn state(lock: &LockKey, kind: OperationType) -> String {
+    match kind {
+        OperationType::MultiDraw => operation(lock.pool(), lock.operation()),
+        OperationType::Rollback => request(lock.pool(), &RequestId::rollback(lock.operation())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_carries_the_pool_hash_tag() {
+        let pool = PoolId::new("p.1").unwrap();
+        let keys = [
+            log(&pool),
+            base(&pool),
+            snap(&pool),
+            request(&pool, &RequestId::new("r").unwrap()),
+            operation(&pool, &OperationId::new("o").unwrap()),
+            archive(&pool, 3),
+        ];
+        assert_eq!(
+            keys,
+            [
+                "tombola:{p.1}:log",
+                "tombola:{p.1}:base",
+                "tombola:{p.1}:snap",
+                "tombola:{p.1}:req:r",
+                "tombola:{p.1}:op:o",
+                "tombola:{p.1}:archive:3",
+            ]
+        );
+        let tag = hash_tag(&pool);
+        assert_eq!(tag, "{p.1}");
+        assert!(keys.iter().all(|key| key.contains(&tag)));
+    }
+}

@@ -1,0 +1,234 @@
+//! The state machine: `decide` turns a command into an entry, `apply` folds
+//! an entry into the state.
+//!
+//! `decide` checks a command against the newest state the caller has read.
+//! That state may already be behind the log when the entry is appended, so
+//! `apply` checks again at the entry's position and reports in the outcome
+//! anything that no longer holds (a draw on a pool closed in between fails,
+//! and so on). `apply` is what replay runs, so it never refuses.
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use crate::config::{ConfigError, PoolConfig, ValidConfig};
+use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return};
+use crate::id::{ItemId, OperationId, RequestId};
+use crate::outcome::{IgnoreReason, ItemCount, Outcome};
+use crate::state::{AddError, PoolState};
+
+/// What a caller asks of a pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Create the pool.
+    Create(PoolConfig),
+    /// Draw `count` items.
+    Draw {
+        /// The request id: the client's, or `<operation>#<chunk>`.
+        request_id: RequestId,
+        /// How many draws, 1 to [`MAX_DRAW_COUNT`].
+        count: u32,
+        /// Draw nothing if the stock cannot fill `count`.
+        all_or_nothing: bool,
+        /// 64 bits from the host's CSPRNG.
+        seed: u64,
+    },
+    /// Give back what a rolled-back operation drew.
+    Return {
+        /// The operation.
+        operation_id: OperationId,
+        /// The items it drew, one entry per unit, in any order.
+        items: Vec<ItemId>,
+    },
+    /// Add units of a limited item.
+    Restock {
+        /// The item.
+        item: ItemId,
+        /// How many units, at least 1.
+        quantity: u64,
+    },
+    /// Close the pool for draws.
+    Close,
+}
+
+/// Why `decide` refuses a command. Nothing was appended: these are the
+/// caller's errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    /// Any command but CREATE on a pool that does not exist.
+    #[error("no such pool")]
+    NoPool,
+    /// CREATE on a pool that exists.
+    #[error("the pool already exists")]
+    AlreadyExists,
+    /// CREATE with an invalid configuration.
+    #[error("invalid pool configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// DRAW or RESTOCK on a closed pool.
+    #[error("the pool is closed")]
+    Closed,
+    /// CLOSE on a closed pool.
+    #[error("the pool is already closed")]
+    AlreadyClosed,
+    /// A draw count outside 1..=[`MAX_DRAW_COUNT`].
+    #[error("count {0} is outside 1..={MAX_DRAW_COUNT}")]
+    BadCount(u32),
+    /// An item the pool does not have.
+    #[error("no item {0} in the pool")]
+    UnknownItem(ItemId),
+    /// RESTOCK of an unlimited item.
+    #[error("item {0} has unlimited stock")]
+    UnlimitedItem(ItemId),
+    /// RESTOCK of zero units.
+    #[error("the quantity must be at least 1")]
+    ZeroQuantity,
+    /// RETURN of no items.
+    #[error("nothing to return")]
+    NothingToReturn,
+    /// A RESTOCK or RETURN that would take an item's stock or the pool's total
+    /// weight past `u64::MAX`.
+    #[error("item {0} would overflow the pool's stock or total weight")]
+    Overflow(ItemId),
+}
+
+/// Checks a command against the state the caller has read (`None`: no pool
+/// yet) and produces the entry to append.
+///
+/// A RETURN's items are counted per item, in configuration order. A DRAW is
+/// not refused for lack of stock: its outcome records the failure.
+///
+/// # Errors
+///
+/// A [`DecideError`] when the command does not apply to that state: see
+/// each variant. A RETURN is accepted on a closed pool: giving back what was
+/// drawn must always be possible.
+///
+/// ```
+/// use tombola_core::{decide, Command, DecideError, PoolConfig, RequestId};
+///
+/// let config: PoolConfig = serde_json::from_str(r#"{"id":"p","name":"P","mode":"weight",
+///     "items":[{"id":"a","stock":1}]}"#)?;
+/// let create = decide(None, Command::Create(config))?;
+/// assert_eq!(create.encode(), "CREATE/1 p 1 weight 32 P a:1:1");
+///
+/// let draw = Command::Draw { request_id: RequestId::new("r1")?, count: 0, all_or_nothing: false, seed: 7 };
+/// assert_eq!(decide(None, draw), Err(DecideError::NoPool));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decide(state: Option<&PoolState>, command: Command) -> Result<Entry, DecideError> {
+    let Some(state) = state else {
+        return match command {
+            Command::Create(config) => Ok(Entry::Create(Arc::new(ValidConfig::new(config)?))),
+            _ => Err(DecideError::NoPool),
+        };
+    };
+    match command {
+        Command::Create(_) => Err(DecideError::AlreadyExists),
+        Command::Draw {
+            request_id,
+            count,
+            all_or_nothing,
+            seed,
+        } => {
+            let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+            if state.is_closed() {
+                return Err(DecideError::Closed);
+            }
+            Ok(Entry::Draw(Draw {
+                request_id,
+                count,
+                seed,
+                all_or_nothing,
+            }))
+        }
+        Command::Return {
+            operation_id,
+            items,
+        } => decide_return(state, operation_id, items),
+        Command::Restock { item, quantity } => {
+            if state.is_closed() {
+                return Err(DecideError::Closed);
+            }
+            let position = state
+                .config()
+                .position(item.as_str())
+                .ok_or_else(|| DecideError::UnknownItem(item.clone()))?;
+            let quantity = NonZeroU64::new(quantity).ok_or(DecideError::ZeroQuantity)?;
+            match state.check_add(position, quantity.get()) {
+                Ok(_) => Ok(Entry::Restock(Restock { item, quantity })),
+                Err(AddError::Unlimited) => Err(DecideError::UnlimitedItem(item)),
+                Err(AddError::Overflow) => Err(DecideError::Overflow(item)),
+            }
+        }
+        Command::Close if state.is_closed() => Err(DecideError::AlreadyClosed),
+        Command::Close => Ok(Entry::Close),
+    }
+}
+
+fn decide_return(
+    state: &PoolState,
+    operation_id: OperationId,
+    items: Vec<ItemId>,
+) -> Result<Entry, DecideError> {
+    if items.is_empty() {
+        return Err(DecideError::NothingToReturn);
+    }
+    let ids = state.config().ids();
+    let mut counts = vec![0u64; ids.len()];
+    for item in items {
+        let position = state
+            .config()
+            .position(item.as_str())
+            .ok_or(DecideError::UnknownItem(item))?;
+        // One entry per unit drawn: far below u64::MAX.
+        counts[position as usize] += 1;
+    }
+    let mut returned = Vec::new();
+    for (position, (&count, id)) in (0u32..).zip(counts.iter().zip(ids)) {
+        let Some(quantity) = NonZeroU64::new(count) else {
+            continue;
+        };
+        if let Err(AddError::Overflow) = state.check_add(position, count) {
+            return Err(DecideError::Overflow(id.clone()));
+        }
+        returned.push(ItemCount {
+            item: id.clone(),
+            quantity,
+        });
+    }
+    Ok(Entry::Return(Return {
+        operation_id,
+        items: returned,
+    }))
+}
+
+/// Applies an entry to a pool that may not exist yet, and returns its
+/// outcome. Never fails: a CREATE starts the pool; any other entry before
+/// it, and a second CREATE, change nothing and say so.
+///
+/// ```
+/// use tombola_core::{apply, Entry, IgnoreReason, Outcome};
+///
+/// let mut state = None;
+/// let close = Entry::decode("CLOSE/1")?;
+/// assert_eq!(apply(&mut state, &close), Outcome::Ignored { reason: IgnoreReason::NoPool });
+/// let create = Entry::decode("CREATE/1 p 1 stock 32 P a:1:3")?;
+/// assert_eq!(apply(&mut state, &create), Outcome::Create);
+/// assert_eq!(apply(&mut state, &close), Outcome::Close);
+/// assert!(state.is_some_and(|state| state.is_closed()));
+/// # Ok::<(), tombola_core::CodecError>(())
+/// ```
+pub fn apply(state: &mut Option<PoolState>, entry: &Entry) -> Outcome {
+    match (state.as_mut(), entry) {
+        (Some(state), entry) => state.apply(entry),
+        (None, Entry::Create(config)) => {
+            *state = Some(PoolState::new(Arc::clone(config)));
+            Outcome::Create
+        }
+        (None, _) => {
+            tracing::debug!("entry before the pool's CREATE ignored");
+            Outcome::Ignored {
+                reason: IgnoreReason::NoPool,
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Replay: a snapshot plus the log tail after it gives the state and every
+//! outcome.
+//!
+//! Sequence numbers are `u64`, and the first entry of a pool's log is 1. In
+//! Redis, an entry's sequence number is the log's `base` (the sequence number
+//! of the entry before `log[0]`, 0 until the log is first rotated) plus the
+//! list length RPUSH returned ([`seq_of_push`]).
+
+use crate::codec::CodecError;
+use crate::entry::Entry;
+use crate::machine::apply;
+use crate::outcome::Outcome;
+use crate::snapshot::Snapshot;
+use crate::state::PoolState;
+
+/// A line of a log that does not decode, with its sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("log entry {seq}: {source}")]
+pub struct LogError {
+    /// The sequence number of the line.
+    pub seq: u64,
+    /// Why it does not decode.
+    pub source: CodecError,
+}
+
+/// Why a replay cannot proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// The entries skip or repeat a sequence number.
+    #[error("entry {position} has sequence number {found}, expected {expected}")]
+    Gap {
+        /// The index of the entry among those given.
+        position: usize,
+        /// The sequence number that entry should have.
+        expected: u64,
+        /// The one it has.
+        found: u64,
+    },
+    /// The sequence numbers reached `u64::MAX`.
+    #[error("sequence numbers exhausted after {0}")]
+    SeqExhausted(u64),
+}
+
+/// The sequence number of an entry RPUSH placed at list length `length`,
+/// given the log's `base`; `None` on overflow.
+pub fn seq_of_push(base: u64, length: u64) -> Option<u64> {
+    base.checked_add(length)
+}
+
+/// Decodes log lines, the first having sequence number `first_seq`.
+///
+/// # Errors
+///
+/// The first line that does not decode, as a [`LogError`] with its sequence
+/// number; lines are never skipped.
+pub fn decode_tail<I>(first_seq: u64, lines: I) -> Result<Vec<(u64, Entry)>, LogError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let mut seq = first_seq;
+    lines
+        .into_iter()
+        .map(|line| {
+            let this = seq;
+            seq = seq.wrapping_add(1);
+            Entry::decode_bytes(line.as_ref())
+                .map(|entry| (this, entry))
+                .map_err(|source| LogError { seq: this, source })
+        })
+        .collect()
+}
+
+/// The result of a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// The sequence number of the last entry applied (the snapshot's when
+    /// the tail was empty, 0 with neither).
+    pub seq: u64,
+    /// The pool's state after the last entry; `None` if no CREATE was seen.
+    pub state: Option<PoolState>,
+    /// Every entry's outcome, with its sequence number, in log order.
+    pub outcomes: Vec<(u64, Outcome)>,
+}
+
+impl Replayed {
+    /// The outcome of the entry with sequence number `seq`, if it was
+    /// replayed.
+    pub fn outcome(&self, seq: u64) -> Option<&Outcome> {
+        let first = self.outcomes.first()?.0;
+        let index = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.outcomes.get(index).map(|(_, outcome)| outcome)
+    }
+
+    /// A snapshot of the final state, if the pool exists.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.state.clone().map(|state| Snapshot {
+            seq: self.seq,
+            state,
+        })
+    }
+}
+
+/// Applies `entries` to `start` (or to no pool, from sequence number 1), and
+/// returns the final state and every outcome.
+///
+/// # Errors
+///
+/// [`ReplayError::Gap`] unless the sequence numbers follow the snapshot's
+/// one by one; nothing is returned for a partial replay.
+///
+/// ```
+/// use tombola_core::{replay, Entry, Outcome};
+///
+/// let log = ["CREATE/1 p 1 weight 32 P a:1:1", "DRAW/1 r1 2 0000000000000007 partial"];
+/// let entries = log.iter().zip(1..).map(|(line, seq)| Ok((seq, Entry::decode(line)?)));
+/// let replayed = replay(None, entries.collect::<Result<Vec<_>, tombola_core::CodecError>>()?)?;
+/// assert_eq!(replayed.seq, 2);
+/// assert_eq!(replayed.outcome(2).map(Outcome::drawn).map(<[_]>::len), Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replay<I>(start: Option<Snapshot>, entries: I) -> Result<Replayed, ReplayError>
+where
+    I: IntoIterator<Item = (u64, Entry)>,
+{
+    let (mut seq, mut state) = match start {
+        Some(snapshot) => (snapshot.seq, Some(snapshot.state)),
+        None => (0, None),
+    };
+    let entries = entries.into_iter();
+    let mut outcomes = Vec::with_capacity(entries.size_hint().0);
+    for (position, (found, entry)) in entries.enumerate() {
+        let expected = seq.checked_add(1).ok_or(ReplayError::SeqExhausted(seq))?;
+        if found != expected {
+            return Err(ReplayError::Gap {
+                position,
+                expected,
+                found,
+            });
+        }
+        outcomes.push((found, apply(&mut state, &entry)));
+        seq = found;
+    }
+    Ok(Replayed {
+        seq,
+        state,
+        outcomes,
+    })
+}

@@ -1,0 +1,349 @@
+//! Snapshots: a pool's state at a sequence number, in a compact binary form.
+//!
+//! # Format, version 1
+//!
+//! ```text
+//! offset   size  field
+//! 0        4     magic "TMBS"
+//! 4        1     format version: 1
+//! 5        4     payload length n, u32 little-endian
+//! 9        n     payload
+//! 9 + n    4     CRC-32C of bytes 0 .. 9 + n, u32 little-endian
+//!
+//! payload:
+//!   seq              varint
+//!   closed           u8: 0 or 1
+//!   rules            varint
+//!   mode             u8: 0 stock, 1 weight
+//!   snapshot_every   varint
+//!   pool id          varint length, bytes
+//!   name             varint length, UTF-8 bytes
+//!   item count       varint
+//!   each item:
+//!     id             varint length, bytes
+//!     weight         varint
+//!     stock          u8: 0 unlimited; 1 limited, followed by
+//!       initial      varint
+//!       remaining    varint
+//! ```
+//!
+//! A varint is unsigned LEB128 of at most 10 bytes, in its shortest form.
+//!
+//! Decoding checks, in this order, the length, magic, version, payload
+//! length and checksum, so a damaged snapshot is reported as exactly one of
+//! those; then it parses the payload and validates the configuration and the
+//! stock totals as a pool creation would. A snapshot that decodes is a state
+//! that replay could have produced; anything else is a [`SnapshotError`],
+//! never a wrong state.
+
+use std::sync::Arc;
+
+use crate::config::{ConfigError, ItemConfig, Mode, PoolConfig, Stock, ValidConfig};
+use crate::crc::crc32c;
+use crate::state::{PoolState, Slot};
+
+/// The magic bytes that open every snapshot.
+pub const MAGIC: [u8; 4] = *b"TMBS";
+
+/// The snapshot format version this build writes.
+pub const FORMAT_VERSION: u8 = 1;
+
+const HEADER: usize = 9;
+const TRAILER: usize = 4;
+
+/// What is malformed in a snapshot payload whose checksum is right (so it
+/// was written that way, not damaged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// The payload ends inside a field.
+    #[error("ends inside a field")]
+    Truncated,
+    /// A varint longer than its shortest form.
+    #[error("varint is not in its shortest form")]
+    OverlongVarint,
+    /// A varint past `u64::MAX`, or past the field's range.
+    #[error("number is out of range")]
+    OutOfRange,
+    /// A byte that is not one of the field's values.
+    #[error("byte {0:#04x} is not a valid value")]
+    BadByte(u8),
+    /// Text that is not UTF-8.
+    #[error("text is not UTF-8")]
+    NotUtf8,
+    /// Bytes after the last item.
+    #[error("bytes after the last item")]
+    Trailing,
+}
+
+/// Why bytes are not a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Shorter than a header and a checksum.
+    #[error("{0} bytes is too short for a snapshot")]
+    TooShort(usize),
+    /// The first four bytes are not [`MAGIC`].
+    #[error("not a snapshot: bad magic bytes")]
+    BadMagic,
+    /// A format version this build does not read.
+    #[error("unsupported snapshot format version {0}")]
+    UnsupportedVersion(u8),
+    /// The header's payload length does not match the bytes.
+    #[error("payload length {declared} does not match the {actual} bytes present")]
+    LengthMismatch {
+        /// The payload length in the header.
+        declared: u32,
+        /// The payload bytes present.
+        actual: usize,
+    },
+    /// The checksum does not match: the bytes were damaged.
+    #[error("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    ChecksumMismatch {
+        /// The checksum in the snapshot.
+        stored: u32,
+        /// The checksum of the bytes.
+        computed: u32,
+    },
+    /// A payload that does not follow the format.
+    #[error("malformed payload at byte {offset}: {reason}")]
+    Malformed {
+        /// Byte offset from the start of the snapshot.
+        offset: usize,
+        /// What is wrong.
+        reason: Malformed,
+    },
+    /// A configuration that breaks a rule.
+    #[error("invalid pool configuration: {0}")]
+    Config(ConfigError),
+    /// Remaining stocks whose total weight does not fit in a `u64`.
+    #[error("the remaining stocks' total weight exceeds u64::MAX")]
+    TotalOverflow,
+}
+
+/// A pool's state after the entry with sequence number `seq`.
+///
+/// ```
+/// use tombola_core::{apply, Entry, Snapshot};
+///
+/// let mut state = None;
+/// apply(&mut state, &Entry::decode("CREATE/1 p 1 stock 32 Prizes a:1:3 b:2:*")?);
+/// let snapshot = Snapshot { seq: 1, state: state.expect("created") };
+/// let bytes = snapshot.encode();
+/// assert_eq!(Snapshot::decode(&bytes)?, snapshot);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The sequence number of the last entry the state includes.
+    pub seq: u64,
+    /// The state.
+    pub state: PoolState,
+}
+
+impl Snapshot {
+    /// The snapshot's bytes (see the [module docs](self)).
+    pub fn encode(&self) -> Vec<u8> {
+        let config = self.state.config();
+        let mut out = Vec::with_capacity(HEADER + 64 + config.items.len() * 24 + TRAILER);
+        out.extend_from_slice(&MAGIC);
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&[0; 4]);
+        put_varint(&mut out, self.seq);
+        out.push(u8::from(self.state.closed));
+        put_varint(&mut out, u64::from(config.rules));
+        out.push(match config.mode {
+            Mode::Stock => 0,
+            Mode::Weight => 1,
+        });
+        put_varint(&mut out, u64::from(config.snapshot_every));
+        put_bytes(&mut out, config.id.as_bytes());
+        put_bytes(&mut out, config.name.as_bytes());
+        put_varint(&mut out, config.items.len() as u64);
+        for (item, slot) in config.items.iter().zip(&self.state.slots) {
+            put_bytes(&mut out, item.id.as_bytes());
+            put_varint(&mut out, item.weight);
+            match (item.stock, slot.remaining) {
+                (Stock::Limited(initial), Stock::Limited(remaining)) => {
+                    out.push(1);
+                    put_varint(&mut out, initial);
+                    put_varint(&mut out, remaining);
+                }
+                // An item's remaining stock is unlimited exactly when its
+                // initial stock is.
+                _ => out.push(0),
+            }
+        }
+        // MAX_ITEMS items of at most ~100 bytes: far below 4 GiB.
+        let payload = (out.len() - HEADER) as u32;
+        out[5..HEADER].copy_from_slice(&payload.to_le_bytes());
+        let checksum = crc32c(&out);
+        out.extend_from_slice(&checksum.to_le_bytes());
+        out
+    }
+
+    /// Reads a snapshot.
+    ///
+    /// # Errors
+    ///
+    /// A [`SnapshotError`] saying which check failed (see the
+    /// [module docs](self)). Never panics, whatever the input.
+    pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        if bytes.len() < HEADER + TRAILER {
+            return Err(SnapshotError::TooShort(bytes.len()));
+        }
+        if bytes[..4] != MAGIC {
+            return Err(SnapshotError::BadMagic);
+        }
+        if bytes[4] != FORMAT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion(bytes[4]));
+        }
+        let declared = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
+        let actual = bytes.len() - HEADER - TRAILER;
+        if usize::try_from(declared).ok() != Some(actual) {
+            return Err(SnapshotError::LengthMismatch { declared, actual });
+        }
+        let (body, trailer) = bytes.split_at(bytes.len() - TRAILER);
+        let stored = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        let computed = crc32c(body);
+        if stored != computed {
+            return Err(SnapshotError::ChecksumMismatch { stored, computed });
+        }
+        Reader {
+            bytes: body,
+            at: HEADER,
+        }
+        .snapshot()
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, offset: usize, reason: Malformed) -> SnapshotError {
+        SnapshotError::Malformed { offset, reason }
+    }
+
+    fn byte(&mut self) -> Result<u8, SnapshotError> {
+        let byte = *self
+            .bytes
+            .get(self.at)
+            .ok_or(self.error(self.at, Malformed::Truncated))?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn varint(&mut self) -> Result<u64, SnapshotError> {
+        let start = self.at;
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.byte()?;
+            let bits = u64::from(byte & 0x7F);
+            if shift == 63 && bits > 1 {
+                return Err(self.error(start, Malformed::OutOfRange));
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                if byte == 0 && shift > 0 {
+                    return Err(self.error(start, Malformed::OverlongVarint));
+                }
+                return Ok(value);
+            }
+        }
+        Err(self.error(start, Malformed::OutOfRange))
+    }
+
+    fn varint_u32(&mut self) -> Result<u32, SnapshotError> {
+        let start = self.at;
+        u32::try_from(self.varint()?).map_err(|_| self.error(start, Malformed::OutOfRange))
+    }
+
+    fn text(&mut self) -> Result<String, SnapshotError> {
+        let start = self.at;
+        let length = self.varint()?;
+        let end = usize::try_from(length)
+            .ok()
+            .and_then(|length| self.at.checked_add(length))
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(self.error(start, Malformed::Truncated))?;
+        let text = std::str::from_utf8(&self.bytes[self.at..end])
+            .map_err(|_| self.error(start, Malformed::NotUtf8))?;
+        self.at = end;
+        Ok(text.to_owned())
+    }
+
+    fn flag(&mut self, values: u8) -> Result<u8, SnapshotError> {
+        let byte = self.byte()?;
+        if byte >= values {
+            return Err(self.error(self.at - 1, Malformed::BadByte(byte)));
+        }
+        Ok(byte)
+    }
+
+    fn snapshot(mut self) -> Result<Snapshot, SnapshotError> {
+        let seq = self.varint()?;
+        let closed = self.flag(2)? == 1;
+        let rules = self.varint_u32()?;
+        let mode = if self.flag(2)? == 0 {
+            Mode::Stock
+        } else {
+            Mode::Weight
+        };
+        let snapshot_every = self.varint_u32()?;
+        let id = self.text()?;
+        let name = self.text()?;
+        let count_at = self.at;
+        let count = self.varint()?;
+        // Each item takes at least three bytes: a bound that keeps a damaged
+        // count from reserving memory the bytes cannot fill.
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|&count| count <= self.bytes.len() / 3)
+            .ok_or(self.error(count_at, Malformed::Truncated))?;
+        let mut items = Vec::with_capacity(count);
+        let mut slots = Vec::with_capacity(count);
+        for _ in 0..count {
+            let id = self.text()?;
+            let weight = self.varint()?;
+            let (stock, remaining) = if self.flag(2)? == 0 {
+                (Stock::Unlimited, Stock::Unlimited)
+            } else {
+                (
+                    Stock::Limited(self.varint()?),
+                    Stock::Limited(self.varint()?),
+                )
+            };
+            items.push(ItemConfig { id, weight, stock });
+            slots.push(Slot { weight, remaining });
+        }
+        if self.at != self.bytes.len() {
+            return Err(self.error(self.at, Malformed::Trailing));
+        }
+        let config = PoolConfig {
+            id,
+            name,
+            mode,
+            rules,
+            snapshot_every,
+            items,
+        };
+        let config = ValidConfig::new(config).map_err(SnapshotError::Config)?;
+        let state = PoolState::from_parts(Arc::new(config), slots, closed)
+            .map_err(|_| SnapshotError::TotalOverflow)?;
+        Ok(Snapshot { seq, state })
+    }
+}

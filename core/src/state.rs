@@ -1,0 +1,390 @@
+//! A pool's state and how each entry changes it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Mode, Stock, ValidConfig};
+use crate::entry::{Draw, Entry, Restock, Return, SeedDraw};
+use crate::id::{ItemId, PoolId};
+use crate::outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
+use crate::rules::Rules;
+use crate::sampler::Sampler;
+
+// One item's live numbers, kept together so that a draw touches one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) weight: u64,
+    pub(crate) remaining: Stock,
+}
+
+impl Slot {
+    // The item's effective weight: its tickets in the drum. `None` when it
+    // does not fit in a u64.
+    fn tickets(self, mode: Mode) -> Option<u64> {
+        match (mode, self.remaining) {
+            (_, Stock::Unlimited) => Some(self.weight),
+            (Mode::Stock, Stock::Limited(units)) => self.weight.checked_mul(units),
+            (Mode::Weight, Stock::Limited(0)) => Some(0),
+            (Mode::Weight, Stock::Limited(_)) => Some(self.weight),
+        }
+    }
+}
+
+/// Why units cannot be added to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddError {
+    Unlimited,
+    Overflow,
+}
+
+/// The total weight of a set of remaining stocks does not fit in a `u64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TotalOverflow;
+
+/// The chance of drawing an item next, as an exact fraction.
+///
+/// JSON: `{"item":"gold","numerator":5,"denominator":15}`. A denominator of
+/// zero means nothing can be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Odds {
+    /// The item.
+    pub item: ItemId,
+    /// Its effective weight.
+    pub numerator: u64,
+    /// The pool's total effective weight.
+    pub denominator: u64,
+}
+
+impl Odds {
+    /// The chance as a float, for display only: outcomes never use it.
+    pub fn approximate(&self) -> f64 {
+        if self.denominator == 0 {
+            return 0.0;
+        }
+        // Display precision is all a float gives; the exact value is the fraction.
+        self.numerator as f64 / self.denominator as f64
+    }
+}
+
+/// A pool's state: its configuration, the remaining stock of each item, and
+/// whether it is closed.
+///
+/// Invariants: the configuration is valid; the sum of the effective weights
+/// fits in a `u64`; the sampler holds exactly the effective weights.
+/// Two states are equal when their configuration, stocks and closed flag
+/// are; the rest is derived from those.
+#[derive(Debug, Clone)]
+pub struct PoolState {
+    pub(crate) config: Arc<ValidConfig>,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) closed: bool,
+    sampler: Sampler,
+    // Units of limited stock left, to tell in O(1) whether an
+    // all-or-nothing draw can be filled (at most 2^20 items of u64 units).
+    units: u128,
+    has_unlimited: bool,
+}
+
+impl PartialEq for PoolState {
+    fn eq(&self, other: &PoolState) -> bool {
+        self.config == other.config && self.slots == other.slots && self.closed == other.closed
+    }
+}
+
+impl Eq for PoolState {}
+
+impl PoolState {
+    /// A new pool with its initial stock.
+    pub fn new(config: Arc<ValidConfig>) -> PoolState {
+        let slots = config
+            .items
+            .iter()
+            .map(|item| Slot {
+                weight: item.weight,
+                remaining: item.stock,
+            })
+            .collect();
+        match PoolState::from_parts(config, slots, false) {
+            Ok(state) => state,
+            // ValidConfig checks exactly this total.
+            Err(TotalOverflow) => {
+                unreachable!("a valid configuration's initial total fits in a u64")
+            }
+        }
+    }
+
+    pub(crate) fn from_parts(
+        config: Arc<ValidConfig>,
+        slots: Vec<Slot>,
+        closed: bool,
+    ) -> Result<PoolState, TotalOverflow> {
+        let mode = config.mode;
+        let tickets = slots
+            .iter()
+            .map(|slot| slot.tickets(mode))
+            .collect::<Option<Vec<u64>>>()
+            .ok_or(TotalOverflow)?;
+        let sampler = Sampler::new(&tickets).map_err(|_| TotalOverflow)?;
+        let units = slots
+            .iter()
+            .map(|slot| match slot.remaining {
+                Stock::Limited(units) => u128::from(units),
+                Stock::Unlimited => 0,
+            })
+            .sum();
+        let has_unlimited = slots.iter().any(|slot| slot.remaining == Stock::Unlimited);
+        Ok(PoolState {
+            config,
+            slots,
+            closed,
+            sampler,
+            units,
+            has_unlimited,
+        })
+    }
+
+    /// The configuration the pool was created with.
+    pub fn config(&self) -> &ValidConfig {
+        &self.config
+    }
+
+    /// The pool's id.
+    pub fn id(&self) -> &PoolId {
+        self.config.pool()
+    }
+
+    /// The rules version draws are computed under.
+    pub fn rules(&self) -> Rules {
+        self.config.rules()
+    }
+
+    /// Whether the pool is closed for draws.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The remaining stock of an item, `None` if the pool has no such item.
+    pub fn stock(&self, item: &str) -> Option<Stock> {
+        let position = self.config.position(item)?;
+        Some(self.slots[position as usize].remaining)
+    }
+
+    /// Every item with its remaining stock, in configuration order.
+    pub fn stocks(&self) -> impl ExactSizeIterator<Item = (&ItemId, Stock)> + '_ {
+        self.config
+            .ids()
+            .iter()
+            .zip(&self.slots)
+            .map(|(id, slot)| (id, slot.remaining))
+    }
+
+    /// The sum of the items' effective weights: zero when nothing can be
+    /// drawn.
+    pub fn total_weight(&self) -> u64 {
+        self.sampler.total()
+    }
+
+    /// The exact chance of each item on the next draw, in configuration
+    /// order.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tombola_core::{PoolConfig, PoolState, ValidConfig};
+    ///
+    /// let config: PoolConfig = serde_json::from_str(r#"{"id":"p","name":"P","mode":"stock",
+    ///     "items":[{"id":"gold","stock":5},{"id":"none","weight":10,"stock":null}]}"#)?;
+    /// let state = PoolState::new(Arc::new(ValidConfig::new(config)?));
+    /// let odds = state.odds();
+    /// assert_eq!((odds[0].numerator, odds[0].denominator), (5, 15));
+    /// assert_eq!((odds[1].numerator, odds[1].denominator), (10, 15));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn odds(&self) -> Vec<Odds> {
+        let denominator = self.sampler.total();
+        self.config
+            .ids()
+            .iter()
+            .zip(0u32..)
+            .map(|(item, position)| Odds {
+                item: item.clone(),
+                numerator: self.sampler.weight(position).unwrap_or(0),
+                denominator,
+            })
+            .collect()
+    }
+
+    /// Applies an entry and returns its outcome. Never fails: an entry that
+    /// cannot take effect changes nothing and its outcome says why. A CREATE
+    /// is ignored here, the pool existing already (see [`crate::apply`] for
+    /// a pool that may not exist yet).
+    pub fn apply(&mut self, entry: &Entry) -> Outcome {
+        match entry {
+            Entry::Create(_) => ignored(IgnoreReason::AlreadyCreated),
+            Entry::Draw(draw) => self.draw(draw),
+            Entry::Return(back) => self.give_back(back),
+            Entry::Restock(restock) => self.restock(restock),
+            Entry::Close if self.closed => ignored(IgnoreReason::AlreadyClosed),
+            Entry::Close => {
+                self.closed = true;
+                Outcome::Close
+            }
+            Entry::SeedDraw(seed) => self.seed_draw(seed),
+        }
+    }
+
+    fn draw(&mut self, draw: &Draw) -> Outcome {
+        let count = draw.count.get();
+        if self.closed {
+            return failed_draw(Vec::new(), count, FailReason::Closed);
+        }
+        if draw.all_or_nothing && !self.has_unlimited && self.units < u128::from(count) {
+            return failed_draw(Vec::new(), count, FailReason::OutOfStock);
+        }
+        let mut rng = self.config.rules().generator(draw.seed);
+        let mut drawn = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let total = self.sampler.total();
+            if total == 0 {
+                break;
+            }
+            let Some(position) = self.sampler.find(rng.below(total)) else {
+                break;
+            };
+            self.take(position);
+            drawn.push(self.config.ids()[position as usize].clone());
+        }
+        // At most `count`, a u32.
+        let failed = count - drawn.len() as u32;
+        if failed > 0 {
+            return failed_draw(drawn, failed, FailReason::OutOfStock);
+        }
+        Outcome::Draw {
+            drawn,
+            failed: 0,
+            reason: None,
+        }
+    }
+
+    // Takes one unit of an item that has tickets, so a limited one has stock.
+    fn take(&mut self, position: u32) {
+        let slot = &mut self.slots[position as usize];
+        if let Stock::Limited(units) = slot.remaining {
+            let left = units - 1;
+            slot.remaining = Stock::Limited(left);
+            self.units -= 1;
+            match self.config.mode {
+                Mode::Stock => self.sampler.decrease(position, slot.weight),
+                Mode::Weight if left == 0 => self.sampler.decrease(position, slot.weight),
+                Mode::Weight => {}
+            }
+        }
+    }
+
+    // The stock and tickets an item would have with `quantity` more units.
+    pub(crate) fn check_add(&self, position: u32, quantity: u64) -> Result<(u64, u64), AddError> {
+        let slot = self.slots[position as usize];
+        let Stock::Limited(units) = slot.remaining else {
+            return Err(AddError::Unlimited);
+        };
+        let units = units.checked_add(quantity).ok_or(AddError::Overflow)?;
+        let grown = Slot {
+            remaining: Stock::Limited(units),
+            ..slot
+        };
+        let tickets = grown.tickets(self.config.mode).ok_or(AddError::Overflow)?;
+        let old = self.sampler.weight(position).unwrap_or(0);
+        // The total after replacing this item's tickets must fit too.
+        (self.sampler.total() - old)
+            .checked_add(tickets)
+            .ok_or(AddError::Overflow)?;
+        Ok((units, tickets))
+    }
+
+    // Adds units to a limited item; answers its new remaining stock.
+    fn add(&mut self, position: u32, quantity: u64) -> Result<u64, AddError> {
+        let (units, tickets) = self.check_add(position, quantity)?;
+        self.sampler
+            .set(position, tickets)
+            .map_err(|_| AddError::Overflow)?;
+        self.slots[position as usize].remaining = Stock::Limited(units);
+        self.units += u128::from(quantity);
+        Ok(units)
+    }
+
+    fn give_back(&mut self, back: &Return) -> Outcome {
+        let mut returned = 0u64;
+        let mut ignored = Vec::new();
+        for count in &back.items {
+            let quantity = count.quantity.get();
+            let accepted = match self.config.position(count.item.as_str()) {
+                None => false,
+                Some(position) => match self.add(position, quantity) {
+                    Ok(_) | Err(AddError::Unlimited) => true,
+                    Err(AddError::Overflow) => false,
+                },
+            };
+            if accepted {
+                returned = returned.saturating_add(quantity);
+            } else {
+                tracing::debug!(item = %count.item, quantity, "return not taken back");
+                ignored.push(ItemCount {
+                    item: count.item.clone(),
+                    quantity: count.quantity,
+                });
+            }
+        }
+        Outcome::Return { returned, ignored }
+    }
+
+    fn restock(&mut self, restock: &Restock) -> Outcome {
+        if self.closed {
+            return ignored(IgnoreReason::Closed);
+        }
+        let Some(position) = self.config.position(restock.item.as_str()) else {
+            return ignored(IgnoreReason::UnknownItem);
+        };
+        match self.add(position, restock.quantity.get()) {
+            Ok(remaining) => Outcome::Restock {
+                item: restock.item.clone(),
+                remaining,
+            },
+            Err(AddError::Unlimited) => ignored(IgnoreReason::UnlimitedItem),
+            Err(AddError::Overflow) => ignored(IgnoreReason::Overflow),
+        }
+    }
+
+    // The seed's lines record an outcome decided when they were written, so
+    // they are honoured as far as the stock allows, closed pool or not.
+    fn seed_draw(&mut self, seed: &SeedDraw) -> Outcome {
+        let Some(item) = &seed.item else {
+            return failed_draw(Vec::new(), 1, FailReason::Recorded);
+        };
+        let Some(position) = self.config.position(item.as_str()) else {
+            return failed_draw(Vec::new(), 1, FailReason::UnknownItem);
+        };
+        if self.slots[position as usize].remaining == Stock::Limited(0) {
+            return failed_draw(Vec::new(), 1, FailReason::OutOfStock);
+        }
+        self.take(position);
+        Outcome::Draw {
+            drawn: vec![item.clone()],
+            failed: 0,
+            reason: None,
+        }
+    }
+}
+
+fn ignored(reason: IgnoreReason) -> Outcome {
+    tracing::debug!(?reason, "entry ignored");
+    Outcome::Ignored { reason }
+}
+
+fn failed_draw(drawn: Vec<ItemId>, failed: u32, reason: FailReason) -> Outcome {
+    tracing::debug!(failed, ?reason, "draws failed");
+    Outcome::Draw {
+        drawn,
+        failed,
+        reason: Some(reason),
+    }
+}
