@@ -1,1 +1,17 @@
-//! Host.
+//! A wasmtime host for Tombola's Spin components, over a real Redis, and the
+//! fixtures the integration suites use.
+//!
+//! # Layout
+//! - [`manifest`]: reads `spin.toml` (components, routes, variables, grants).
+//! - [`outbound`]: `allowed_outbound_hosts` checks.
+//! - [`spin`]: Spin's key-value, Redis and variables interfaces.
+//! - [`host`]: compiles, routes and runs each request in a fresh instance.
+//! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
+//! - [`app`]: the host and Redis together, with an HTTP client, for tests.
+
+pub mod app;
+pub mod host;
+pub mod manifest;
+pub mod outbound;
+pub mod redis_server;
+pub mod spin;

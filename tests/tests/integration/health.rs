@@ -1,0 +1,93 @@
+//! `GET /v1/health` and routing.
+
+use tombola_tests::app::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_both_backends_ok() {
+    let app = TestApp::start().await.unwrap();
+    let response = app.get("/v1/health").await.unwrap();
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let body = response.json();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["key_value"]["status"], "ok");
+    assert_eq!(body["redis"]["status"], "ok");
+
+    // The key-value probe really went through the store's database.
+    let mut kv = app.redis_connection(1).await.unwrap();
+    let probe: Option<String> = redis::cmd("GET")
+        .arg("tombola:health:probe")
+        .query_async(&mut kv)
+        .await
+        .unwrap();
+    assert!(probe.is_some(), "the probe key is in database 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_503_while_redis_is_down_and_recovers() {
+    let mut app = TestApp::start().await.unwrap();
+    assert_eq!(app.get("/v1/health").await.unwrap().status, 200);
+
+    app.redis.stop();
+    let down = app.get("/v1/health").await.unwrap();
+    assert_eq!(down.status, 503, "{}", String::from_utf8_lossy(&down.body));
+    assert_eq!(
+        down.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(down.header("retry-after"), Some("1"));
+    let body = down.json();
+    assert_eq!(body["status"], 503);
+    assert_eq!(body["redis"]["status"], "error");
+    assert!(
+        body["redis"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("redis: "),
+        "{body}"
+    );
+
+    // Once the broken connection is gone, every request fails fast at connect.
+    let again = app.get("/v1/health").await.unwrap();
+    assert_eq!(again.status, 503);
+    let error = again.json()["redis"]["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with("cannot connect to Redis at redis://127.0.0.1:"),
+        "{error}"
+    );
+
+    app.redis.start_again().unwrap();
+    let up = app.get("/v1/health").await.unwrap();
+    assert_eq!(up.status, 200, "{}", String::from_utf8_lossy(&up.body));
+    assert_eq!(up.json()["redis"]["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_are_404_and_wrong_methods_405() {
+    let app = TestApp::start().await.unwrap();
+
+    let inside = app.get("/v1/nothing-here").await.unwrap();
+    assert_eq!(inside.status, 404);
+    assert_eq!(
+        inside.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(inside.json()["detail"], "no route for GET /v1/nothing-here");
+
+    let outside = app.get("/elsewhere").await.unwrap();
+    assert_eq!(outside.status, 404, "no component serves /elsewhere");
+
+    let wrong_method = app
+        .request("DELETE", "/v1/health", &[], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status, 405);
+}
