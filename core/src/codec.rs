@@ -206,7 +206,7 @@ impl Entry {
                     return Err(CodecError::new(0, CodecReason::UnknownVerb));
                 }
                 let at = name.len() + 1;
-                let version = decimal(version, u64::from(u32::MAX))
+                let version = decimal(version, 0, u64::from(u32::MAX))
                     .map_err(|problem| CodecError::invalid(at, Field::Version, problem))?;
                 if version != 1 {
                     // Within u32 by the bound above.
@@ -361,14 +361,15 @@ impl<'a> Fields<'a> {
     }
 }
 
-// A canonical decimal no larger than `max`.
-fn decimal(text: &str, max: u64) -> Result<u64, FieldProblem> {
+// A canonical decimal in `min..=max`.
+fn decimal(text: &str, min: u64, max: u64) -> Result<u64, FieldProblem> {
     let bytes = text.as_bytes();
     match bytes {
         [] => return Err(FieldProblem::Empty),
         [b'0', _, ..] => return Err(FieldProblem::LeadingZero),
         _ => {}
     }
+    let out_of_range = FieldProblem::OutOfRange { min, max };
     let mut value = 0u64;
     for &byte in bytes {
         if !byte.is_ascii_digit() {
@@ -377,20 +378,26 @@ fn decimal(text: &str, max: u64) -> Result<u64, FieldProblem> {
         value = value
             .checked_mul(10)
             .and_then(|value| value.checked_add(u64::from(byte - b'0')))
-            .ok_or(FieldProblem::OutOfRange { min: 0, max })?;
+            .ok_or(out_of_range)?;
     }
-    if value > max {
-        return Err(FieldProblem::OutOfRange { min: 0, max });
+    if !(min..=max).contains(&value) {
+        return Err(out_of_range);
     }
     Ok(value)
 }
 
-fn decimal_field(at: usize, text: &str, field: Field, max: u64) -> Result<u64, CodecError> {
-    decimal(text, max).map_err(|problem| CodecError::invalid(at, field, problem))
+fn decimal_field(
+    at: usize,
+    text: &str,
+    field: Field,
+    min: u64,
+    max: u64,
+) -> Result<u64, CodecError> {
+    decimal(text, min, max).map_err(|problem| CodecError::invalid(at, field, problem))
 }
 
 fn quantity(at: usize, text: &str) -> Result<NonZeroU64, CodecError> {
-    let value = decimal_field(at, text, Field::Quantity, u64::MAX)?;
+    let value = decimal_field(at, text, Field::Quantity, 1, u64::MAX)?;
     NonZeroU64::new(value).ok_or(CodecError::invalid(
         at,
         Field::Quantity,
@@ -469,7 +476,7 @@ fn parse_name(at: usize, text: &str) -> Result<String, CodecError> {
 fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
     let (pool_at, pool) = fields.expect(Field::Pool)?;
     let (rules_at, rules) = fields.expect(Field::Rules)?;
-    let rules = decimal_field(rules_at, rules, Field::Rules, u64::from(u32::MAX))? as u32;
+    let rules = decimal_field(rules_at, rules, Field::Rules, 0, u64::from(u32::MAX))? as u32;
     let (mode_at, mode) = fields.expect(Field::Mode)?;
     let mode = match mode {
         "stock" => Mode::Stock,
@@ -490,8 +497,13 @@ fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
         }
     };
     let (every_at, every) = fields.expect(Field::SnapshotEvery)?;
-    let snapshot_every =
-        decimal_field(every_at, every, Field::SnapshotEvery, u64::from(u32::MAX))? as u32;
+    let snapshot_every = decimal_field(
+        every_at,
+        every,
+        Field::SnapshotEvery,
+        0,
+        u64::from(u32::MAX),
+    )? as u32;
     let (name_at, name) = fields.expect(Field::Name)?;
     let name = parse_name(name_at, name)?;
 
@@ -514,10 +526,10 @@ fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
         };
         let weight_at = at + id.len() + 1;
         let stock_at = weight_at + weight.len() + 1;
-        let weight = decimal_field(weight_at, weight, Field::Weight, u64::MAX)?;
+        let weight = decimal_field(weight_at, weight, Field::Weight, 0, u64::MAX)?;
         let stock = match stock {
             "*" => Stock::Unlimited,
-            units => Stock::Limited(decimal_field(stock_at, units, Field::Stock, u64::MAX)?),
+            units => Stock::Limited(decimal_field(stock_at, units, Field::Stock, 0, u64::MAX)?),
         };
         offsets.push([at, weight_at, stock_at]);
         items.push(ItemConfig {
@@ -560,18 +572,16 @@ fn decode_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
     let (at, request) = fields.expect(Field::RequestId)?;
     let request_id = id_field(at, request, Field::RequestId, RequestId::new)?;
     let (at, count) = fields.expect(Field::Count)?;
-    let count = decimal_field(at, count, Field::Count, u64::from(MAX_DRAW_COUNT))?;
-    let count = u32::try_from(count)
-        .ok()
-        .and_then(DrawCount::new)
-        .ok_or(CodecError::invalid(
-            at,
-            Field::Count,
-            FieldProblem::OutOfRange {
-                min: 1,
-                max: u64::from(MAX_DRAW_COUNT),
-            },
-        ))?;
+    let count = decimal_field(at, count, Field::Count, 1, u64::from(MAX_DRAW_COUNT))?;
+    // In 1..=MAX_DRAW_COUNT by the bounds above.
+    let count = DrawCount::new(count as u32).ok_or(CodecError::invalid(
+        at,
+        Field::Count,
+        FieldProblem::OutOfRange {
+            min: 1,
+            max: u64::from(MAX_DRAW_COUNT),
+        },
+    ))?;
     let (at, text) = fields.expect(Field::Seed)?;
     let seed = parse_seed(at, text)?;
     let (at, fill) = fields.expect(Field::Fill)?;

@@ -217,7 +217,11 @@ mod tests {
 
     // The first outputs of rules 1 for seed 0, computed independently of
     // this crate from the SplitMix64 and PCG XSL RR 128/64 definitions.
-    const PINNED_V1_SEED_0: [u64; 3] = [0x98B3_8B34_F7B4_617D, 0x5A6A_DA5D_4326_CF9D, 0xC8E7_4BCD_A63C_6284];
+    const PINNED_V1_SEED_0: [u64; 3] = [
+        0x98B3_8B34_F7B4_617D,
+        0x5A6A_DA5D_4326_CF9D,
+        0xC8E7_4BCD_A63C_6284,
+    ];
 
     #[test]
     fn versions_round_trip_and_unknown_ones_are_refused() {
