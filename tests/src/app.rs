@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::host::{GuestLogs, Host, HostOptions};
+use crate::host::{GuestLogs, Host, HostOptions, InstantiationStats};
 use crate::redis_server::RedisServer;
 
 /// The admin token tests run with.
@@ -81,6 +81,7 @@ pub struct TestApp {
     /// Where the host listens.
     pub addr: SocketAddr,
     logs: Arc<GuestLogs>,
+    stats: Arc<InstantiationStats>,
     server: tokio::task::JoinHandle<Result<()>>,
 }
 
@@ -96,6 +97,7 @@ impl TestApp {
     pub async fn start_with(redis: RedisServer, options: HostOptions) -> Result<Self> {
         let host = Arc::new(Host::new(&options)?);
         let logs = host.logs();
+        let stats = host.stats();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(host.serve(listener));
@@ -103,6 +105,7 @@ impl TestApp {
             redis,
             addr,
             logs,
+            stats,
             server,
         })
     }
@@ -153,6 +156,11 @@ impl TestApp {
     pub async fn redis_connection(&self, db: u8) -> Result<redis::aio::MultiplexedConnection> {
         let client = redis::Client::open(self.redis.url(db))?;
         Ok(client.get_multiplexed_async_connection().await?)
+    }
+
+    /// The host's instantiation counts and times.
+    pub fn host_stats(&self) -> Arc<InstantiationStats> {
+        self.stats.clone()
     }
 
     /// Everything the guests printed so far, one block per request.

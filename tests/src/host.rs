@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -95,6 +97,36 @@ pub struct Host {
     connections: Arc<Connections>,
     logs: Arc<GuestLogs>,
     echo: bool,
+    stats: Arc<InstantiationStats>,
+}
+
+/// How many instances the host created and how long that took in all.
+#[derive(Debug, Default)]
+pub struct InstantiationStats {
+    count: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl InstantiationStats {
+    fn record(&self, started: Instant) {
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Instances created so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Mean time to create one instance, in microseconds.
+    pub fn mean_micros(&self) -> f64 {
+        let count = self.count();
+        if count == 0 {
+            return 0.0;
+        }
+        self.nanos.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0
+    }
 }
 
 /// Per-request store data.
@@ -272,7 +304,13 @@ impl Host {
             connections: Arc::new(Connections::default()),
             logs: Arc::new(GuestLogs::default()),
             echo: options.echo_guest_output,
+            stats: Arc::new(InstantiationStats::default()),
         })
+    }
+
+    /// Instantiation counts and times.
+    pub fn stats(&self) -> Arc<InstantiationStats> {
+        self.stats.clone()
     }
 
     /// The guest output of recent requests.
@@ -331,12 +369,15 @@ impl Host {
         let logs = self.logs.clone();
         let echo = self.echo;
         let id = component.id.clone();
+        let stats = self.stats.clone();
 
         // The guest may go on writing the body after it has set the
         // response, so it runs in a task of its own.
         let task = tokio::spawn(async move {
             let result = async {
+                let started = Instant::now();
                 let proxy = pre.instantiate_async(&mut store).await?;
+                stats.record(started);
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)

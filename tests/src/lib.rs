@@ -8,9 +8,11 @@
 //! - [`host`]: compiles, routes and runs each request in a fresh instance.
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
+//! - [`load`]: a bounded concurrent HTTP load generator for benchmarks.
 
 pub mod app;
 pub mod host;
+pub mod load;
 pub mod manifest;
 pub mod outbound;
 pub mod redis_server;

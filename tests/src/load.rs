@@ -1,0 +1,124 @@
+//! A bounded HTTP load generator for loopback benchmarks.
+//!
+//! Each client keeps one HTTP/1.1 connection open and sends requests back
+//! to back until the time is up; latencies are kept whole, so percentiles
+//! are exact.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use tokio::net::TcpStream;
+
+/// What one request looks like; built afresh for each send.
+pub type MakeRequest = std::sync::Arc<dyn Fn(u64) -> hyper::Request<Full<Bytes>> + Send + Sync>;
+
+/// The result of one load run.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Requests answered with a 2xx status.
+    pub ok: u64,
+    /// Requests answered otherwise, or failed.
+    pub errors: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Sorted latencies of the answered requests.
+    latencies: Vec<Duration>,
+}
+
+impl LoadReport {
+    /// Answered requests per second.
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency at quantile `q` (0 to 1), in milliseconds.
+    pub fn percentile_ms(&self, q: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((self.latencies.len() - 1) as f64 * q).round() as usize;
+        self.latencies[index].as_secs_f64() * 1000.0
+    }
+}
+
+/// Runs `clients` concurrent clients against `addr` for `duration`, each
+/// request made by `make` from a counter unique across clients.
+///
+/// Fails only if no client could connect at all.
+pub async fn run(
+    addr: SocketAddr,
+    clients: usize,
+    duration: Duration,
+    make: MakeRequest,
+) -> Result<LoadReport> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let make = make.clone();
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            client(addr, deadline, make, counter).await
+        }));
+    }
+    let mut report = LoadReport {
+        clients,
+        ok: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    let mut connected = false;
+    for task in tasks {
+        match task.await? {
+            Ok((ok, errors, latencies)) => {
+                connected = true;
+                report.ok += ok;
+                report.errors += errors;
+                report.latencies.extend(latencies);
+            }
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "load client failed"),
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.latencies.sort_unstable();
+    anyhow::ensure!(connected, "no load client could connect to {addr}");
+    Ok(report)
+}
+
+async fn client(
+    addr: SocketAddr,
+    deadline: Instant,
+    make: MakeRequest,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<(u64, u64, Vec<Duration>)> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let (mut ok, mut errors, mut latencies) = (0, 0, Vec::new());
+    while Instant::now() < deadline {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = make(n);
+        let sent = Instant::now();
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        if status.is_success() {
+            ok += 1;
+            latencies.push(sent.elapsed());
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((ok, errors, latencies))
+}

@@ -1,0 +1,173 @@
+//! `cargo xtask up`: the app on 127.0.0.1:3000, with everything it needs.
+//!
+//! Uses `REDIS_URL` when set; otherwise starts `redis-server` with an
+//! append-only file under `.tombola/redis`, so pools survive restarts.
+//! Serves under `spin up` when Spin is installed, else under the tests
+//! crate's wasmtime host. Ctrl-C stops the app and the Redis it started.
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::redis_server::{Persistence, RedisServer, free_port};
+use crate::{build, cargo, on_path, root, run, test};
+
+const LISTEN: &str = "127.0.0.1:3000";
+
+/// Splits `redis://[auth@]host:port[/db]` into the address the manifest's
+/// `redis_address` takes (no database) and the URL of database 1 for the
+/// key-value store.
+fn split_redis_url(url: &str) -> Result<(String, String)> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        bail!("REDIS_URL {url:?} must look like redis://host:port");
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        bail!("REDIS_URL {url:?} has no host");
+    }
+    let address = format!("{scheme}://{authority}");
+    Ok((address.clone(), format!("{address}/1")))
+}
+
+fn admin_token(state: &Path) -> Result<String> {
+    if let Ok(token) = std::env::var("SPIN_VARIABLE_ADMIN_TOKEN") {
+        return Ok(token);
+    }
+    let path = state.join("admin-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_owned());
+    }
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .context("cannot read /dev/urandom for an admin token")?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &token)
+        .with_context(|| format!("cannot save the admin token in {}", path.display()))?;
+    Ok(token)
+}
+
+/// Builds and serves the app until Ctrl-C.
+pub fn run_app(args: &[String]) -> Result<()> {
+    if let Some(arg) = args.first() {
+        bail!(
+            "cargo xtask up takes no arguments (got {arg:?}); set REDIS_URL to use your own Redis"
+        );
+    }
+    let state = root().join(".tombola");
+    std::fs::create_dir_all(&state)?;
+    build::components()?;
+
+    let (stop_tx, stop_rx) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let (redis, redis_url) = match std::env::var("REDIS_URL") {
+        Ok(url) => (None, url),
+        Err(_) => {
+            test::ensure_redis_server()?;
+            let port = if std::net::TcpListener::bind("127.0.0.1:6379").is_ok() {
+                6379
+            } else {
+                free_port()?
+            };
+            let server =
+                RedisServer::start_with(Persistence::AppendOnly(state.join("redis")), Some(port))?;
+            let url = server.address();
+            eprintln!("Started redis-server on {url} (data in .tombola/redis)");
+            (Some(server), url)
+        }
+    };
+    let (address, key_value_url) = split_redis_url(&redis_url)?;
+    let token = admin_token(&state)?;
+
+    let mut child = if on_path("spin") {
+        spin_up(&state, &address, &key_value_url, &token)?
+    } else {
+        wasmtime_host(&address, &key_value_url, &token)?
+    };
+    println!("Tombola is serving on http://{LISTEN}  (try: curl http://{LISTEN}/v1/health)");
+    println!("Operator routes take: Authorization: Bearer {token}");
+    println!("Press Ctrl-C to stop.");
+
+    loop {
+        if stop_rx
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_ok()
+        {
+            break;
+        }
+        if let Some(status) = child.try_wait()? {
+            drop(redis);
+            bail!("the app exited: {status}");
+        }
+    }
+    eprintln!("Stopping");
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(redis);
+    Ok(())
+}
+
+fn spin_up(state: &Path, address: &str, key_value_url: &str, token: &str) -> Result<Child> {
+    let runtime_config = state.join("runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{key_value_url}\"\n"),
+    )?;
+    let mut cmd = Command::new("spin");
+    cmd.current_dir(root())
+        .args(["up", "--listen", LISTEN, "--runtime-config-file"])
+        .arg(&runtime_config)
+        .env("SPIN_VARIABLE_REDIS_ADDRESS", address)
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", token);
+    eprintln!("Serving under spin up");
+    cmd.spawn().context("cannot start spin up")
+}
+
+fn wasmtime_host(address: &str, key_value_url: &str, token: &str) -> Result<Child> {
+    run(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "tombola-tests",
+        "--bin",
+        "tombola-host",
+    ]))?;
+    let binary = root().join("target/release/tombola-host");
+    eprintln!("Spin is not installed: serving under Tombola's wasmtime host");
+    Command::new(binary)
+        .current_dir(root())
+        .args(["--listen", LISTEN, "--key-value"])
+        .arg(format!("default={key_value_url}"))
+        .env("SPIN_VARIABLE_REDIS_ADDRESS", address)
+        .env("SPIN_VARIABLE_ADMIN_TOKEN", token)
+        .spawn()
+        .context("cannot start tombola-host")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_urls_split_into_address_and_key_value_database() {
+        assert_eq!(
+            split_redis_url("redis://127.0.0.1:6379/0").unwrap(),
+            (
+                "redis://127.0.0.1:6379".to_owned(),
+                "redis://127.0.0.1:6379/1".to_owned()
+            )
+        );
+        assert_eq!(
+            split_redis_url("redis://:pw@db:6380").unwrap().0,
+            "redis://:pw@db:6380"
+        );
+        assert!(split_redis_url("127.0.0.1:6379").is_err());
+        assert!(split_redis_url("redis:///0").is_err());
+    }
+}
