@@ -129,8 +129,34 @@ impl InstantiationStats {
     }
 }
 
+/// Outgoing HTTP is not granted to Tombola's components: every request is
+/// denied, as Spin denies a host missing from `allowed_outbound_hosts`.
+struct DenyOutbound;
+
+type WasiFuture =
+    Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+
+impl wasmtime_wasi_http::WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        _request: hyper::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: WasiFuture,
+    ) -> Box<
+        dyn std::future::Future<
+                Output = Result<
+                    (hyper::Response<wasmtime_wasi_http::WasiBody>, WasiFuture),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
 /// Per-request store data.
 pub struct RequestState {
+    hooks: DenyOutbound,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -152,7 +178,7 @@ impl WasiHttpView for RequestState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: Default::default(),
+            hooks: &mut self.hooks,
         }
     }
 }
@@ -352,6 +378,7 @@ impl Host {
         let mut store = Store::new(
             &self.engine,
             RequestState {
+                hooks: DenyOutbound,
                 table: ResourceTable::new(),
                 wasi,
                 http: WasiHttpCtx::new(),
