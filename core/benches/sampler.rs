@@ -20,13 +20,14 @@ use tombola_core::sampler::Sampler;
 const SIZES: [usize; 4] = [10, 1_000, 100_000, 1_000_000];
 const GROUP: &str = "sample_decrement";
 
-// Weights between 2^40 and 2^41: no weight runs out however long criterion
-// iterates, and a million of them still sum below u64::MAX.
-fn weights(n: usize) -> Vec<u64> {
-    let mut rng = Pcg64Mcg::new(0x7060_1a);
-    (0..n)
-        .map(|_| rng.random_range(1u64 << 40..1u64 << 41))
-        .collect()
+// Weights between 2^28 and 2^29: no weight runs out however long criterion
+// iterates. They fit in 32 bits, as stocks and weights of real pools do;
+// `tombola_wide` repeats the largest size with weights past 2^32, which
+// switch the sampler to 8-byte leaves.
+fn weights(n: usize, wide: bool) -> Vec<u64> {
+    let mut rng = Pcg64Mcg::new(0x0070_601a);
+    let low = if wide { 1u64 << 40 } else { 1u64 << 28 };
+    (0..n).map(|_| rng.random_range(low..low * 2)).collect()
 }
 
 fn bench(c: &mut Criterion) {
@@ -35,7 +36,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for n in SIZES {
-        let start = weights(n);
+        let start = weights(n, false);
 
         let mut sampler = Sampler::new(&start).expect("weights fit");
         let mut rng = Pcg64Mcg::new(1);
@@ -46,6 +47,18 @@ fn bench(c: &mut Criterion) {
                 black_box(index)
             })
         });
+
+        if n == 1_000_000 {
+            let mut sampler = Sampler::new(&weights(n, true)).expect("weights fit");
+            let mut rng = Pcg64Mcg::new(1);
+            group.bench_function(BenchmarkId::new("tombola_wide", n), |b| {
+                b.iter(|| {
+                    let index = sampler.sample(&mut rng).expect("weights are positive");
+                    sampler.decrease(index, 1);
+                    black_box(index)
+                })
+            });
+        }
 
         let mut tree = WeightedTreeIndex::new(start.iter().copied()).expect("weights fit");
         let mut rng = Pcg64Mcg::new(1);
@@ -119,6 +132,7 @@ fn mean_ns(function: &str, n: usize) -> Option<f64> {
 fn report() {
     let contenders = [
         "tombola",
+        "tombola_wide",
         "weighted_tree_index",
         "weighted_index_rebuild",
         "linear_scan",

@@ -121,6 +121,7 @@ impl RngCore for Generator {
 /// # Panics
 ///
 /// If `bound` is zero.
+#[inline]
 pub fn uniform_below<R: RngCore + ?Sized>(rng: &mut R, bound: u64) -> u64 {
     assert!(bound > 0, "no integer below zero");
     let mut product = u128::from(rng.next_u64()) * u128::from(bound);

@@ -2,27 +2,29 @@
 //!
 //! # Layout
 //!
-//! A 16-ary sum tree stored level by level in one array, root level first.
-//! Each node is a block of [`LANES`] counters aligned to 128 bytes (two cache
-//! lines that the adjacent-line prefetcher fetches together). A node does not
-//! hold its children's sums but their *inclusive prefix* sums, so:
+//! A 16-ary sum tree, cut to the cache:
 //!
-//! - finding the child that contains a point is a count of the lanes whose
-//!   prefix is `<= point`, with no early exit and no data-dependent branch;
-//! - changing a weight adds the same delta to the lanes at and after the
-//!   child's lane, also without a branch, in every node on the path.
+//! - **Leaves** hold the weights themselves, sixteen to a node. While every
+//!   weight fits in 32 bits (stocks and weights of real pools do), a leaf
+//!   node is sixteen `u32`s: one 64-byte cache line, and a million weights
+//!   take 4 MB, within reach of the TLB. The first weight past `u32::MAX`
+//!   widens every leaf to `u64` (two cache lines per node), once.
+//! - **Inner nodes** hold the sums of their sixteen children as `u64`s, 128
+//!   bytes aligned to 128 (the two lines the adjacent-line prefetcher
+//!   fetches together). All inner levels are packed in one array, root level
+//!   first, so a descent walks forward through memory.
 //!
-//! Both are O(log₁₆ n): five nodes for a million weights. The textbook
-//! binary layouts (Fenwick trees, heap-ordered sum trees) touch twenty nodes
-//! whose power-of-two strides land in a different cache line at every level,
-//! which is why they lose to this layout as soon as the weights leave the L1
-//! cache.
+//! Finding the weight that owns a point walks down from the root, scanning
+//! each node from its first child and subtracting the sums it passes; a
+//! million weights take five nodes, the upper three of which stay in the L1
+//! cache. Changing a weight adds the difference to one counter per level.
+//! The textbook binary layouts (Fenwick trees, heap-ordered sum trees) touch
+//! twenty nodes whose power-of-two strides land in a different cache line,
+//! and often a different page, at every level, which is why they lose as
+//! soon as the weights leave the L1 cache.
 //!
-//! Lanes past the last weight hold the node's total, which is exactly what a
-//! prefix of zero weights would hold, so they are never selected.
-//!
-//! Indices and arithmetic are `u32` and `u64` throughout: the sampler gives
-//! the same answers on 32-bit and 64-bit targets.
+//! Indices are `u32` and sums `u64` throughout: the sampler gives the same
+//! answers on 32-bit and 64-bit targets.
 
 use rand_core::RngCore;
 
@@ -35,45 +37,39 @@ pub const LANES: usize = 16;
 /// whole nodes, stay far inside a 32-bit `usize`.
 pub const MAX_WEIGHTS: u32 = 1 << 30;
 
-// One node: inclusive prefix sums of its children's totals.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct NarrowLeaf([u32; LANES]);
+
+#[derive(Clone, Copy, Debug)]
 #[repr(C, align(128))]
-struct Node([u64; LANES]);
+struct WideLeaf([u64; LANES]);
 
-impl Node {
-    const ZERO: Node = Node([0; LANES]);
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(128))]
+struct Inner([u64; LANES]);
 
-    fn total(&self) -> u64 {
-        self.0[LANES - 1]
-    }
+#[derive(Clone, Debug)]
+enum Leaves {
+    Narrow(Vec<NarrowLeaf>),
+    Wide(Vec<WideLeaf>),
+}
 
-    // The lane holding `point`, given `point < self.total()`. The `min`
-    // keeps the result in range when that precondition does not hold
-    // (it compiles to a conditional move, not a branch).
-    #[inline(always)]
-    fn lane_of(&self, point: u64) -> usize {
-        let below = self
-            .0
-            .iter()
-            .map(|&prefix| usize::from(prefix <= point))
-            .sum::<usize>();
-        below.min(LANES - 1)
-    }
-
-    #[inline(always)]
-    fn before(&self, lane: usize) -> u64 {
-        if lane == 0 { 0 } else { self.0[lane - 1] }
-    }
-
-    // Adds `delta` (two's complement, so it may stand for a subtraction) to
-    // the lanes from `lane` on.
-    #[inline(always)]
-    fn shift_from(&mut self, lane: usize, delta: u64) {
-        for (index, prefix) in self.0.iter_mut().enumerate() {
-            let mask = 0u64.wrapping_sub(u64::from(index >= lane));
-            *prefix = prefix.wrapping_add(delta & mask);
+// The child of a node that owns `rest`, and what is left of `rest` inside
+// it. The last child is taken without a comparison: `rest` is below the
+// node's sum, so it cannot be past it.
+#[inline(always)]
+fn descend<T: Copy + Into<u64>>(children: &[T; LANES], mut rest: u64) -> (usize, u64) {
+    let mut lane = 0;
+    while lane < LANES - 1 {
+        let weight = children[lane].into();
+        if rest < weight {
+            break;
         }
+        rest -= weight;
+        lane += 1;
     }
+    (lane, rest)
 }
 
 /// Errors from building or updating a [`Sampler`].
@@ -91,6 +87,7 @@ pub enum SamplerError {
 ///
 /// Invariant: the total of all weights fits in a `u64`; every operation that
 /// could break this checks first and leaves the sampler unchanged on error.
+/// Two samplers are equal when they hold the same weights.
 ///
 /// ```
 /// use tombola_core::sampler::Sampler;
@@ -104,13 +101,15 @@ pub enum SamplerError {
 /// assert_eq!(sampler.find(3), None);
 /// # Ok::<(), tombola_core::sampler::SamplerError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, Debug)]
 pub struct Sampler {
-    // All levels, root level first; `starts[level]` is where a level begins,
-    // level 0 being the root.
-    nodes: Vec<Node>,
+    leaves: Leaves,
+    // All inner levels, root level first; `starts[level]` is where a level
+    // begins. The last level holds the sums of the leaf nodes.
+    inner: Vec<Inner>,
     starts: Vec<u32>,
     len: u32,
+    total: u64,
 }
 
 impl Sampler {
@@ -125,39 +124,78 @@ impl Sampler {
             .ok()
             .filter(|&len| len <= MAX_WEIGHTS)
             .ok_or(SamplerError::TooManyWeights)?;
-        // Node counts from the leaves up.
-        let mut widths = vec![weights.len().div_ceil(LANES).max(1)];
-        while let Some(&width) = widths.last().filter(|&&width| width > 1) {
-            widths.push(width.div_ceil(LANES));
-        }
-        let mut starts = Vec::with_capacity(widths.len());
-        let mut start = 0u32;
-        for &width in widths.iter().rev() {
-            starts.push(start);
-            start += u32::try_from(width).map_err(|_| SamplerError::TooManyWeights)?;
-        }
-        let mut nodes = vec![Node::ZERO; start as usize];
+        let total = weights
+            .iter()
+            .try_fold(0u64, |sum, &weight| sum.checked_add(weight));
+        let total = total.ok_or(SamplerError::TotalOverflow)?;
 
-        // Fill the leaf level, then each level from the totals of the one below.
-        let mut sums: Vec<u64> = weights.to_vec();
-        for depth in (0..starts.len()).rev() {
-            let first = starts[depth] as usize;
-            let mut totals = Vec::with_capacity(sums.len().div_ceil(LANES));
-            for (offset, chunk) in sums.chunks(LANES).enumerate() {
-                let node = &mut nodes[first + offset];
-                let mut running = 0u64;
-                for lane in 0..LANES {
-                    let value = chunk.get(lane).copied().unwrap_or(0);
-                    running = running
-                        .checked_add(value)
-                        .ok_or(SamplerError::TotalOverflow)?;
-                    node.0[lane] = running;
-                }
-                totals.push(running);
+        let chunks = weights.chunks(LANES);
+        let leaves = if weights.iter().all(|&weight| u32::try_from(weight).is_ok()) {
+            Leaves::Narrow(
+                chunks
+                    .map(|chunk| {
+                        let mut leaf = NarrowLeaf([0; LANES]);
+                        for (slot, &weight) in leaf.0.iter_mut().zip(chunk) {
+                            // Checked just above.
+                            *slot = weight as u32;
+                        }
+                        leaf
+                    })
+                    .collect(),
+            )
+        } else {
+            Leaves::Wide(
+                chunks
+                    .map(|chunk| {
+                        let mut leaf = WideLeaf([0; LANES]);
+                        leaf.0[..chunk.len()].copy_from_slice(chunk);
+                        leaf
+                    })
+                    .collect(),
+            )
+        };
+
+        // The inner levels, from the one above the leaves up to a single root.
+        let mut sums: Vec<u64> = weights
+            .chunks(LANES)
+            .map(|chunk| chunk.iter().sum())
+            .collect();
+        let mut levels: Vec<Vec<Inner>> = Vec::new();
+        loop {
+            let level: Vec<Inner> = sums
+                .chunks(LANES)
+                .map(|chunk| {
+                    let mut node = Inner([0; LANES]);
+                    node.0[..chunk.len()].copy_from_slice(chunk);
+                    node
+                })
+                .collect();
+            let level = if level.is_empty() {
+                vec![Inner([0; LANES])]
+            } else {
+                level
+            };
+            sums = level.iter().map(|node| node.0.iter().sum()).collect();
+            let root = level.len() == 1;
+            levels.push(level);
+            if root {
+                break;
             }
-            sums = totals;
         }
-        Ok(Sampler { nodes, starts, len })
+        let mut inner = Vec::with_capacity(levels.iter().map(Vec::len).sum());
+        let mut starts = Vec::with_capacity(levels.len());
+        for level in levels.iter().rev() {
+            // At most MAX_WEIGHTS / 16 + levels nodes: fits in u32.
+            starts.push(inner.len() as u32);
+            inner.extend_from_slice(level);
+        }
+        Ok(Sampler {
+            leaves,
+            inner,
+            starts,
+            len,
+            total,
+        })
     }
 
     /// How many weights the sampler holds.
@@ -172,17 +210,20 @@ impl Sampler {
 
     /// The sum of all weights.
     pub fn total(&self) -> u64 {
-        self.nodes[0].total()
+        self.total
     }
 
     /// The weight at `index`, or `None` past the end.
+    #[inline]
     pub fn weight(&self, index: u32) -> Option<u64> {
         if index >= self.len {
             return None;
         }
-        let node = &self.nodes[self.leaf_start() + index as usize / LANES];
-        let lane = index as usize % LANES;
-        Some(node.0[lane] - node.before(lane))
+        let (node, lane) = (index as usize / LANES, index as usize % LANES);
+        Some(match &self.leaves {
+            Leaves::Narrow(leaves) => u64::from(leaves[node].0[lane]),
+            Leaves::Wide(leaves) => leaves[node].0[lane],
+        })
     }
 
     /// The index whose share of `0..total()` contains `point`: index `i` owns
@@ -190,31 +231,35 @@ impl Sampler {
     /// `None` if `point >= total()`.
     ///
     /// Weights of zero own no points and are never returned.
+    #[inline]
     pub fn find(&self, point: u64) -> Option<u32> {
-        if point >= self.total() {
+        if point >= self.total {
             return None;
         }
         let mut rest = point;
         let mut position = 0usize;
         for &start in &self.starts {
-            let node = &self.nodes[start as usize + position];
-            let lane = node.lane_of(rest);
-            rest -= node.before(lane);
+            let (lane, left) = descend(&self.inner[start as usize + position].0, rest);
+            rest = left;
             position = position * LANES + lane;
         }
-        // `point < total` makes every lane chosen above real, so the leaf
-        // position is below `len`, which is a u32.
-        u32::try_from(position).ok()
+        let (lane, _) = match &self.leaves {
+            Leaves::Narrow(leaves) => descend(&leaves[position].0, rest),
+            Leaves::Wide(leaves) => descend(&leaves[position].0, rest),
+        };
+        // `point < total` keeps every lane taken above on a real weight, so
+        // the index is below `len`, a u32.
+        u32::try_from(position * LANES + lane).ok()
     }
 
     /// Draws an index with probability `weight / total()`, using one
     /// unbiased uniform draw below `total()`; `None` if the total is zero.
+    #[inline]
     pub fn sample<R: RngCore + ?Sized>(&self, rng: &mut R) -> Option<u32> {
-        let total = self.total();
-        if total == 0 {
+        if self.total == 0 {
             return None;
         }
-        self.find(uniform_below(rng, total))
+        self.find(uniform_below(rng, self.total))
     }
 
     /// Sets the weight at `index`.
@@ -231,13 +276,11 @@ impl Sampler {
         let old = self
             .weight(index)
             .unwrap_or_else(|| out_of_range(index, self.len));
-        if weight > old {
-            let grown = weight - old;
-            self.total()
-                .checked_add(grown)
-                .ok_or(SamplerError::TotalOverflow)?;
-        }
-        self.shift(index, weight.wrapping_sub(old));
+        let total = (self.total - old)
+            .checked_add(weight)
+            .ok_or(SamplerError::TotalOverflow)?;
+        self.total = total;
+        self.store(index, weight, weight.wrapping_sub(old));
         Ok(())
     }
 
@@ -247,32 +290,79 @@ impl Sampler {
     /// # Panics
     ///
     /// If `index >= len()` or `by` exceeds the weight at `index`.
+    #[inline]
     pub fn decrease(&mut self, index: u32, by: u64) {
-        let old = self
-            .weight(index)
-            .unwrap_or_else(|| out_of_range(index, self.len));
-        assert!(
-            by <= old,
-            "decrease by {by} below zero: weight {old} at index {index}"
-        );
-        self.shift(index, by.wrapping_neg());
+        if index >= self.len {
+            out_of_range(index, self.len);
+        }
+        let (node, lane) = (index as usize / LANES, index as usize % LANES);
+        // A lower weight always fits the leaf it is in.
+        let fits = match &mut self.leaves {
+            Leaves::Narrow(leaves) => {
+                let leaf = &mut leaves[node].0[lane];
+                let fits = by <= u64::from(*leaf);
+                *leaf = leaf.wrapping_sub(by as u32);
+                fits
+            }
+            Leaves::Wide(leaves) => {
+                let leaf = &mut leaves[node].0[lane];
+                let fits = by <= *leaf;
+                *leaf = leaf.wrapping_sub(by);
+                fits
+            }
+        };
+        assert!(fits, "decrease by {by} below zero at index {index}");
+        self.total -= by;
+        self.add_to_sums(node, by.wrapping_neg());
     }
 
-    fn leaf_start(&self) -> usize {
-        self.starts.last().map_or(0, |&start| start as usize)
+    // Writes a leaf and adds the difference to the sums above it.
+    fn store(&mut self, index: u32, weight: u64, delta: u64) {
+        let (node, lane) = (index as usize / LANES, index as usize % LANES);
+        if let Leaves::Narrow(leaves) = &mut self.leaves {
+            match u32::try_from(weight) {
+                Ok(narrow) => leaves[node].0[lane] = narrow,
+                Err(_) => self.widen(),
+            }
+        }
+        if let Leaves::Wide(leaves) = &mut self.leaves {
+            leaves[node].0[lane] = weight;
+        }
+        self.add_to_sums(node, delta);
     }
 
-    // Adds a two's-complement delta to the weight at `index` and to every
-    // prefix above it.
-    fn shift(&mut self, index: u32, delta: u64) {
-        let mut position = index as usize;
+    // Adds `delta` (two's complement, so it may stand for a subtraction) to
+    // the sum above leaf node `node` at every level.
+    #[inline]
+    fn add_to_sums(&mut self, node: usize, delta: u64) {
+        let mut position = node;
         for &start in self.starts.iter().rev() {
-            let node = &mut self.nodes[start as usize + position / LANES];
-            node.shift_from(position % LANES, delta);
+            let sum = &mut self.inner[start as usize + position / LANES].0[position % LANES];
+            *sum = sum.wrapping_add(delta);
             position /= LANES;
         }
     }
+
+    // Switches every leaf to u64, for the first weight past u32::MAX.
+    fn widen(&mut self) {
+        if let Leaves::Narrow(leaves) = &self.leaves {
+            let wide = leaves
+                .iter()
+                .map(|leaf| WideLeaf(leaf.0.map(u64::from)))
+                .collect();
+            self.leaves = Leaves::Wide(wide);
+        }
+    }
 }
+
+impl PartialEq for Sampler {
+    fn eq(&self, other: &Sampler) -> bool {
+        self.len == other.len
+            && (0..self.len).all(|index| self.weight(index) == other.weight(index))
+    }
+}
+
+impl Eq for Sampler {}
 
 fn out_of_range(index: u32, len: u32) -> ! {
     panic!("sampler index {index} out of range for {len} weights")
@@ -348,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "below zero")]
+    #[should_panic(expected = "below zero at index 0")]
     fn decrease_below_zero_panics() {
         let mut sampler = Sampler::new(&[1]).unwrap();
         sampler.decrease(0, 2);
@@ -395,9 +485,49 @@ mod tests {
     #[test]
     fn levels_shrink_to_one_root() {
         let sampler = Sampler::new(&vec![1; 70_000]).unwrap();
-        // 70 000 leaves: 4375 leaf nodes, 274, 18, 2, then the root.
-        assert_eq!(sampler.starts, vec![0, 1, 3, 21, 295]);
-        assert_eq!(sampler.nodes.len(), 295 + 4375);
+        // 70 000 weights: 4375 leaf nodes, then inner levels of 274, 18, 2
+        // and the root.
+        assert_eq!(sampler.starts, vec![0, 1, 3, 21]);
+        assert_eq!(sampler.inner.len(), 21 + 274);
+        assert!(matches!(&sampler.leaves, Leaves::Narrow(leaves) if leaves.len() == 4375));
         assert_eq!(sampler.total(), 70_000);
+        let tiny = Sampler::new(&[5]).unwrap();
+        assert_eq!((tiny.starts.len(), tiny.inner.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_weight_past_u32_widens_the_leaves() {
+        let mut weights: Vec<u64> = (0..40).collect();
+        let mut sampler = Sampler::new(&weights).unwrap();
+        assert!(matches!(sampler.leaves, Leaves::Narrow(_)));
+        sampler.set(17, 1 << 40).unwrap();
+        weights[17] = 1 << 40;
+        assert!(matches!(sampler.leaves, Leaves::Wide(_)));
+        assert_eq!(sampler, Sampler::new(&weights).unwrap());
+        let total: u64 = weights.iter().sum();
+        for point in [
+            0,
+            135,
+            136,
+            137,
+            (1 << 40) + 135,
+            (1 << 40) + 136,
+            total - 1,
+        ] {
+            assert_eq!(
+                sampler.find(point),
+                naive_find(&weights, point),
+                "point {point}"
+            );
+        }
+        // Wide from the start too.
+        assert!(matches!(
+            Sampler::new(&[u64::from(u32::MAX) + 1]).unwrap().leaves,
+            Leaves::Wide(_)
+        ));
+        assert!(matches!(
+            Sampler::new(&[u64::from(u32::MAX)]).unwrap().leaves,
+            Leaves::Narrow(_)
+        ));
     }
 }

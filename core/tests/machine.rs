@@ -543,8 +543,8 @@ fn returns_give_units_back_and_report_what_they_could_not() {
     }));
     assert_eq!(
         state.total_weight(),
-        0 + 1,
-        "a closed pool still has its stock: a's weight"
+        1,
+        "b is gone; a closed pool keeps a's weight"
     );
     let back = Entry::Return(Return {
         operation_id: OperationId::new("o").unwrap(),
