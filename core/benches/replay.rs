@@ -1,1 +1,126 @@
-fn main() {}
+//! Replay throughput over a million log lines, snapshot encoding and
+//! decoding at 10 000 items, and the per-request path of the draw component
+//! (decode a snapshot, decode and replay the tail after it).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+use tombola_core::{Entry, Snapshot, decode_tail, replay, replay_tail};
+
+// A stock-mode pool of `items` items whose stock never runs out here.
+fn create_line(items: usize) -> String {
+    let items: Vec<String> = (0..items)
+        .map(|i| format!("item-{i}:{}:1000000000", i % 100 + 1))
+        .collect();
+    format!("CREATE/1 bench 1 stock 32 Bench {}", items.join(" "))
+}
+
+// The log: a CREATE, then `entries - 1` entries, by count: 90% single draws,
+// 4% ten-draws, 3% restocks, 3% returns.
+fn log(entries: usize, items: usize) -> Vec<String> {
+    let mut rng = Pcg64Mcg::new(42);
+    let mut lines = Vec::with_capacity(entries);
+    lines.push(create_line(items));
+    for n in 1..entries {
+        let item = rng.random_range(0..items);
+        let line = match n % 100 {
+            0..90 => format!("DRAW/1 req-{n} 1 {:016x} partial", rng.random::<u64>()),
+            90..94 => format!("DRAW/1 op-{n}#0 10 {:016x} all", rng.random::<u64>()),
+            94..97 => format!("RESTOCK/1 item-{item} 5"),
+            _ => format!("RETURN/1 op-{n} item-{item}:1"),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+fn replay_log(c: &mut Criterion) {
+    const ENTRIES: usize = 1_000_000;
+    let lines = log(ENTRIES, 100);
+    let mut group = c.benchmark_group("replay");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(ENTRIES as u64));
+    // The replayed state and outcomes are dropped outside the measurement.
+    group.bench_function(BenchmarkId::new("decode_and_replay", ENTRIES), |b| {
+        b.iter_with_large_drop(|| replay_tail(None, &lines).expect("the log replays"))
+    });
+    let entries = decode_tail(1, &lines).expect("the log decodes");
+    group.bench_function(BenchmarkId::new("replay_decoded", ENTRIES), |b| {
+        b.iter_batched(
+            || entries.clone(),
+            |entries| replay(None, entries).expect("sequence numbers follow"),
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn snapshots(c: &mut Criterion) {
+    const ITEMS: usize = 10_000;
+    let lines = log(1_000, ITEMS);
+    let entries = decode_tail(1, &lines).expect("the log decodes");
+    let snapshot = replay(None, entries)
+        .expect("sequence numbers follow")
+        .snapshot()
+        .expect("the pool exists");
+    let bytes = snapshot.encode();
+    let mut group = c.benchmark_group("snapshot");
+    group.throughput(Throughput::Bytes(bytes.len() as u64));
+    group.bench_function(BenchmarkId::new("encode", ITEMS), |b| {
+        b.iter(|| black_box(snapshot.encode()))
+    });
+    group.bench_function(BenchmarkId::new("decode", ITEMS), |b| {
+        b.iter(|| black_box(Snapshot::decode(&bytes).expect("the snapshot decodes")))
+    });
+    group.finish();
+}
+
+// What the draw component does per request: decode the newest snapshot of a
+// 100-item pool, decode the 32 lines after it, replay them.
+fn request_path(c: &mut Criterion) {
+    let lines = log(1_032, 100);
+    let (head, tail) = lines.split_at(1_000);
+    let entries = decode_tail(1, head).expect("the log decodes");
+    let bytes = replay(None, entries)
+        .expect("sequence numbers follow")
+        .snapshot()
+        .expect("the pool exists")
+        .encode();
+    let tail: Vec<&[u8]> = tail.iter().map(|line| line.as_bytes()).collect();
+    c.bench_function("request/snapshot_100_items_and_32_entries", |b| {
+        b.iter(|| {
+            let snapshot = Snapshot::decode(&bytes).expect("the snapshot decodes");
+            black_box(replay_tail(Some(snapshot), &tail).expect("the tail replays"))
+        })
+    });
+}
+
+// Ensures a line of every kind in the benchmark log decodes as the verb it
+// was written as, so a typo in a format string cannot turn the benchmark
+// into a measurement of decode errors.
+fn check_log() {
+    let lines = log(200, 10);
+    let verbs: Vec<&str> = lines
+        .iter()
+        .map(|line| line.split(' ').next().unwrap_or(""))
+        .collect();
+    for (line, verb) in lines.iter().zip(verbs) {
+        let entry = Entry::decode(line).expect("benchmark lines decode");
+        assert!(entry.encode().starts_with(verb));
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    check_log();
+    replay_log(c);
+    snapshots(c);
+    request_path(c);
+}
+
+criterion_group!(replay_benches, benches);
+criterion_main!(replay_benches);

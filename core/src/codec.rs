@@ -4,7 +4,7 @@ use std::fmt::{self, Write as _};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::config::{ConfigError, ConfigField, ItemConfig, Mode, PoolConfig, Stock, ValidConfig};
+use crate::config::{ConfigError, ConfigField, Mode, Stock, ValidConfig};
 use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDraw};
 use crate::id::{IdError, ItemId, OperationId, RequestId};
 use crate::outcome::ItemCount;
@@ -191,43 +191,7 @@ impl Entry {
     /// does not follow the grammar, or is a CREATE whose configuration is
     /// invalid. Never panics, whatever the input.
     pub fn decode(line: &str) -> Result<Entry, CodecError> {
-        let mut fields = Fields::new(line);
-        let (_, verb) = fields
-            .next()
-            .ok_or(CodecError::new(0, CodecReason::Empty))?;
-        if verb.is_empty() {
-            return Err(CodecError::new(0, CodecReason::Empty));
-        }
-        let entry = match verb.split_once('/') {
-            None if verb == "DRAW" => decode_seed_draw(&mut fields)?,
-            None => return Err(CodecError::new(0, CodecReason::UnknownVerb)),
-            Some((name, version)) => {
-                if !matches!(name, "CREATE" | "DRAW" | "RETURN" | "RESTOCK" | "CLOSE") {
-                    return Err(CodecError::new(0, CodecReason::UnknownVerb));
-                }
-                let at = name.len() + 1;
-                let version = decimal(version, 0, u64::from(u32::MAX))
-                    .map_err(|problem| CodecError::invalid(at, Field::Version, problem))?;
-                if version != 1 {
-                    // Within u32 by the bound above.
-                    return Err(CodecError::new(
-                        at,
-                        CodecReason::UnsupportedVersion(version as u32),
-                    ));
-                }
-                match name {
-                    "CREATE" => decode_create(&mut fields)?,
-                    "DRAW" => decode_draw(&mut fields)?,
-                    "RETURN" => decode_return(&mut fields)?,
-                    "RESTOCK" => decode_restock(&mut fields)?,
-                    _ => Entry::Close,
-                }
-            }
-        };
-        match fields.next() {
-            Some((at, _)) => Err(CodecError::new(at, CodecReason::Trailing)),
-            None => Ok(entry),
-        }
+        Line::parse(line).map(Line::into_entry)
     }
 
     /// Parses a line given as bytes, as a Redis list returns it.
@@ -237,9 +201,135 @@ impl Entry {
     /// [`CodecReason::NotUtf8`] at the first invalid byte, or any error of
     /// [`Entry::decode`].
     pub fn decode_bytes(line: &[u8]) -> Result<Entry, CodecError> {
+        Line::parse_bytes(line).map(Line::into_entry)
+    }
+
+    // The entry as a line whose ids borrow from it, for `apply`.
+    pub(crate) fn as_line(&self) -> Line<'_> {
+        match self {
+            Entry::Create(config) => Line::Create(Arc::clone(config)),
+            Entry::Draw(draw) => Line::Draw {
+                request_id: draw.request_id.as_str(),
+                count: draw.count,
+                seed: draw.seed,
+                all_or_nothing: draw.all_or_nothing,
+            },
+            Entry::Return(back) => Line::Return {
+                operation_id: back.operation_id.as_str(),
+                items: back
+                    .items
+                    .iter()
+                    .map(|count| (count.item.as_str(), count.quantity))
+                    .collect(),
+            },
+            Entry::Restock(restock) => Line::Restock {
+                item: restock.item.as_str(),
+                quantity: restock.quantity,
+            },
+            Entry::Close => Line::Close,
+            Entry::SeedDraw(seed) => Line::SeedDraw {
+                request_id: seed.request_id.as_str(),
+                item: seed.item.as_ref().map(ItemId::as_str),
+            },
+        }
+    }
+}
+
+/// A decoded line whose ids still point into the text: what replay applies
+/// without allocating an id per entry. It has passed every check of
+/// [`Entry::decode`], which is built on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Line<'a> {
+    Create(Arc<ValidConfig>),
+    Draw {
+        request_id: &'a str,
+        count: DrawCount,
+        seed: u64,
+        all_or_nothing: bool,
+    },
+    Return {
+        operation_id: &'a str,
+        items: Vec<(&'a str, NonZeroU64)>,
+    },
+    Restock {
+        item: &'a str,
+        quantity: NonZeroU64,
+    },
+    Close,
+    SeedDraw {
+        request_id: &'a str,
+        item: Option<&'a str>,
+    },
+}
+
+impl<'a> Line<'a> {
+    pub(crate) fn parse_bytes(line: &'a [u8]) -> Result<Line<'a>, CodecError> {
         let line = std::str::from_utf8(line)
             .map_err(|error| CodecError::new(error.valid_up_to(), CodecReason::NotUtf8))?;
-        Entry::decode(line)
+        Line::parse(line)
+    }
+
+    pub(crate) fn parse(line: &'a str) -> Result<Line<'a>, CodecError> {
+        let mut fields = Fields::new(line);
+        let (_, verb) = fields
+            .next()
+            .ok_or(CodecError::new(0, CodecReason::Empty))?;
+        if verb.is_empty() {
+            return Err(CodecError::new(0, CodecReason::Empty));
+        }
+        let parsed = match verb {
+            "DRAW/1" => decode_draw(&mut fields)?,
+            "DRAW" => decode_seed_draw(&mut fields)?,
+            "RETURN/1" => decode_return(&mut fields)?,
+            "RESTOCK/1" => decode_restock(&mut fields)?,
+            "CREATE/1" => decode_create(&mut fields)?,
+            "CLOSE/1" => Line::Close,
+            _ => return Err(bad_verb(verb)),
+        };
+        match fields.next() {
+            Some((at, _)) => Err(CodecError::new(at, CodecReason::Trailing)),
+            None => Ok(parsed),
+        }
+    }
+
+    // Ids were checked by `parse`, so they are only copied here.
+    fn into_entry(self) -> Entry {
+        match self {
+            Line::Create(config) => Entry::Create(config),
+            Line::Draw {
+                request_id,
+                count,
+                seed,
+                all_or_nothing,
+            } => Entry::Draw(Draw {
+                request_id: RequestId::checked(request_id),
+                count,
+                seed,
+                all_or_nothing,
+            }),
+            Line::Return {
+                operation_id,
+                items,
+            } => Entry::Return(Return {
+                operation_id: OperationId::checked(operation_id),
+                items: items
+                    .into_iter()
+                    .map(|(item, quantity)| ItemCount {
+                        item: ItemId::checked(item),
+                        quantity,
+                    })
+                    .collect(),
+            }),
+            Line::Restock { item, quantity } => Entry::Restock(Restock {
+                item: ItemId::checked(item),
+                quantity,
+            }),
+            Line::Close => Entry::Close,
+            Line::SeedDraw { request_id, item } => Entry::SeedDraw(SeedDraw {
+                request_id: RequestId::checked(request_id),
+                item: item.map(ItemId::checked),
+            }),
+        }
     }
 }
 
@@ -256,16 +346,18 @@ impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Entry::Create(config) => {
-                let mode = match config.mode {
+                let mode = match config.mode() {
                     Mode::Stock => "stock",
                     Mode::Weight => "weight",
                 };
                 write!(
                     f,
                     "CREATE/1 {} {} {mode} {} ",
-                    config.id, config.rules, config.snapshot_every
+                    config.pool(),
+                    config.rules().version(),
+                    config.snapshot_every()
                 )?;
-                for &byte in config.name.as_bytes() {
+                for &byte in config.name().as_bytes() {
                     if is_plain_name_byte(byte) {
                         f.write_char(char::from(byte))?;
                     } else {
@@ -278,9 +370,9 @@ impl fmt::Display for Entry {
                         f.write_str(std::str::from_utf8(&escape).map_err(|_| fmt::Error)?)?;
                     }
                 }
-                for item in &config.items {
-                    write!(f, " {}:{}:", item.id, item.weight)?;
-                    match item.stock {
+                for (id, weight, stock) in config.parts() {
+                    write!(f, " {id}:{weight}:")?;
+                    match stock {
                         Stock::Limited(units) => write!(f, "{units}")?,
                         Stock::Unlimited => f.write_char('*')?,
                     }
@@ -318,6 +410,22 @@ impl fmt::Display for Entry {
     }
 }
 
+// Why a first field is not a verb this build reads.
+fn bad_verb(verb: &str) -> CodecError {
+    let Some((name, version)) = verb.split_once('/') else {
+        return CodecError::new(0, CodecReason::UnknownVerb);
+    };
+    if !matches!(name, "CREATE" | "DRAW" | "RETURN" | "RESTOCK" | "CLOSE") {
+        return CodecError::new(0, CodecReason::UnknownVerb);
+    }
+    let at = name.len() + 1;
+    match decimal(version, 0, u64::from(u32::MAX)) {
+        // Within u32 by the bound above.
+        Ok(version) => CodecError::new(at, CodecReason::UnsupportedVersion(version as u32)),
+        Err(problem) => CodecError::invalid(at, Field::Version, problem),
+    }
+}
+
 // The space-separated fields of a line, with their byte offsets.
 struct Fields<'a> {
     line: &'a str,
@@ -340,7 +448,8 @@ impl<'a> Fields<'a> {
         }
         let start = self.at;
         let rest = &self.line[start..];
-        match rest.find(' ') {
+        // Fields are short: a plain loop beats a memchr set-up.
+        match rest.bytes().position(|byte| byte == b' ') {
             Some(length) => {
                 self.at = start + length + 1;
                 Some((start, &rest[..length]))
@@ -408,31 +517,46 @@ fn quantity(at: usize, text: &str) -> Result<NonZeroU64, CodecError> {
     ))
 }
 
-fn id_field<T>(
+fn id_field<'a>(
     at: usize,
-    text: &str,
+    text: &'a str,
     field: Field,
-    parse: fn(&str) -> Result<T, IdError>,
-) -> Result<T, CodecError> {
+    check: fn(&str) -> Result<(), IdError>,
+) -> Result<&'a str, CodecError> {
     if text.is_empty() {
         return Err(CodecError::invalid(at, field, FieldProblem::Empty));
     }
-    parse(text).map_err(|error| CodecError::invalid(at, field, FieldProblem::Id(error)))
+    check(text).map_err(|error| CodecError::invalid(at, field, FieldProblem::Id(error)))?;
+    Ok(text)
 }
+
+// Lowercase hex digits to their value; 0x80 marks every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[HEX_LOWER[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
 
 fn parse_seed(at: usize, text: &str) -> Result<u64, CodecError> {
     let bytes = text.as_bytes();
-    let invalid = || CodecError::invalid(at, Field::Seed, FieldProblem::NotSeed);
     if bytes.len() != 16 {
-        return Err(invalid());
+        return Err(CodecError::invalid(at, Field::Seed, FieldProblem::NotSeed));
     }
+    // Seeds are random, so a branch per digit class would mispredict about
+    // every third digit: the table lookup and the error mark take none.
     let mut value = 0u64;
+    let mut marks = 0u8;
     for &byte in bytes {
-        let digit = HEX_LOWER
-            .iter()
-            .position(|&hex| hex == byte)
-            .ok_or_else(invalid)?;
-        value = value << 4 | digit as u64;
+        let digit = HEX_VALUE[usize::from(byte)];
+        marks |= digit;
+        value = value << 4 | u64::from(digit & 0x0F);
+    }
+    if marks & 0x80 != 0 {
+        return Err(CodecError::invalid(at, Field::Seed, FieldProblem::NotSeed));
     }
     Ok(value)
 }
@@ -473,7 +597,7 @@ fn parse_name(at: usize, text: &str) -> Result<String, CodecError> {
     String::from_utf8(out).map_err(|_| invalid(FieldProblem::NotUtf8))
 }
 
-fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+fn decode_create<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (pool_at, pool) = fields.expect(Field::Pool)?;
     let (rules_at, rules) = fields.expect(Field::Rules)?;
     let rules = decimal_field(rules_at, rules, Field::Rules, 0, u64::from(u32::MAX))? as u32;
@@ -532,24 +656,12 @@ fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
             units => Stock::Limited(decimal_field(stock_at, units, Field::Stock, 0, u64::MAX)?),
         };
         offsets.push([at, weight_at, stock_at]);
-        items.push(ItemConfig {
-            id: id.to_owned(),
-            weight,
-            stock,
-        });
+        items.push((id, weight, stock));
     }
 
-    let config = PoolConfig {
-        id: pool.to_owned(),
-        name,
-        mode,
-        rules,
-        snapshot_every,
-        items,
-    };
     let line_end = fields.line.len();
-    ValidConfig::new(config)
-        .map(|config| Entry::Create(Arc::new(config)))
+    ValidConfig::build(pool, &name, mode, rules, snapshot_every, items.into_iter())
+        .map(|config| Line::Create(Arc::new(config)))
         .map_err(|error| {
             let item_at = |index: usize, part: usize| {
                 offsets.get(index).map_or(line_end, |offsets| offsets[part])
@@ -568,9 +680,9 @@ fn decode_create(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
         })
 }
 
-fn decode_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+fn decode_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (at, request) = fields.expect(Field::RequestId)?;
-    let request_id = id_field(at, request, Field::RequestId, RequestId::new)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::check)?;
     let (at, count) = fields.expect(Field::Count)?;
     let count = decimal_field(at, count, Field::Count, 1, u64::from(MAX_DRAW_COUNT))?;
     // In 1..=MAX_DRAW_COUNT by the bounds above.
@@ -597,17 +709,17 @@ fn decode_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
             ));
         }
     };
-    Ok(Entry::Draw(Draw {
+    Ok(Line::Draw {
         request_id,
         count,
         seed,
         all_or_nothing,
-    }))
+    })
 }
 
-fn decode_return(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+fn decode_return<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (at, operation) = fields.expect(Field::Operation)?;
-    let operation_id = id_field(at, operation, Field::Operation, OperationId::new)?;
+    let operation_id = id_field(at, operation, Field::Operation, OperationId::check)?;
     let mut items = Vec::new();
     while let Some((at, text)) = fields.next() {
         let Some((item, count)) = text.split_once(':') else {
@@ -616,31 +728,31 @@ fn decode_return(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
                 CodecReason::Missing(Field::Quantity),
             ));
         };
-        let item = id_field(at, item, Field::Item, ItemId::new)?;
-        let quantity = quantity(at + item.as_str().len() + 1, count)?;
-        items.push(ItemCount { item, quantity });
+        let item = id_field(at, item, Field::Item, ItemId::check)?;
+        let quantity = quantity(at + item.len() + 1, count)?;
+        items.push((item, quantity));
     }
-    Ok(Entry::Return(Return {
+    Ok(Line::Return {
         operation_id,
         items,
-    }))
+    })
 }
 
-fn decode_restock(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+fn decode_restock<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (at, item) = fields.expect(Field::Item)?;
-    let item = id_field(at, item, Field::Item, ItemId::new)?;
+    let item = id_field(at, item, Field::Item, ItemId::check)?;
     let (at, count) = fields.expect(Field::Quantity)?;
     let quantity = quantity(at, count)?;
-    Ok(Entry::Restock(Restock { item, quantity }))
+    Ok(Line::Restock { item, quantity })
 }
 
-fn decode_seed_draw(fields: &mut Fields<'_>) -> Result<Entry, CodecError> {
+fn decode_seed_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (at, request) = fields.expect(Field::RequestId)?;
-    let request_id = id_field(at, request, Field::RequestId, RequestId::new)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::check)?;
     let (at, item) = fields.expect(Field::Item)?;
     let item = match item {
         ItemId::RESERVED => None,
-        item => Some(id_field(at, item, Field::Item, ItemId::new)?),
+        item => Some(id_field(at, item, Field::Item, ItemId::check)?),
     };
-    Ok(Entry::SeedDraw(SeedDraw { request_id, item }))
+    Ok(Line::SeedDraw { request_id, item })
 }

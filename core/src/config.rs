@@ -1,13 +1,11 @@
 //! Pool configuration: the body of a create-pool request, and its validation.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
-use std::ops::Deref;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::fnv::Fnv64;
+use crate::fnv::fnv1a;
 use crate::id::{IdError, ItemId, PoolId};
 use crate::rules::Rules;
 
@@ -285,18 +283,47 @@ impl ConfigError {
     }
 }
 
-type ItemIndex = HashMap<ItemId, u32, BuildHasherDefault<Fnv64>>;
+/// An item of a checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The item's id.
+    pub id: ItemId,
+    /// Its weight, at least 1.
+    pub weight: u64,
+    /// Its initial stock.
+    pub stock: Stock,
+}
 
-/// A checked [`PoolConfig`], with its item ids parsed and indexed. The only
-/// way to build one is [`ValidConfig::new`], so holding one proves every
-/// rule of [`PoolConfig::validate`] holds.
+// An item inside a `ValidConfig`: its id is `names[start..end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spec {
+    start: u32,
+    end: u32,
+    weight: u64,
+    stock: Stock,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// A checked pool configuration, with its items indexed by id. The only ways
+/// to build one check every rule of [`PoolConfig::validate`], so holding one
+/// proves they hold.
+///
+/// Built on every request (a snapshot holds one), so it is laid out for a
+/// cheap build: all item ids in one buffer, and an open-addressing index of
+/// positions hashed with FNV-1a (deterministic, unlike the standard hasher).
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
-    config: PoolConfig,
     pool: PoolId,
+    name: String,
+    mode: Mode,
     rules: Rules,
-    ids: Vec<ItemId>,
-    index: ItemIndex,
+    snapshot_every: u32,
+    names: Arc<str>,
+    specs: Vec<Spec>,
+    // Positions by hash of their id, `EMPTY` where free; a power of two
+    // at least twice the item count, so probes stay short.
+    index: Vec<u32>,
 }
 
 impl PoolConfig {
@@ -310,7 +337,22 @@ impl PoolConfig {
     /// range; there are no items or too many; an item id repeats; a weight is
     /// zero; the total weight does not fit in a `u64`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ValidConfig::check(self).map(drop)
+        self.checked().map(drop)
+    }
+
+    fn checked(&self) -> Result<ValidConfig, ConfigError> {
+        let items = self
+            .items
+            .iter()
+            .map(|item| (item.id.as_str(), item.weight, item.stock));
+        ValidConfig::build(
+            &self.id,
+            &self.name,
+            self.mode,
+            self.rules,
+            self.snapshot_every,
+            items,
+        )
     }
 }
 
@@ -321,123 +363,231 @@ impl ValidConfig {
     ///
     /// The first broken rule, as [`PoolConfig::validate`] reports it.
     pub fn new(config: PoolConfig) -> Result<ValidConfig, ConfigError> {
-        let (pool, rules, ids, index) = ValidConfig::check(&config)?;
-        Ok(ValidConfig {
-            config,
-            pool,
-            rules,
-            ids,
-            index,
-        })
+        config.checked()
     }
 
-    #[allow(clippy::type_complexity)]
-    fn check(config: &PoolConfig) -> Result<(PoolId, Rules, Vec<ItemId>, ItemIndex), ConfigError> {
-        let pool = PoolId::new(&config.id)
+    // Checks and builds from borrowed parts, so that decoders need not
+    // allocate a `PoolConfig` first. `items` reports its exact length.
+    pub(crate) fn build<'a, I>(
+        pool: &str,
+        name: &str,
+        mode: Mode,
+        rules: u32,
+        snapshot_every: u32,
+        items: I,
+    ) -> Result<ValidConfig, ConfigError>
+    where
+        I: ExactSizeIterator<Item = (&'a str, u64, Stock)>,
+    {
+        let pool = PoolId::new(pool)
             .map_err(|error| ConfigError::new(ConfigField::Id, ConfigProblem::Id(error)))?;
-        check_name(&config.name).map_err(|problem| ConfigError::new(ConfigField::Name, problem))?;
-        let rules = Rules::from_version(config.rules).ok_or(ConfigError::new(
+        check_name(name).map_err(|problem| ConfigError::new(ConfigField::Name, problem))?;
+        let rules = Rules::from_version(rules).ok_or(ConfigError::new(
             ConfigField::Rules,
-            ConfigProblem::UnknownRules(config.rules),
+            ConfigProblem::UnknownRules(rules),
         ))?;
-        if !(1..=MAX_SNAPSHOT_EVERY).contains(&config.snapshot_every) {
+        if !(1..=MAX_SNAPSHOT_EVERY).contains(&snapshot_every) {
             return Err(ConfigError::new(
                 ConfigField::SnapshotEvery,
                 ConfigProblem::SnapshotEveryOutOfRange,
             ));
         }
-        if config.items.is_empty() {
+        let count = items.len();
+        if count == 0 {
             return Err(ConfigError::new(ConfigField::Items, ConfigProblem::NoItems));
         }
-        if config.items.len() > MAX_ITEMS {
+        if count > MAX_ITEMS {
             return Err(ConfigError::new(
                 ConfigField::Items,
                 ConfigProblem::TooManyItems,
             ));
         }
-        let mut ids = Vec::with_capacity(config.items.len());
-        let mut index = ItemIndex::with_capacity_and_hasher(config.items.len(), Default::default());
+        let mut names = String::with_capacity(count * 8);
+        let mut specs = Vec::with_capacity(count);
+        let mut index = vec![EMPTY; (count * 2).next_power_of_two()];
+        let mask = index.len() - 1;
         let mut total = 0u64;
-        for (position, item) in config.items.iter().enumerate() {
-            let id = ItemId::new(&item.id).map_err(|error| {
-                ConfigError::new(ConfigField::ItemId(position), ConfigProblem::Id(error))
-            })?;
-            // MAX_ITEMS keeps positions far below u32::MAX.
-            let slot = position as u32;
-            if let Some(first) = index.insert(id.clone(), slot) {
-                return Err(ConfigError::new(
-                    ConfigField::ItemId(position),
-                    ConfigProblem::DuplicateId {
-                        first: first as usize,
-                    },
-                ));
+        for (position, (id, weight, stock)) in items.enumerate() {
+            let at_fault = |problem| ConfigError::new(ConfigField::ItemId(position), problem);
+            ItemId::check(id).map_err(|error| at_fault(ConfigProblem::Id(error)))?;
+            // Ids are at most 64 bytes and there are at most MAX_ITEMS of
+            // them: offsets and positions fit in u32.
+            let start = names.len() as u32;
+            names.push_str(id);
+            let spec = Spec {
+                start,
+                end: names.len() as u32,
+                weight,
+                stock,
+            };
+            let mut slot = fnv1a(id.as_bytes()) as usize & mask;
+            loop {
+                match index[slot] {
+                    EMPTY => break,
+                    first if id_at(&names, specs[first as usize]) == id => {
+                        return Err(at_fault(ConfigProblem::DuplicateId {
+                            first: first as usize,
+                        }));
+                    }
+                    _ => slot = (slot + 1) & mask,
+                }
             }
-            if item.weight == 0 {
+            index[slot] = position as u32;
+            if weight == 0 {
                 return Err(ConfigError::new(
                     ConfigField::ItemWeight(position),
                     ConfigProblem::ZeroWeight,
                 ));
             }
-            let (tickets, field) = match (config.mode, item.stock) {
-                (Mode::Stock, Stock::Limited(units)) => (
-                    item.weight.checked_mul(units),
-                    ConfigField::ItemStock(position),
-                ),
+            let (tickets, field) = match (mode, stock) {
+                (Mode::Stock, Stock::Limited(units)) => {
+                    (weight.checked_mul(units), ConfigField::ItemStock(position))
+                }
                 // In weight mode the bound is the sum of all weights, so that
                 // restocking an item that ran out can never overflow.
-                _ => (Some(item.weight), ConfigField::ItemWeight(position)),
+                _ => (Some(weight), ConfigField::ItemWeight(position)),
             };
             total = tickets
                 .and_then(|tickets| total.checked_add(tickets))
                 .ok_or(ConfigError::new(field, ConfigProblem::TotalOverflow))?;
-            ids.push(id);
+            specs.push(spec);
         }
-        Ok((pool, rules, ids, index))
+        Ok(ValidConfig {
+            pool,
+            name: name.to_owned(),
+            mode,
+            rules,
+            snapshot_every,
+            names: Arc::from(names),
+            specs,
+            index,
+        })
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &PoolConfig {
-        &self.config
-    }
-
-    /// The pool id, parsed.
+    /// The pool id.
     pub fn pool(&self) -> &PoolId {
         &self.pool
     }
 
-    /// The rules version, parsed.
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How chances are computed.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The rules version.
     pub fn rules(&self) -> Rules {
         self.rules
     }
 
-    /// The item ids, parsed, in configuration order.
-    pub fn ids(&self) -> &[ItemId] {
-        &self.ids
+    /// How many log entries between snapshots.
+    pub fn snapshot_every(&self) -> u32 {
+        self.snapshot_every
+    }
+
+    /// How many items.
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Whether there are no items: never true of a valid configuration.
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    /// The items, in configuration order.
+    pub fn items(&self) -> impl ExactSizeIterator<Item = Item> + '_ {
+        self.specs.iter().map(|&spec| self.item_of(spec))
+    }
+
+    /// The item at a position in configuration order.
+    pub fn item(&self, position: u32) -> Option<Item> {
+        self.specs
+            .get(position as usize)
+            .map(|&spec| self.item_of(spec))
+    }
+
+    /// The id of the item at a position, cheaply (a reference count).
+    pub fn id(&self, position: u32) -> Option<ItemId> {
+        let spec = self.specs.get(position as usize)?;
+        Some(ItemId::in_buffer(&self.names, spec.start, spec.end))
     }
 
     /// The position of an item in configuration order.
     pub fn position(&self, item: &str) -> Option<u32> {
-        self.index.get(item).copied()
+        let mask = self.index.len() - 1;
+        let mut slot = fnv1a(item.as_bytes()) as usize & mask;
+        loop {
+            match self.index[slot] {
+                EMPTY => return None,
+                position if id_at(&self.names, self.specs[position as usize]) == item => {
+                    return Some(position);
+                }
+                _ => slot = (slot + 1) & mask,
+            }
+        }
     }
 
-    /// Gives the configuration back.
-    pub fn into_inner(self) -> PoolConfig {
-        self.config
+    // Id, weight and initial stock of every item, without counting
+    // references: for encoders.
+    pub(crate) fn parts(&self) -> impl ExactSizeIterator<Item = (&str, u64, Stock)> + '_ {
+        self.specs
+            .iter()
+            .map(|&spec| (id_at(&self.names, spec), spec.weight, spec.stock))
     }
-}
 
-impl Deref for ValidConfig {
-    type Target = PoolConfig;
+    fn item_of(&self, spec: Spec) -> Item {
+        Item {
+            id: ItemId::in_buffer(&self.names, spec.start, spec.end),
+            weight: spec.weight,
+            stock: spec.stock,
+        }
+    }
 
-    fn deref(&self) -> &PoolConfig {
-        &self.config
+    /// The configuration, as a create-pool body.
+    pub fn to_config(&self) -> PoolConfig {
+        PoolConfig {
+            id: self.pool.to_string(),
+            name: self.name.clone(),
+            mode: self.mode,
+            rules: self.rules.version(),
+            snapshot_every: self.snapshot_every,
+            items: self
+                .parts()
+                .map(|(id, weight, stock)| ItemConfig {
+                    id: id.to_owned(),
+                    weight,
+                    stock,
+                })
+                .collect(),
+        }
     }
 }
 
 impl PartialEq for ValidConfig {
     fn eq(&self, other: &ValidConfig) -> bool {
-        // Everything else is derived from the configuration.
-        self.config == other.config
+        // The index is derived from the items.
+        (
+            &self.pool,
+            &self.name,
+            self.mode,
+            self.rules,
+            self.snapshot_every,
+            &*self.names,
+            &self.specs,
+        ) == (
+            &other.pool,
+            &other.name,
+            other.mode,
+            other.rules,
+            other.snapshot_every,
+            &*other.names,
+            &other.specs,
+        )
     }
 }
 
@@ -449,6 +599,12 @@ impl TryFrom<PoolConfig> for ValidConfig {
     fn try_from(config: PoolConfig) -> Result<ValidConfig, ConfigError> {
         ValidConfig::new(config)
     }
+}
+
+fn id_at(names: &str, spec: Spec) -> &str {
+    names
+        .get(spec.start as usize..spec.end as usize)
+        .unwrap_or_default()
 }
 
 fn check_name(name: &str) -> Result<(), ConfigProblem> {
@@ -715,7 +871,20 @@ mod tests {
         .unwrap();
         assert_eq!(valid.position("b"), Some(1));
         assert_eq!(valid.position("c"), None);
-        assert_eq!(valid.ids()[0].as_str(), "a");
+        assert_eq!(valid.id(0).map(|id| id.to_string()), Some("a".to_owned()));
+        assert_eq!(valid.item(1).map(|item| item.stock), Some(Stock::Unlimited));
+        assert_eq!(valid.item(2), None);
+        assert_eq!((valid.len(), valid.is_empty()), (2, false));
+        assert_eq!(
+            valid.to_config(),
+            config(
+                Mode::Stock,
+                vec![
+                    item("a", 1, Stock::Limited(3)),
+                    item("b", 1, Stock::Unlimited)
+                ]
+            )
+        );
         assert_eq!(valid.pool().as_str(), "pool");
         assert_eq!(valid.rules(), Rules::V1);
         assert_eq!(ConfigField::ItemStock(4).item(), Some(4));

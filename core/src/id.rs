@@ -49,8 +49,20 @@ pub enum IdError {
     Reserved,
 }
 
+// One lookup per byte: ids are checked for every decoded log line.
+const ID_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+        byte += 1;
+    }
+    table
+};
+
 fn is_id_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
+    ID_BYTES[usize::from(byte)]
 }
 
 // Checks a plain id that starts at byte `base` of a larger string, so that
@@ -70,6 +82,66 @@ fn check_plain(text: &str, base: usize) -> Result<(), IdError> {
         return Err(IdError::TooLong { at: base });
     }
     Ok(())
+}
+
+// What every id type shares, given its `new` and `as_str`.
+macro_rules! id_traits {
+    ($name:ident) => {
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+
+            fn from_str(text: &str) -> Result<$name, IdError> {
+                $name::new(text)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = IdError;
+
+            fn try_from(text: &str) -> Result<$name, IdError> {
+                $name::new(text)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::new(&text).map_err(|error| {
+                    serde::de::Error::custom(format_args!("invalid id {text:?}: {error}"))
+                })
+            }
+        }
+    };
 }
 
 macro_rules! plain_id {
@@ -95,60 +167,7 @@ macro_rules! plain_id {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&*self.0, f)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl Borrow<str> for $name {
-            fn borrow(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = IdError;
-
-            fn from_str(text: &str) -> Result<$name, IdError> {
-                $name::new(text)
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = IdError;
-
-            fn try_from(text: &str) -> Result<$name, IdError> {
-                $name::new(text)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.0)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                $name::new(&text).map_err(|error| {
-                    serde::de::Error::custom(format_args!("invalid id {text:?}: {error}"))
-                })
-            }
-        }
+        id_traits!($name);
     };
 }
 
@@ -156,12 +175,6 @@ plain_id! {
     /// A pool's id: a plain id (see the [module docs](self)). It is the hash
     /// tag of every Redis key of the pool.
     PoolId
-}
-
-plain_id! {
-    /// An item's id: a plain id (see the [module docs](self)) other than
-    /// `FAILED`. Cloning is cheap: outcomes hold many copies.
-    ItemId
 }
 
 plain_id! {
@@ -176,14 +189,100 @@ plain_id! {
     RequestId
 }
 
+/// An item's id: a plain id (see the [module docs](self)) other than
+/// `FAILED`.
+///
+/// The ids of a pool's items share one buffer, so decoding a pool makes one
+/// allocation for all of them, and cloning an id (outcomes hold many) only
+/// counts a reference.
+#[derive(Clone)]
+pub struct ItemId {
+    text: Arc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl ItemId {
+    /// Parses an id.
+    ///
+    /// # Errors
+    ///
+    /// If `text` is not 1 to 64 bytes of `A-Z a-z 0-9 _ . -`, or is
+    /// `FAILED`.
+    pub fn new(text: &str) -> Result<ItemId, IdError> {
+        Self::check(text)?;
+        Ok(ItemId::checked(text))
+    }
+
+    // An id from text already checked.
+    pub(crate) fn checked(text: &str) -> ItemId {
+        // At most MAX_ID_LEN bytes.
+        ItemId {
+            end: text.len() as u32,
+            text: Arc::from(text),
+            start: 0,
+        }
+    }
+
+    // The id at `start..end` of a shared buffer, already checked.
+    pub(crate) fn in_buffer(text: &Arc<str>, start: u32, end: u32) -> ItemId {
+        ItemId {
+            text: Arc::clone(text),
+            start,
+            end,
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.text
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+impl PartialEq for ItemId {
+    fn eq(&self, other: &ItemId) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ItemId {}
+
+impl std::hash::Hash for ItemId {
+    // Hashes as the text does, which `Borrow<str>` requires.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for ItemId {
+    fn partial_cmp(&self, other: &ItemId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ItemId {
+    fn cmp(&self, other: &ItemId) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+id_traits!(ItemId);
+
 impl PoolId {
-    fn check(text: &str) -> Result<(), IdError> {
+    pub(crate) fn check(text: &str) -> Result<(), IdError> {
         check_plain(text, 0)
     }
 }
 
 impl OperationId {
-    fn check(text: &str) -> Result<(), IdError> {
+    // An id from text already checked.
+    pub(crate) fn checked(text: &str) -> OperationId {
+        OperationId(Arc::from(text))
+    }
+
+    pub(crate) fn check(text: &str) -> Result<(), IdError> {
         check_plain(text, 0)
     }
 }
@@ -192,7 +291,7 @@ impl ItemId {
     /// The word that stands for "no item" in the seed's log lines.
     pub const RESERVED: &'static str = "FAILED";
 
-    fn check(text: &str) -> Result<(), IdError> {
+    pub(crate) fn check(text: &str) -> Result<(), IdError> {
         check_plain(text, 0)?;
         if text == Self::RESERVED {
             return Err(IdError::Reserved);
@@ -202,12 +301,17 @@ impl ItemId {
 }
 
 impl RequestId {
-    fn check(text: &str) -> Result<(), IdError> {
-        match text.split_once('#') {
+    // An id from text already checked.
+    pub(crate) fn checked(text: &str) -> RequestId {
+        RequestId(Arc::from(text))
+    }
+
+    pub(crate) fn check(text: &str) -> Result<(), IdError> {
+        match text.bytes().position(|byte| byte == b'#') {
             None => check_plain(text, 0),
-            Some((operation, tag)) => {
-                check_plain(operation, 0)?;
-                check_plain(tag, operation.len() + 1)
+            Some(hash) => {
+                check_plain(&text[..hash], 0)?;
+                check_plain(&text[hash + 1..], hash + 1)
             }
         }
     }

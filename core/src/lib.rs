@@ -75,14 +75,14 @@ pub mod state;
 
 pub use codec::{CodecError, CodecReason, Field, FieldProblem};
 pub use config::{
-    ConfigError, ConfigField, ConfigProblem, ItemConfig, Mode, PoolConfig, Stock, ValidConfig,
+    ConfigError, ConfigField, ConfigProblem, Item, ItemConfig, Mode, PoolConfig, Stock, ValidConfig,
 };
 pub use draw_state::{ChunkResult, DrawState, DrawStateCorrupted, DrawStatus};
 pub use entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDraw};
 pub use id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
 pub use machine::{Command, DecideError, apply, decide};
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
-pub use replay::{LogError, ReplayError, Replayed, decode_tail, replay, seq_of_push};
+pub use replay::{LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, seq_of_push};
 pub use rules::Rules;
 pub use snapshot::{Snapshot, SnapshotError};
 pub use state::{Odds, PoolState};

@@ -10,6 +10,7 @@
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
+use crate::codec::Line;
 use crate::config::{ConfigError, PoolConfig, ValidConfig};
 use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return};
 use crate::id::{ItemId, OperationId, RequestId};
@@ -172,8 +173,7 @@ fn decide_return(
     if items.is_empty() {
         return Err(DecideError::NothingToReturn);
     }
-    let ids = state.config().ids();
-    let mut counts = vec![0u64; ids.len()];
+    let mut counts = vec![0u64; state.config().len()];
     for item in items {
         let position = state
             .config()
@@ -183,15 +183,15 @@ fn decide_return(
         counts[position as usize] += 1;
     }
     let mut returned = Vec::new();
-    for (position, (&count, id)) in (0u32..).zip(counts.iter().zip(ids)) {
+    for (position, (&count, item)) in (0u32..).zip(counts.iter().zip(state.config().items())) {
         let Some(quantity) = NonZeroU64::new(count) else {
             continue;
         };
         if let Err(AddError::Overflow) = state.check_add(position, count) {
-            return Err(DecideError::Overflow(id.clone()));
+            return Err(DecideError::Overflow(item.id));
         }
         returned.push(ItemCount {
-            item: id.clone(),
+            item: item.id,
             quantity,
         });
     }
@@ -218,9 +218,13 @@ fn decide_return(
 /// # Ok::<(), tombola_core::CodecError>(())
 /// ```
 pub fn apply(state: &mut Option<PoolState>, entry: &Entry) -> Outcome {
-    match (state.as_mut(), entry) {
-        (Some(state), entry) => state.apply(entry),
-        (None, Entry::Create(config)) => {
+    apply_line(state, &entry.as_line())
+}
+
+pub(crate) fn apply_line(state: &mut Option<PoolState>, line: &Line<'_>) -> Outcome {
+    match (state.as_mut(), line) {
+        (Some(state), line) => state.apply_line(line),
+        (None, Line::Create(config)) => {
             *state = Some(PoolState::new(Arc::clone(config)));
             Outcome::Create
         }

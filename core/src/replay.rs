@@ -7,8 +7,9 @@
 //! list length RPUSH returned ([`seq_of_push`]).
 
 use crate::codec::CodecError;
+use crate::codec::Line;
 use crate::entry::Entry;
-use crate::machine::apply;
+use crate::machine::{apply, apply_line};
 use crate::outcome::Outcome;
 use crate::snapshot::Snapshot;
 use crate::state::PoolState;
@@ -140,6 +141,53 @@ where
         }
         outcomes.push((found, apply(&mut state, &entry)));
         seq = found;
+    }
+    Ok(Replayed {
+        seq,
+        state,
+        outcomes,
+    })
+}
+
+/// Decodes and replays the log lines that follow `start` (or that start the
+/// log, from sequence number 1), one at a time: what a request does with the
+/// newest snapshot and the tail after it. Line `i` has sequence number
+/// `start.seq + 1 + i`, so there can be no gap.
+///
+/// # Errors
+///
+/// The first line that does not decode, as a [`LogError`] with its sequence
+/// number; nothing is returned for a partial replay.
+///
+/// ```
+/// use tombola_core::{replay_tail, Outcome};
+///
+/// let log = ["CREATE/1 p 1 weight 32 P a:1:1", "CLOSE/1"];
+/// let replayed = replay_tail(None, log)?;
+/// assert_eq!(replayed.outcome(2), Some(&Outcome::Close));
+/// let tail = replay_tail(replayed.snapshot(), ["CLOSE/1"])?;
+/// assert_eq!(tail.seq, 3);
+/// # Ok::<(), tombola_core::LogError>(())
+/// ```
+pub fn replay_tail<I>(start: Option<Snapshot>, lines: I) -> Result<Replayed, LogError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let (mut seq, mut state) = match start {
+        Some(snapshot) => (snapshot.seq, Some(snapshot.state)),
+        None => (0, None),
+    };
+    let lines = lines.into_iter();
+    let mut outcomes = Vec::with_capacity(lines.size_hint().0);
+    for line in lines {
+        // A log long enough to exhaust u64 cannot be stored.
+        let this = seq.wrapping_add(1);
+        // Parsed lines borrow their ids: no allocation per entry.
+        let parsed =
+            Line::parse_bytes(line.as_ref()).map_err(|source| LogError { seq: this, source })?;
+        outcomes.push((this, apply_line(&mut state, &parsed)));
+        seq = this;
     }
     Ok(Replayed {
         seq,

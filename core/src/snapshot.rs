@@ -38,7 +38,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{ConfigError, ItemConfig, Mode, PoolConfig, Stock, ValidConfig};
+use crate::config::{ConfigError, Mode, Stock, ValidConfig};
 use crate::crc::crc32c;
 use crate::state::{PoolState, Slot};
 
@@ -143,25 +143,25 @@ impl Snapshot {
     /// The snapshot's bytes (see the [module docs](self)).
     pub fn encode(&self) -> Vec<u8> {
         let config = self.state.config();
-        let mut out = Vec::with_capacity(HEADER + 64 + config.items.len() * 24 + TRAILER);
+        let mut out = Vec::with_capacity(HEADER + 64 + config.len() * 24 + TRAILER);
         out.extend_from_slice(&MAGIC);
         out.push(FORMAT_VERSION);
         out.extend_from_slice(&[0; 4]);
         put_varint(&mut out, self.seq);
         out.push(u8::from(self.state.closed));
-        put_varint(&mut out, u64::from(config.rules));
-        out.push(match config.mode {
+        put_varint(&mut out, u64::from(config.rules().version()));
+        out.push(match config.mode() {
             Mode::Stock => 0,
             Mode::Weight => 1,
         });
-        put_varint(&mut out, u64::from(config.snapshot_every));
-        put_bytes(&mut out, config.id.as_bytes());
-        put_bytes(&mut out, config.name.as_bytes());
-        put_varint(&mut out, config.items.len() as u64);
-        for (item, slot) in config.items.iter().zip(&self.state.slots) {
-            put_bytes(&mut out, item.id.as_bytes());
-            put_varint(&mut out, item.weight);
-            match (item.stock, slot.remaining) {
+        put_varint(&mut out, u64::from(config.snapshot_every()));
+        put_bytes(&mut out, config.pool().as_str().as_bytes());
+        put_bytes(&mut out, config.name().as_bytes());
+        put_varint(&mut out, config.len() as u64);
+        for ((id, weight, stock), slot) in config.parts().zip(&self.state.slots) {
+            put_bytes(&mut out, id.as_bytes());
+            put_varint(&mut out, weight);
+            match (stock, slot.remaining) {
                 (Stock::Limited(initial), Stock::Limited(remaining)) => {
                     out.push(1);
                     put_varint(&mut out, initial);
@@ -233,7 +233,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn error(&self, offset: usize, reason: Malformed) -> SnapshotError {
         SnapshotError::Malformed { offset, reason }
     }
@@ -272,7 +272,7 @@ impl Reader<'_> {
         u32::try_from(self.varint()?).map_err(|_| self.error(start, Malformed::OutOfRange))
     }
 
-    fn text(&mut self) -> Result<String, SnapshotError> {
+    fn text(&mut self) -> Result<&'a str, SnapshotError> {
         let start = self.at;
         let length = self.varint()?;
         let end = usize::try_from(length)
@@ -280,10 +280,11 @@ impl Reader<'_> {
             .and_then(|length| self.at.checked_add(length))
             .filter(|&end| end <= self.bytes.len())
             .ok_or(self.error(start, Malformed::Truncated))?;
-        let text = std::str::from_utf8(&self.bytes[self.at..end])
+        let bytes: &'a [u8] = self.bytes;
+        let text = std::str::from_utf8(&bytes[self.at..end])
             .map_err(|_| self.error(start, Malformed::NotUtf8))?;
         self.at = end;
-        Ok(text.to_owned())
+        Ok(text)
     }
 
     fn flag(&mut self, values: u8) -> Result<u8, SnapshotError> {
@@ -295,6 +296,8 @@ impl Reader<'_> {
     }
 
     fn snapshot(mut self) -> Result<Snapshot, SnapshotError> {
+        // Ids and names are borrowed from the bytes until the configuration
+        // is checked: decoding runs on every request.
         let seq = self.varint()?;
         let closed = self.flag(2)? == 1;
         let rules = self.varint_u32()?;
@@ -327,21 +330,14 @@ impl Reader<'_> {
                     Stock::Limited(self.varint()?),
                 )
             };
-            items.push(ItemConfig { id, weight, stock });
+            items.push((id, weight, stock));
             slots.push(Slot { weight, remaining });
         }
         if self.at != self.bytes.len() {
             return Err(self.error(self.at, Malformed::Trailing));
         }
-        let config = PoolConfig {
-            id,
-            name,
-            mode,
-            rules,
-            snapshot_every,
-            items,
-        };
-        let config = ValidConfig::new(config).map_err(SnapshotError::Config)?;
+        let config = ValidConfig::build(id, name, mode, rules, snapshot_every, items.into_iter())
+            .map_err(SnapshotError::Config)?;
         let state = PoolState::from_parts(Arc::new(config), slots, closed)
             .map_err(|_| SnapshotError::TotalOverflow)?;
         Ok(Snapshot { seq, state })

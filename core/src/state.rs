@@ -5,7 +5,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Mode, Stock, ValidConfig};
-use crate::entry::{Draw, Entry, Restock, Return, SeedDraw};
+use std::num::NonZeroU64;
+
+use crate::codec::Line;
+use crate::entry::Entry;
 use crate::id::{ItemId, PoolId};
 use crate::outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
 use crate::rules::Rules;
@@ -98,12 +101,8 @@ impl PoolState {
     /// A new pool with its initial stock.
     pub fn new(config: Arc<ValidConfig>) -> PoolState {
         let slots = config
-            .items
-            .iter()
-            .map(|item| Slot {
-                weight: item.weight,
-                remaining: item.stock,
-            })
+            .parts()
+            .map(|(_, weight, remaining)| Slot { weight, remaining })
             .collect();
         match PoolState::from_parts(config, slots, false) {
             Ok(state) => state,
@@ -119,7 +118,7 @@ impl PoolState {
         slots: Vec<Slot>,
         closed: bool,
     ) -> Result<PoolState, TotalOverflow> {
-        let mode = config.mode;
+        let mode = config.mode();
         let tickets = slots
             .iter()
             .map(|slot| slot.tickets(mode))
@@ -171,12 +170,11 @@ impl PoolState {
     }
 
     /// Every item with its remaining stock, in configuration order.
-    pub fn stocks(&self) -> impl ExactSizeIterator<Item = (&ItemId, Stock)> + '_ {
+    pub fn stocks(&self) -> impl ExactSizeIterator<Item = (ItemId, Stock)> + '_ {
         self.config
-            .ids()
-            .iter()
+            .items()
             .zip(&self.slots)
-            .map(|(id, slot)| (id, slot.remaining))
+            .map(|(item, slot)| (item.id, slot.remaining))
     }
 
     /// The sum of the items' effective weights: zero when nothing can be
@@ -203,11 +201,10 @@ impl PoolState {
     pub fn odds(&self) -> Vec<Odds> {
         let denominator = self.sampler.total();
         self.config
-            .ids()
-            .iter()
+            .items()
             .zip(0u32..)
             .map(|(item, position)| Odds {
-                item: item.clone(),
+                item: item.id,
                 numerator: self.sampler.weight(position).unwrap_or(0),
                 denominator,
             })
@@ -219,29 +216,37 @@ impl PoolState {
     /// is ignored here, the pool existing already (see [`crate::apply`] for
     /// a pool that may not exist yet).
     pub fn apply(&mut self, entry: &Entry) -> Outcome {
-        match entry {
-            Entry::Create(_) => ignored(IgnoreReason::AlreadyCreated),
-            Entry::Draw(draw) => self.draw(draw),
-            Entry::Return(back) => self.give_back(back),
-            Entry::Restock(restock) => self.restock(restock),
-            Entry::Close if self.closed => ignored(IgnoreReason::AlreadyClosed),
-            Entry::Close => {
+        self.apply_line(&entry.as_line())
+    }
+
+    pub(crate) fn apply_line(&mut self, line: &Line<'_>) -> Outcome {
+        match line {
+            Line::Create(_) => ignored(IgnoreReason::AlreadyCreated),
+            &Line::Draw {
+                count,
+                seed,
+                all_or_nothing,
+                ..
+            } => self.draw(count.get(), seed, all_or_nothing),
+            Line::Return { items, .. } => self.give_back(items),
+            &Line::Restock { item, quantity } => self.restock(item, quantity.get()),
+            Line::Close if self.closed => ignored(IgnoreReason::AlreadyClosed),
+            Line::Close => {
                 self.closed = true;
                 Outcome::Close
             }
-            Entry::SeedDraw(seed) => self.seed_draw(seed),
+            &Line::SeedDraw { item, .. } => self.seed_draw(item),
         }
     }
 
-    fn draw(&mut self, draw: &Draw) -> Outcome {
-        let count = draw.count.get();
+    fn draw(&mut self, count: u32, seed: u64, all_or_nothing: bool) -> Outcome {
         if self.closed {
             return failed_draw(Vec::new(), count, FailReason::Closed);
         }
-        if draw.all_or_nothing && !self.has_unlimited && self.units < u128::from(count) {
+        if all_or_nothing && !self.has_unlimited && self.units < u128::from(count) {
             return failed_draw(Vec::new(), count, FailReason::OutOfStock);
         }
-        let mut rng = self.config.rules().generator(draw.seed);
+        let mut rng = self.config.rules().generator(seed);
         let mut drawn = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let total = self.sampler.total();
@@ -252,7 +257,7 @@ impl PoolState {
                 break;
             };
             self.take(position);
-            drawn.push(self.config.ids()[position as usize].clone());
+            drawn.extend(self.config.id(position));
         }
         // At most `count`, a u32.
         let failed = count - drawn.len() as u32;
@@ -273,7 +278,7 @@ impl PoolState {
             let left = units - 1;
             slot.remaining = Stock::Limited(left);
             self.units -= 1;
-            match self.config.mode {
+            match self.config.mode() {
                 Mode::Stock => self.sampler.decrease(position, slot.weight),
                 Mode::Weight if left == 0 => self.sampler.decrease(position, slot.weight),
                 Mode::Weight => {}
@@ -292,7 +297,9 @@ impl PoolState {
             remaining: Stock::Limited(units),
             ..slot
         };
-        let tickets = grown.tickets(self.config.mode).ok_or(AddError::Overflow)?;
+        let tickets = grown
+            .tickets(self.config.mode())
+            .ok_or(AddError::Overflow)?;
         let old = self.sampler.weight(position).unwrap_or(0);
         // The total after replacing this item's tickets must fit too.
         (self.sampler.total() - old)
@@ -312,43 +319,43 @@ impl PoolState {
         Ok(units)
     }
 
-    fn give_back(&mut self, back: &Return) -> Outcome {
+    fn give_back(&mut self, items: &[(&str, NonZeroU64)]) -> Outcome {
         let mut returned = 0u64;
         let mut ignored = Vec::new();
-        for count in &back.items {
-            let quantity = count.quantity.get();
-            let accepted = match self.config.position(count.item.as_str()) {
-                None => false,
-                Some(position) => match self.add(position, quantity) {
-                    Ok(_) | Err(AddError::Unlimited) => true,
-                    Err(AddError::Overflow) => false,
-                },
+        for &(item, quantity) in items {
+            let position = self.config.position(item);
+            let accepted = match position.map(|position| self.add(position, quantity.get())) {
+                Some(Ok(_) | Err(AddError::Unlimited)) => true,
+                None | Some(Err(AddError::Overflow)) => false,
             };
             if accepted {
-                returned = returned.saturating_add(quantity);
-            } else {
-                tracing::debug!(item = %count.item, quantity, "return not taken back");
-                ignored.push(ItemCount {
-                    item: count.item.clone(),
-                    quantity: count.quantity,
-                });
+                returned = returned.saturating_add(quantity.get());
+                continue;
             }
+            tracing::debug!(item, quantity, "return not taken back");
+            // Known items reuse the pool's id; unknown ones passed the id
+            // check when their line was decoded.
+            let id = position
+                .and_then(|position| self.config.id(position))
+                .or_else(|| ItemId::new(item).ok());
+            ignored.extend(id.map(|item| ItemCount { item, quantity }));
         }
         Outcome::Return { returned, ignored }
     }
 
-    fn restock(&mut self, restock: &Restock) -> Outcome {
+    fn restock(&mut self, item: &str, quantity: u64) -> Outcome {
         if self.closed {
             return ignored(IgnoreReason::Closed);
         }
-        let Some(position) = self.config.position(restock.item.as_str()) else {
+        let found = self
+            .config
+            .position(item)
+            .and_then(|position| Some((position, self.config.id(position)?)));
+        let Some((position, item)) = found else {
             return ignored(IgnoreReason::UnknownItem);
         };
-        match self.add(position, restock.quantity.get()) {
-            Ok(remaining) => Outcome::Restock {
-                item: restock.item.clone(),
-                remaining,
-            },
+        match self.add(position, quantity) {
+            Ok(remaining) => Outcome::Restock { item, remaining },
             Err(AddError::Unlimited) => ignored(IgnoreReason::UnlimitedItem),
             Err(AddError::Overflow) => ignored(IgnoreReason::Overflow),
         }
@@ -356,11 +363,11 @@ impl PoolState {
 
     // The seed's lines record an outcome decided when they were written, so
     // they are honoured as far as the stock allows, closed pool or not.
-    fn seed_draw(&mut self, seed: &SeedDraw) -> Outcome {
-        let Some(item) = &seed.item else {
+    fn seed_draw(&mut self, item: Option<&str>) -> Outcome {
+        let Some(item) = item else {
             return failed_draw(Vec::new(), 1, FailReason::Recorded);
         };
-        let Some(position) = self.config.position(item.as_str()) else {
+        let Some(position) = self.config.position(item) else {
             return failed_draw(Vec::new(), 1, FailReason::UnknownItem);
         };
         if self.slots[position as usize].remaining == Stock::Limited(0) {
@@ -368,7 +375,7 @@ impl PoolState {
         }
         self.take(position);
         Outcome::Draw {
-            drawn: vec![item.clone()],
+            drawn: self.config.id(position).into_iter().collect(),
             failed: 0,
             reason: None,
         }

@@ -64,8 +64,8 @@ fn decoded_fields_are_the_written_ones() {
     let Entry::Create(config) = Entry::decode(LINES[1]).unwrap() else {
         panic!("not a create")
     };
-    assert_eq!(config.name, "Café % bar");
-    assert_eq!(config.items[0].weight, u64::MAX);
+    assert_eq!(config.name(), "Café % bar");
+    assert_eq!(config.item(0).map(|item| item.weight), Some(u64::MAX));
 
     let Entry::SeedDraw(seed) = Entry::decode("DRAW r-0 FAILED").unwrap() else {
         panic!("not a seed draw")
@@ -433,7 +433,7 @@ fn names_have_exactly_one_spelling() {
     let Entry::Create(config) = entry else {
         panic!("not a create")
     };
-    assert_eq!(config.name, "% é!~");
+    assert_eq!(config.name(), "% é!~");
 }
 
 #[test]

@@ -383,7 +383,7 @@ fn weight_mode_ignores_stock_size_until_it_runs_out() {
         .map(|odds| (odds.numerator, odds.denominator))
         .collect();
     assert_eq!(odds, [(2, 5), (3, 5), (0, 5)]);
-    assert_eq!(state.config().mode, Mode::Weight);
+    assert_eq!(state.config().mode(), Mode::Weight);
 }
 
 #[test]
@@ -710,6 +710,6 @@ fn state_accessors_describe_the_pool() {
     assert!(!state.is_closed());
     assert_eq!(state.stock("silver"), Some(Stock::Limited(3)));
     assert_eq!(state.stock("ghost"), None);
-    let names: Vec<&str> = state.stocks().map(|(item, _)| item.as_str()).collect();
+    let names: Vec<String> = state.stocks().map(|(item, _)| item.to_string()).collect();
     assert_eq!(names, ["gold", "silver", "none"]);
 }
