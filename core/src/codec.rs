@@ -517,12 +517,12 @@ fn quantity(at: usize, text: &str) -> Result<NonZeroU64, CodecError> {
     ))
 }
 
-fn id_field<'a>(
+fn id_field(
     at: usize,
-    text: &'a str,
+    text: &str,
     field: Field,
     check: fn(&str) -> Result<(), IdError>,
-) -> Result<&'a str, CodecError> {
+) -> Result<&str, CodecError> {
     if text.is_empty() {
         return Err(CodecError::invalid(at, field, FieldProblem::Empty));
     }
