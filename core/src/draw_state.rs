@@ -63,6 +63,9 @@ pub enum DrawStateCorrupted {
     /// A total of zero draws.
     #[error("total is zero")]
     ZeroTotal,
+    /// A chunk size outside 1 to [`MAX_DRAW_COUNT`].
+    #[error("chunk_size {0} is outside 1..={MAX_DRAW_COUNT}")]
+    ChunkSize(u32),
     /// More draws completed than the total.
     #[error("completed {completed} exceeds total {total}")]
     CompletedExceedsTotal {
@@ -79,8 +82,8 @@ pub enum DrawStateCorrupted {
         /// Draws completed.
         completed: u32,
     },
-    /// A chunk of no draws, or of more than one DRAW entry holds.
-    #[error("chunk {chunk} does not hold 1 to {MAX_DRAW_COUNT} draws")]
+    /// A chunk of no draws, or of more than the chunk size.
+    #[error("chunk {chunk} does not hold 1 to chunk_size draws")]
     BadChunkSize {
         /// The chunk's index.
         chunk: usize,
@@ -154,6 +157,10 @@ pub struct DrawState {
     pub lock_key: String,
     /// Draws asked for.
     pub total: u32,
+    /// Draws per chunk, 1 to [`MAX_DRAW_COUNT`] (states saved before the
+    /// field existed ran chunks of the maximum).
+    #[serde(default = "max_chunk")]
+    pub chunk_size: u32,
     /// Draws made so far, failed ones included.
     pub completed: u32,
     /// One result per chunk, in order; chunk `i` is request `<operation>#<i>`.
@@ -166,14 +173,20 @@ pub struct DrawState {
     pub updated_at: u64,
 }
 
+fn max_chunk() -> u32 {
+    MAX_DRAW_COUNT
+}
+
 impl DrawState {
-    /// A new operation of `total` draws, started at `now`.
+    /// A new operation of `total` draws, started at `now`, in chunks of at
+    /// most [`MAX_DRAW_COUNT`] (see [`DrawState::with_chunk_size`]).
     pub fn new(operation: &OperationId, pool: &PoolId, total: u32, now: u64) -> DrawState {
         DrawState {
             operation: operation.to_string(),
             pool: pool.to_string(),
             lock_key: LockKey::new(pool.clone(), operation.clone()).to_string(),
             total,
+            chunk_size: MAX_DRAW_COUNT,
             completed: 0,
             results: Vec::new(),
             status: DrawStatus::InProgress,
@@ -187,10 +200,17 @@ impl DrawState {
         self.total.saturating_sub(self.completed)
     }
 
-    /// How many draws the next chunk asks for: the rest, at most
-    /// [`MAX_DRAW_COUNT`].
+    /// The same state with chunks of `chunk_size` draws; a size outside 1
+    /// to [`MAX_DRAW_COUNT`] makes [`DrawState::validate`] fail.
+    pub fn with_chunk_size(mut self, chunk_size: u32) -> DrawState {
+        self.chunk_size = chunk_size;
+        self
+    }
+
+    /// How many draws the next chunk asks for: the rest, at most the chunk
+    /// size (and never more than [`MAX_DRAW_COUNT`]).
     pub fn next_chunk_count(&self) -> u32 {
-        self.remaining().min(MAX_DRAW_COUNT)
+        self.remaining().min(self.chunk_size).min(MAX_DRAW_COUNT)
     }
 
     /// The request id of the next chunk: `<operation>#<chunk>`.
@@ -290,6 +310,9 @@ impl DrawState {
         if self.total == 0 {
             return Err(DrawStateCorrupted::ZeroTotal);
         }
+        if !(1..=MAX_DRAW_COUNT).contains(&self.chunk_size) {
+            return Err(DrawStateCorrupted::ChunkSize(self.chunk_size));
+        }
         if self.completed > self.total {
             return Err(DrawStateCorrupted::CompletedExceedsTotal {
                 completed: self.completed,
@@ -300,7 +323,7 @@ impl DrawState {
         let mut previous: Option<u64> = None;
         for (chunk, result) in self.results.iter().enumerate() {
             let draws = result.items.len() as u64 + u64::from(result.failed);
-            if !(1..=u64::from(MAX_DRAW_COUNT)).contains(&draws) {
+            if !(1..=u64::from(self.chunk_size)).contains(&draws) {
                 return Err(DrawStateCorrupted::BadChunkSize { chunk });
             }
             if previous.is_some_and(|previous| result.seq <= previous) {

@@ -148,3 +148,27 @@ pub enum Entry {
     /// A seed DRAW line, with its outcome given.
     SeedDraw(SeedDraw),
 }
+
+impl Entry {
+    /// The request id the entry was appended for, when the entry carries
+    /// one: a DRAW's, a seed DRAW's, and a RETURN's (the rolled-back
+    /// operation's `<operation>#rollback`). The audit checks the outcome
+    /// recorded under it.
+    ///
+    /// ```
+    /// use tombola_core::Entry;
+    ///
+    /// let draw = Entry::decode("DRAW/1 op-7#0 10 00000000deadbeef partial")?;
+    /// assert_eq!(draw.request_id().map(|r| r.to_string()), Some("op-7#0".into()));
+    /// assert_eq!(Entry::Close.request_id(), None);
+    /// # Ok::<(), tombola_core::CodecError>(())
+    /// ```
+    pub fn request_id(&self) -> Option<RequestId> {
+        match self {
+            Entry::Draw(draw) => Some(draw.request_id.clone()),
+            Entry::SeedDraw(draw) => Some(draw.request_id.clone()),
+            Entry::Return(ret) => Some(RequestId::rollback(&ret.operation_id)),
+            Entry::Create(_) | Entry::Restock(_) | Entry::Close => None,
+        }
+    }
+}

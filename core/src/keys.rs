@@ -60,6 +60,18 @@ pub fn archive(pool: &PoolId, segment: u64) -> String {
     format!("tombola:{{{pool}}}:archive:{segment}")
 }
 
+/// The snapshot an archived segment starts from (the state before its
+/// first entry, `n - 1`): `tombola:{<pool>}:archive:<n>:snap`.
+pub fn archive_snap(pool: &PoolId, segment: u64) -> String {
+    format!("tombola:{{{pool}}}:archive:{segment}:snap")
+}
+
+/// The archive's index, a list of each segment's first sequence number,
+/// oldest first: `tombola:{<pool>}:archive:index`.
+pub fn archive_index(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:archive:index")
+}
+
 /// The kinds of state an operation keeps in Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OperationType {
@@ -102,6 +114,8 @@ mod tests {
             request(&pool, &RequestId::new("r").unwrap()),
             operation(&pool, &OperationId::new("o").unwrap()),
             archive(&pool, 3),
+            archive_snap(&pool, 3),
+            archive_index(&pool),
         ];
         assert_eq!(
             keys,
@@ -112,6 +126,8 @@ mod tests {
                 "tombola:{p.1}:req:r",
                 "tombola:{p.1}:op:o",
                 "tombola:{p.1}:archive:3",
+                "tombola:{p.1}:archive:3:snap",
+                "tombola:{p.1}:archive:index",
             ]
         );
         let tag = hash_tag(&pool);

@@ -80,7 +80,7 @@ pub use config::{
 pub use draw_state::{ChunkResult, DrawState, DrawStateCorrupted, DrawStatus};
 pub use entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDraw};
 pub use id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
-pub use machine::{Command, DecideError, apply, decide};
+pub use machine::{Command, DecideError, apply, decide, draw_entry};
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
 pub use replay::{LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, seq_of_push};
 pub use rules::Rules;

@@ -91,6 +91,42 @@ pub enum DecideError {
     Overflow(ItemId),
 }
 
+/// The DRAW entry for a request, decided without reading the pool's state.
+///
+/// A draw is the one command whose checks do not need the state: its count
+/// is checked here, and whether the pool exists, is open and has stock is
+/// checked where it counts, at the entry's position in the log (the append
+/// script refuses a missing pool; [`apply`] fails draws on a closed pool or
+/// out of stock). This lets a draw be appended in the same atomic step that
+/// reads the state, with no read before it.
+///
+/// # Errors
+///
+/// [`DecideError::BadCount`] unless `count` is 1 to [`MAX_DRAW_COUNT`].
+///
+/// ```
+/// use tombola_core::{draw_entry, DecideError, RequestId};
+///
+/// let entry = draw_entry(RequestId::new("r1")?, 10, false, 0xdeadbeef)?;
+/// assert_eq!(entry.encode(), "DRAW/1 r1 10 00000000deadbeef partial");
+/// assert_eq!(draw_entry(RequestId::new("r1")?, 0, false, 1), Err(DecideError::BadCount(0)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn draw_entry(
+    request_id: RequestId,
+    count: u32,
+    all_or_nothing: bool,
+    seed: u64,
+) -> Result<Entry, DecideError> {
+    let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+    Ok(Entry::Draw(Draw {
+        request_id,
+        count,
+        seed,
+        all_or_nothing,
+    }))
+}
+
 /// Checks a command against the state the caller has read (`None`: no pool
 /// yet) and produces the entry to append.
 ///
@@ -130,16 +166,11 @@ pub fn decide(state: Option<&PoolState>, command: Command) -> Result<Entry, Deci
             all_or_nothing,
             seed,
         } => {
-            let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+            let entry = draw_entry(request_id, count, all_or_nothing, seed)?;
             if state.is_closed() {
                 return Err(DecideError::Closed);
             }
-            Ok(Entry::Draw(Draw {
-                request_id,
-                count,
-                seed,
-                all_or_nothing,
-            }))
+            Ok(entry)
         }
         Command::Return {
             operation_id,
