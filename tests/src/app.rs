@@ -93,6 +93,18 @@ impl TestApp {
         Self::start_with(redis, options).await
     }
 
+    /// Starts Redis and the host with some variables set.
+    pub async fn start_with_variables(variables: &[(&str, &str)]) -> Result<Self> {
+        let redis = RedisServer::start()?;
+        let mut options = options_for(&redis);
+        for (name, value) in variables {
+            options
+                .variables
+                .insert((*name).to_owned(), (*value).to_owned());
+        }
+        Self::start_with(redis, options).await
+    }
+
     /// Starts the host with `options` in front of `redis`.
     pub async fn start_with(redis: RedisServer, options: HostOptions) -> Result<Self> {
         let host = Arc::new(Host::new(&options)?);
@@ -150,6 +162,53 @@ impl TestApp {
             serde_json::to_vec(body)?,
         )
         .await
+    }
+
+    /// `GET path` with the admin token.
+    pub async fn admin_get(&self, path: &str) -> Result<TestResponse> {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.request("GET", path, &[("authorization", &auth)], Bytes::new())
+            .await
+    }
+
+    /// Creates a pool, panicking unless the answer is 201.
+    pub async fn create_pool(&self, config: &serde_json::Value) -> serde_json::Value {
+        let response = self
+            .admin_post("/v1/pools", config)
+            .await
+            .expect("create pool");
+        assert_eq!(
+            response.status,
+            201,
+            "create pool: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    }
+
+    /// A pool's remaining stock per item (`None`: unlimited).
+    pub async fn remaining(&self, pool: &str) -> BTreeMap<String, Option<u64>> {
+        let response = self
+            .get(&format!("/v1/pools/{pool}"))
+            .await
+            .expect("show pool");
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| {
+                (
+                    item["id"].as_str().unwrap().to_owned(),
+                    item["remaining"].as_u64(),
+                )
+            })
+            .collect()
     }
 
     /// A connection to the app's Redis, for checks behind the API's back.

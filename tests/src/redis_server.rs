@@ -91,6 +91,27 @@ impl RedisServer {
         }
     }
 
+    /// Stops the server gracefully (`SHUTDOWN`, which flushes the
+    /// append-only file), killing it if it does not exit within seconds.
+    pub fn shutdown(&mut self) {
+        use std::io::Write;
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.write_all(b"SHUTDOWN\r\n");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
     /// Starts the server again on the same port and data directory.
     pub fn start_again(&mut self) -> Result<()> {
         self.stop();

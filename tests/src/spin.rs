@@ -405,3 +405,45 @@ impl variables::Host for SpinCtx<'_> {
             .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    /// The WIT this host is generated from is the WIT `spin-sdk` builds the
+    /// components from, byte for byte.
+    #[test]
+    fn vendored_wit_matches_the_spin_sdk_crate() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--locked"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let manifest = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "spin-sdk")
+            .expect("spin-sdk is a dependency of the workspace")["manifest_path"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let sdk_wit = PathBuf::from(manifest)
+            .parent()
+            .unwrap()
+            .join("wit/deps/spin@2.0.0");
+        let ours = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wit/deps/spin");
+        for file in ["key-value.wit", "redis.wit", "variables.wit"] {
+            let theirs = std::fs::read_to_string(sdk_wit.join(file)).unwrap();
+            let vendored = std::fs::read_to_string(ours.join(file)).unwrap();
+            assert_eq!(vendored, theirs, "{file} differs from spin-sdk's");
+        }
+    }
+}

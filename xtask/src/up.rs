@@ -102,14 +102,18 @@ pub fn run_app(args: &[String]) -> Result<()> {
             break;
         }
         if let Some(status) = child.try_wait()? {
-            drop(redis);
+            if let Some(mut redis) = redis {
+                redis.shutdown();
+            }
             bail!("the app exited: {status}");
         }
     }
     eprintln!("Stopping");
     let _ = child.kill();
     let _ = child.wait();
-    drop(redis);
+    if let Some(mut redis) = redis {
+        redis.shutdown();
+    }
     Ok(())
 }
 

@@ -54,3 +54,26 @@ pub fn describe_key_value(error: &spin_sdk::key_value::Error) -> String {
         Error::Other(message) => message.clone(),
     }
 }
+
+/// A numeric variable, or `default` when it is unset or not a number.
+pub fn number_variable(name: &str, default: u64) -> u64 {
+    match variables::get(name) {
+        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!(variable = name, value = %text, default, "not a number; using the default");
+            default
+        }),
+        Err(_) => default,
+    }
+}
+
+/// Milliseconds since the Unix epoch, from the host's clock.
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A 64-bit seed from the host's CSPRNG.
+pub fn seed() -> u64 {
+    wasi::random::random::get_random_u64()
+}

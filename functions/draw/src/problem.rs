@@ -43,6 +43,28 @@ impl Problem {
         }
     }
 
+    /// 400 for bad input, naming the field at fault.
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        let mut problem = Self::new(400, "bad-request", "Bad request", detail);
+        problem.field = Some(field.to_owned());
+        problem
+    }
+
+    /// 404 for a pool that does not exist.
+    pub fn no_pool(pool: &str) -> Self {
+        Self::new(
+            404,
+            "no-such-pool",
+            "No such pool",
+            format!("no pool {pool:?}"),
+        )
+    }
+
+    /// 409 for a request that conflicts with what is stored.
+    pub fn conflict(slug: &str, detail: impl Into<String>) -> Self {
+        Self::new(409, slug, "Conflict", detail)
+    }
+
     /// 404 for a path no route serves.
     pub fn no_route(method: &str, path: &str) -> Self {
         Self::new(
@@ -102,4 +124,45 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Response {
         .header("content-type", "application/json")
         .body(body)
         .build()
+}
+
+impl From<crate::store::StoreError> for Problem {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        tracing::error!(
+            kind = error.kind(),
+            error = error.message(),
+            "redis step failed"
+        );
+        match &error {
+            StoreError::Unavailable(m) => Problem::unavailable("redis", m.clone()),
+            StoreError::Busy(m) => {
+                Problem::new(503, "redis-busy", "Service unavailable", m.clone())
+            }
+            StoreError::Data(m) => Problem::new(
+                500,
+                "redis-data-error",
+                "Stored data is not what Tombola writes",
+                m.clone(),
+            ),
+        }
+    }
+}
+
+impl From<crate::ledger::LedgerError> for Problem {
+    fn from(error: crate::ledger::LedgerError) -> Self {
+        match error {
+            crate::ledger::LedgerError::Store(e) => e.into(),
+            crate::ledger::LedgerError::Unrecoverable { position, reason } => {
+                tracing::error!(%position, %reason, "pool state cannot be computed");
+                Problem::new(
+                    422,
+                    "unrecoverable",
+                    "The pool's stored history cannot be replayed",
+                    format!("{position}: {reason}"),
+                )
+                .with("position", position)
+            }
+        }
+    }
 }

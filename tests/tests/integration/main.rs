@@ -3,4 +3,8 @@
 //!
 //! Build the components first (`cargo xtask test` does).
 
+mod draws;
 mod health;
+mod operations;
+mod pools;
+mod recovery;

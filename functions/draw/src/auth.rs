@@ -1,0 +1,96 @@
+//! Operator authentication: `Authorization: Bearer <admin_token>`.
+//!
+//! The token is the `admin_token` secret variable, compared in constant
+//! time so its bytes cannot be guessed from response times.
+
+use spin_sdk::http::IncomingRequest;
+use subtle::ConstantTimeEq;
+
+use crate::problem::Problem;
+
+/// Checks the request's bearer token against `admin_token`.
+///
+/// 401 when there is no bearer token, 403 when it is wrong, 500 when the
+/// token is not configured (an empty token would let anyone in).
+pub fn require_admin(request: &IncomingRequest) -> Result<(), Problem> {
+    let header = request
+        .headers()
+        .get("authorization")
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    check(
+        header.as_deref(),
+        spin_sdk::variables::get("admin_token").ok(),
+    )
+}
+
+fn check(header: Option<&str>, expected: Option<String>) -> Result<(), Problem> {
+    let expected = expected.filter(|t| !t.is_empty()).ok_or_else(|| {
+        tracing::error!("admin_token is not set; operator routes are closed");
+        Problem::new(
+            500,
+            "not-configured",
+            "Server not configured",
+            "the admin_token variable is not set",
+        )
+    })?;
+    let token = header
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Problem::new(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "this route needs Authorization: Bearer <admin token>",
+            )
+        })?;
+    if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        tracing::warn!("operator route called with a wrong token");
+        Err(Problem::new(
+            403,
+            "forbidden",
+            "Forbidden",
+            "the bearer token is not the admin token",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_checked() {
+        let token = || Some("s3cret".to_owned());
+        assert!(check(Some("Bearer s3cret"), token()).is_ok());
+        assert_eq!(check(None, token()).unwrap_err().status, 401);
+        assert_eq!(
+            check(Some("Basic s3cret"), token()).unwrap_err().status,
+            401
+        );
+        assert_eq!(check(Some("Bearer "), token()).unwrap_err().status, 401);
+        assert_eq!(
+            check(Some("Bearer s3cre"), token()).unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            check(Some("Bearer s3cret!"), token()).unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            check(Some("Bearer x"), Some(String::new()))
+                .unwrap_err()
+                .status,
+            500
+        );
+        assert_eq!(check(Some("Bearer x"), None).unwrap_err().status, 500);
+    }
+}

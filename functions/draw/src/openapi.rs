@@ -1,0 +1,89 @@
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 document of every route.
+//!
+//! The document is a file of its own (`openapi.json`), checked against
+//! [`crate::router::ROUTES`] by the tests below, so it cannot drift from
+//! what the component serves.
+
+use spin_sdk::http::Response;
+
+/// The document's text.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+/// The document as a response.
+pub fn document() -> Response {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(DOCUMENT)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::router::ROUTES;
+
+    fn doc() -> serde_json::Value {
+        serde_json::from_str(DOCUMENT).expect("openapi.json is JSON")
+    }
+
+    #[test]
+    fn documents_exactly_the_routes_served() {
+        let doc = doc();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        let served: BTreeSet<_> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .collect();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn operator_routes_and_only_they_require_the_admin_token() {
+        let doc = doc();
+        for route in ROUTES {
+            let operation = &doc["paths"][route.path][route.method.to_lowercase()];
+            let secured = operation.get("security").is_some();
+            assert_eq!(secured, route.admin, "{} {}", route.method, route.path);
+            let responses = operation["responses"].as_object().unwrap();
+            if route.admin {
+                assert!(responses.contains_key("401") && responses.contains_key("403"));
+            }
+            if route.path.contains("{pool}") {
+                assert!(
+                    responses.contains_key("404"),
+                    "{} {}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &serde_json::Value, doc: &serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(reference) = map.get("$ref").and_then(|r| r.as_str()) {
+                        let pointer = reference.trim_start_matches('#');
+                        assert!(doc.pointer(pointer).is_some(), "dangling {reference}");
+                    }
+                    map.values().for_each(|v| walk(v, doc));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, doc)),
+                _ => {}
+            }
+        }
+        let doc = doc();
+        walk(&doc, &doc);
+    }
+}

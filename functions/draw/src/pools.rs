@@ -1,0 +1,166 @@
+//! `/v1/pools`: create, list and show pools.
+
+use serde::Serialize;
+use spin_sdk::http::Response;
+use tombola_core::{Command, DecideError, PoolConfig, PoolId, PoolState, Stock, decide};
+
+use crate::catalog::{self, Listing};
+use crate::commit::{self, state_of};
+use crate::ledger::Start;
+use crate::problem::{self, Problem};
+use crate::{backend, request, store};
+
+/// One item as a pool view shows it.
+#[derive(Debug, Serialize)]
+pub struct ItemView {
+    /// Item id.
+    pub id: String,
+    /// Configured weight.
+    pub weight: u64,
+    /// Configured stock (`null`: unlimited).
+    pub stock: Stock,
+    /// Units left (`null`: unlimited).
+    pub remaining: Stock,
+    /// The chance of drawing it next, as an exact fraction.
+    pub odds: OddsView,
+}
+
+/// An exact probability.
+#[derive(Debug, Serialize)]
+pub struct OddsView {
+    /// Numerator.
+    pub numerator: u64,
+    /// Denominator (0 when nothing can be drawn).
+    pub denominator: u64,
+    /// The fraction as a decimal, for display only.
+    pub approximate: f64,
+}
+
+/// A pool as `GET /v1/pools/{pool}` shows it.
+#[derive(Debug, Serialize)]
+pub struct PoolView {
+    /// Pool id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Weighting mode.
+    pub mode: tombola_core::Mode,
+    /// Rules version its draws follow.
+    pub rules: u32,
+    /// Snapshot interval, in entries.
+    pub snapshot_every: u32,
+    /// Whether draws are closed.
+    pub closed: bool,
+    /// Items, stock and live odds.
+    pub items: Vec<ItemView>,
+    /// Sequence number of the newest log entry.
+    pub seq: u64,
+    /// Sequence number of the snapshot replay started from (0: none).
+    pub snapshot_seq: u64,
+}
+
+/// The view of `state` at `seq`.
+pub fn view(state: &PoolState, seq: u64, snapshot_seq: u64) -> PoolView {
+    let config = state.config();
+    let odds = state.odds();
+    let items = config
+        .items()
+        .zip(state.stocks())
+        .zip(odds)
+        .map(|((item, (_, remaining)), odds)| ItemView {
+            id: item.id.to_string(),
+            weight: item.weight,
+            stock: item.stock,
+            remaining,
+            odds: OddsView {
+                numerator: odds.numerator,
+                denominator: odds.denominator,
+                approximate: odds.approximate(),
+            },
+        })
+        .collect();
+    PoolView {
+        id: config.pool().to_string(),
+        name: config.name().to_owned(),
+        mode: config.mode(),
+        rules: config.rules().version(),
+        snapshot_every: config.snapshot_every(),
+        closed: state.is_closed(),
+        items,
+        seq,
+        snapshot_seq,
+    }
+}
+
+/// Maps a refusal of the core to an answer.
+pub fn decide_problem(error: DecideError) -> Problem {
+    match error {
+        DecideError::Config(e) => Problem::bad_request(&e.field.to_string(), e.to_string()),
+        DecideError::BadCount(_) => Problem::bad_request("count", error.to_string()),
+        DecideError::UnknownItem(_) | DecideError::UnlimitedItem(_) => {
+            Problem::bad_request("item", error.to_string())
+        }
+        DecideError::ZeroQuantity | DecideError::Overflow(_) => {
+            Problem::bad_request("quantity", error.to_string())
+        }
+        DecideError::NoPool => Problem::new(404, "no-such-pool", "No such pool", error.to_string()),
+        DecideError::AlreadyExists => Problem::conflict("pool-exists", error.to_string()),
+        DecideError::Closed => Problem::conflict("pool-closed", error.to_string()),
+        DecideError::AlreadyClosed => Problem::conflict("pool-closed", error.to_string()),
+        DecideError::NothingToReturn => Problem::conflict("nothing-to-return", error.to_string()),
+    }
+}
+
+/// `POST /v1/pools` (operator): creates a pool from its configuration.
+pub fn create(body: &[u8]) -> Result<Response, Problem> {
+    let config: PoolConfig = request::json(body)?;
+    let entry = decide(None, Command::Create(config)).map_err(decide_problem)?;
+    let tombola_core::Entry::Create(valid) = &entry else {
+        unreachable!("a Create command decides a CREATE entry")
+    };
+    let pool = valid.pool().clone();
+    let conn = store::connect()?;
+    let listing = Listing {
+        id: pool.to_string(),
+        name: valid.name().to_owned(),
+        mode: valid.mode(),
+        items: valid.len(),
+        created_at: backend::now_millis(),
+    };
+    if !store::create(&conn, &pool, &entry.encode())? {
+        if !catalog::contains(pool.as_str())? {
+            // The log exists but an earlier create failed before listing it.
+            catalog::add(&listing)?;
+        }
+        return Err(Problem::conflict(
+            "pool-exists",
+            format!("pool {pool} already exists"),
+        ));
+    }
+    tracing::info!(pool = %pool, seq = 1, "pool created");
+    catalog::add(&listing)?;
+    let mut state = None;
+    tombola_core::apply(&mut state, &entry);
+    let state = state.expect("a CREATE entry starts a pool");
+    Ok(problem::json(201, &view(&state, 1, 0)))
+}
+
+/// `GET /v1/pools`: every pool in the catalog.
+pub fn list() -> Result<Response, Problem> {
+    Ok(problem::json(
+        200,
+        &serde_json::json!({ "pools": catalog::list()? }),
+    ))
+}
+
+/// `GET /v1/pools/{pool}`: configuration, remaining stock, live odds.
+pub fn show(pool: &PoolId) -> Result<Response, Problem> {
+    let conn = store::connect()?;
+    let (_, ledger) = commit::load(&conn, pool, None)?;
+    let state = state_of(&ledger, pool)?;
+    let snapshot_seq = match &ledger.start {
+        Start::Beginning => 0,
+        Start::Snapshot { seq, .. } => *seq,
+    };
+    Ok(problem::json(200, &view(state, ledger.seq(), snapshot_seq)))
+}
