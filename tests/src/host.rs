@@ -231,10 +231,10 @@ fn compile(engine: &Engine, path: &Path) -> Result<Component> {
             )
         })?;
     let cache = CACHE.get_or_init(Default::default);
-    if let Some((at, component)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path) {
-        if *at == modified {
-            return Ok(component.clone());
-        }
+    if let Some((at, component)) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(path)
+        && *at == modified
+    {
+        return Ok(component.clone());
     }
     let component = Component::from_file(engine, path)
         .map_err(anyhow::Error::from)

@@ -114,19 +114,31 @@ pub struct KeyValueStore {
 }
 
 /// Runs `cmd`, dropping the shared connection if the failure broke it.
+///
+/// Spin opens a connection per `open` call, so a Redis restart between two
+/// requests costs it nothing; a shared connection that the restart closed
+/// is therefore replaced and the command sent once more. Tombola's scripts
+/// are idempotent per request id, so a command that did run before the
+/// connection dropped is answered as a duplicate, never applied twice.
 async fn run<T: redis::FromRedisValue>(
     connections: &Connections,
     address: &str,
     conn: &mut MultiplexedConnection,
     cmd: &redis::Cmd,
 ) -> Result<T, String> {
-    match cmd.query_async(conn).await {
-        Ok(value) => Ok(value),
-        Err(e) => {
-            connections.forget_if_broken(address, &e);
-            Err(e.to_string())
-        }
+    let error = match cmd.query_async(conn).await {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    connections.forget_if_broken(address, &error);
+    if !error.is_connection_dropped() {
+        return Err(error.to_string());
     }
+    let mut fresh = connections.get(address).await.map_err(|e| e.to_string())?;
+    cmd.query_async(&mut fresh).await.map_err(|e| {
+        connections.forget_if_broken(address, &e);
+        e.to_string()
+    })
 }
 
 impl SpinCtx<'_> {

@@ -39,8 +39,20 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let mut de = serde_json::Deserializer::from_slice(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        Problem::bad_request(&field, e.inner().to_string())
+        let message = e.inner().to_string();
+        // serde names a missing field in the message, with the path of the
+        // object that lacks it.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name);
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
+        };
+        Problem::bad_request(&field, message)
     })?;
     de.end().map_err(|e| {
         Problem::bad_request("body", format!("trailing data after the JSON value: {e}"))
@@ -126,6 +138,10 @@ mod tests {
         );
         let err = json::<Body>(br#"{"count": 1, "items": []} x"#).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("body"));
+        let err = json::<Body>(br#"{"items": []}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("count"));
+        let err = json::<Body>(br#"{"count": 1, "items": [{}]}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("items[0].id"));
         let err = json::<Body>(b"not json").unwrap_err();
         assert_eq!(err.status, 400);
     }

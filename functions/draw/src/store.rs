@@ -257,13 +257,16 @@ pub fn append(
     }
 }
 
+/// The value of an extra key read along with a tail (`None`: no such key).
+pub type Extra = Option<Vec<u8>>;
+
 /// Reads the newest snapshot and tail, and the value of `extra` (a key of
 /// the same pool) if given. `None` when the pool does not exist.
 pub fn read(
     conn: &Connection,
     pool: &PoolId,
     extra: Option<&str>,
-) -> Result<Option<(Option<Vec<u8>>, Tail)>, StoreError> {
+) -> Result<Option<(Extra, Tail)>, StoreError> {
     let (base, log, snap) = (keys::base(pool), keys::log(pool), keys::snap(pool));
     let mut keys: Vec<&str> = vec![&base, &log, &snap];
     keys.extend(extra);

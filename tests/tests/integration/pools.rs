@@ -66,28 +66,31 @@ async fn duplicate_and_invalid_pools_are_refused_and_write_nothing() {
 
     let cases = [
         (
-            json!({"id": "bad id", "name": "x", "items": [{"id": "a", "stock": 1}]}),
+            json!({"id": "bad id", "name": "x", "mode": "stock", "items": [{"id": "a", "stock": 1}]}),
             "id",
         ),
-        (json!({"id": "p", "name": "x", "items": []}), "items"),
         (
-            json!({"id": "p", "name": "x", "items": [{"id": "a", "stock": 1}, {"id": "a", "stock": 1}]}),
+            json!({"id": "p", "name": "x", "mode": "stock", "items": []}),
+            "items",
+        ),
+        (
+            json!({"id": "p", "name": "x", "mode": "stock", "items": [{"id": "a", "stock": 1}, {"id": "a", "stock": 1}]}),
             "items[1].id",
         ),
         (
-            json!({"id": "p", "name": "x", "items": [{"id": "a", "weight": 0, "stock": 1}]}),
+            json!({"id": "p", "name": "x", "mode": "stock", "items": [{"id": "a", "weight": 0, "stock": 1}]}),
             "items[0].weight",
         ),
         (
-            json!({"id": "p", "name": "x", "items": [{"id": "a"}]}),
+            json!({"id": "p", "name": "x", "mode": "stock", "items": [{"id": "a"}]}),
             "items[0].stock",
         ),
         (
-            json!({"id": "p", "name": "x", "items": [{"id": "a", "stock": 1}], "color": "red"}),
+            json!({"id": "p", "name": "x", "mode": "stock", "items": [{"id": "a", "stock": 1}], "color": "red"}),
             "body",
         ),
         (
-            json!({"id": "p", "name": "x", "items": [{"id": "a", "stock": -1}]}),
+            json!({"id": "p", "name": "x", "mode": "stock", "items": [{"id": "a", "stock": -1}]}),
             "items[0].stock",
         ),
     ];
