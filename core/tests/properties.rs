@@ -6,6 +6,10 @@
 //! A failure proptest finds is shrunk, recorded in
 //! `properties.proptest-regressions` and replayed first on every later run;
 //! keep the file, and turn the shrunk case into a named test here.
+//!
+//! proptest is a host-only dev-dependency: on wasm32 only the golden
+//! vectors run.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashMap;
 

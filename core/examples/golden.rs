@@ -1,0 +1,119 @@
+//! Prints the golden vectors that `tests/golden.rs` checks on the host and
+//! on wasm32: logs of entries, the outcome of every entry, the final stocks
+//! and snapshot, and the first outputs of the rules generator.
+//!
+//! ```text
+//! cargo run -p tombola-core --example golden > core/tests/golden/vectors.json
+//! ```
+//!
+//! Released vectors are a promise: outcomes recorded under a rules version
+//! never change. Regenerate only to add cases (or a rules version), and
+//! check in review that every existing expectation is unchanged.
+
+use serde_json::{Value, json};
+use tombola_core::{Rules, replay_tail};
+
+fn cases() -> Vec<(&'static str, Vec<String>)> {
+    let wide_items: Vec<String> = (0..40u64)
+        .map(|i| {
+            format!(
+                "w{i}:{}:{}",
+                (i + 1) << 34,
+                if i % 7 == 0 {
+                    "*".to_owned()
+                } else {
+                    (i % 5).to_string()
+                }
+            )
+        })
+        .collect();
+    vec![
+        (
+            "stock mode: partial, all-or-nothing, return, restock, close",
+            vec![
+                "CREATE/1 drum 1 stock 32 Drum gold:1:3 silver:2:5 none:10:*".into(),
+                "DRAW/1 r-1 5 0000000000000001 partial".into(),
+                "DRAW/1 r-2 10 00000000deadbeef partial".into(),
+                "DRAW/1 op-1#0 3 ffffffffffffffff all".into(),
+                "RETURN/1 op-1 gold:1 none:2".into(),
+                "RESTOCK/1 silver 4".into(),
+                "DRAW/1 r-3 50 0123456789abcdef partial".into(),
+                "CLOSE/1".into(),
+                "DRAW/1 r-4 2 0000000000000002 partial".into(),
+                "RETURN/1 op-2 silver:1".into(),
+            ],
+        ),
+        (
+            "weight mode: all-or-nothing refused, then drained, then restocked",
+            vec![
+                "CREATE/1 w 1 weight 8 Weights a:1:2 b:3:1 c:6:4".into(),
+                "DRAW/1 r-1 20 0000000000000007 all".into(),
+                "DRAW/1 r-2 20 0000000000000007 partial".into(),
+                "RESTOCK/1 b 2".into(),
+                "DRAW/1 r-3 1 00000000000000ff partial".into(),
+                "RESTOCK/1 ghost 1".into(),
+            ],
+        ),
+        (
+            "seed lines and out-of-place entries",
+            vec![
+                "DRAW r-0 gold".into(),
+                "CREATE/1 legacy 1 stock 32 Legacy gold:1:1 none:1:*".into(),
+                "DRAW r-1 gold".into(),
+                "DRAW r-2 gold".into(),
+                "DRAW r-3 FAILED".into(),
+                "DRAW r-4 ghost".into(),
+                "DRAW/1 r-5 4 0000000000000abc partial".into(),
+                "CREATE/1 legacy 1 stock 32 Legacy gold:1:1".into(),
+                "CLOSE/1".into(),
+                "CLOSE/1".into(),
+            ],
+        ),
+        (
+            "forty items with weights past 2^32, three sampler levels deep",
+            vec![
+                format!("CREATE/1 wide 1 weight 32 Wide {}", wide_items.join(" ")),
+                "DRAW/1 r-1 1000 5eed5eed5eed5eed partial".into(),
+                "RESTOCK/1 w3 9".into(),
+                "DRAW/1 r-2 25 8000000000000000 partial".into(),
+            ],
+        ),
+        (
+            "a total of 3 * 2^62",
+            vec![
+                "CREATE/1 huge 1 weight 32 Huge a:4611686018427387904:* b:4611686018427387904:* c:4611686018427387904:*".into(),
+                "DRAW/1 r-1 30 0000000000000000 partial".into(),
+            ],
+        ),
+    ]
+}
+
+fn main() {
+    let cases: Vec<Value> = cases()
+        .into_iter()
+        .map(|(name, log)| {
+            let replayed = replay_tail(None, &log).expect("golden logs replay");
+            let outcomes: Vec<Value> = replayed.outcomes.iter().map(|(_, outcome)| json!(outcome)).collect();
+            let state = replayed.state.as_ref().expect("golden logs create a pool");
+            let stocks: serde_json::Map<String, Value> =
+                state.stocks().map(|(item, stock)| (item.to_string(), json!(stock))).collect();
+            let snapshot: String =
+                replayed.snapshot().expect("the pool exists").encode().iter().map(|byte| format!("{byte:02x}")).collect();
+            json!({ "name": name, "log": log, "outcomes": outcomes, "stocks": stocks, "snapshot": snapshot })
+        })
+        .collect();
+    let generators: Vec<Value> = [0u64, 1, 42, u64::MAX]
+        .into_iter()
+        .map(|seed| {
+            let mut rng = Rules::V1.generator(seed);
+            let below: Vec<u64> =
+                [1u64, 3, 10, 1 << 63 | 1, u64::MAX].into_iter().map(|bound| rng.below(bound)).collect();
+            json!({ "rules": 1, "seed": seed, "below": [1u64, 3, 10, 1u64 << 63 | 1, u64::MAX], "values": below })
+        })
+        .collect();
+    let vectors = json!({ "cases": cases, "generators": generators });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&vectors).expect("vectors serialize")
+    );
+}

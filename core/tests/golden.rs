@@ -1,0 +1,125 @@
+//! Golden vectors: fixed logs with the outcomes, stocks and snapshot bytes
+//! they must produce, and fixed outputs of the rules generator. The same
+//! check runs on the host (`cargo test`) and on wasm32 under
+//! wasm-bindgen-test, which proves that outcomes do not depend on the
+//! platform. The vectors are embedded, so no filesystem is needed.
+//!
+//! `examples/golden.rs` printed the file; an existing expectation must
+//! never change.
+
+use serde::Deserialize;
+use tombola_core::{Outcome, Rules, Snapshot, Stock, replay_tail};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const VECTORS: &str = include_str!("golden/vectors.json");
+
+#[derive(Deserialize)]
+struct Vectors {
+    cases: Vec<Case>,
+    generators: Vec<Generator>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    log: Vec<String>,
+    outcomes: Vec<Outcome>,
+    stocks: std::collections::BTreeMap<String, Option<u64>>,
+    snapshot: String,
+}
+
+#[derive(Deserialize)]
+struct Generator {
+    rules: u32,
+    seed: u64,
+    below: Vec<u64>,
+    values: Vec<u64>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn vectors() -> Vectors {
+    serde_json::from_str(VECTORS).expect("the golden vectors parse")
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn golden_logs_replay_to_the_recorded_outcomes() {
+    let vectors = vectors();
+    assert_eq!(vectors.cases.len(), 5, "every case is checked");
+    for case in vectors.cases {
+        let replayed =
+            replay_tail(None, &case.log).unwrap_or_else(|error| panic!("{}: {error}", case.name));
+        let outcomes: Vec<Outcome> = replayed
+            .outcomes
+            .into_iter()
+            .map(|(_, outcome)| outcome)
+            .collect();
+        assert_eq!(outcomes, case.outcomes, "{}", case.name);
+        let state = replayed
+            .state
+            .unwrap_or_else(|| panic!("{}: no pool", case.name));
+        let stocks: std::collections::BTreeMap<String, Option<u64>> = state
+            .stocks()
+            .map(|(item, stock)| {
+                let units = match stock {
+                    Stock::Limited(units) => Some(units),
+                    Stock::Unlimited => None,
+                };
+                (item.to_string(), units)
+            })
+            .collect();
+        assert_eq!(stocks, case.stocks, "{}", case.name);
+        let snapshot = Snapshot {
+            seq: case.log.len() as u64,
+            state,
+        };
+        assert_eq!(hex(&snapshot.encode()), case.snapshot, "{}", case.name);
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn golden_snapshots_resume_to_the_same_outcomes() {
+    for case in vectors().cases {
+        // Cut after the CREATE, wherever it is, and replay the rest from the
+        // snapshot.
+        let create = case
+            .log
+            .iter()
+            .position(|line| line.starts_with("CREATE/"))
+            .expect("a CREATE")
+            + 1;
+        let head = replay_tail(None, &case.log[..create]).expect("the head replays");
+        let bytes = head.snapshot().expect("the pool exists").encode();
+        let snapshot = Snapshot::decode(&bytes).expect("the snapshot decodes");
+        let tail = replay_tail(Some(snapshot), &case.log[create..]).expect("the tail replays");
+        let outcomes: Vec<Outcome> = tail
+            .outcomes
+            .into_iter()
+            .map(|(_, outcome)| outcome)
+            .collect();
+        assert_eq!(outcomes, case.outcomes[create..], "{}", case.name);
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn golden_generator_outputs_are_reproduced() {
+    let generators = vectors().generators;
+    assert_eq!(generators.len(), 4);
+    for generator in generators {
+        let rules = Rules::from_version(generator.rules).expect("a released rules version");
+        let mut rng = rules.generator(generator.seed);
+        let values: Vec<u64> = generator
+            .below
+            .iter()
+            .map(|&bound| rng.below(bound))
+            .collect();
+        assert_eq!(values, generator.values, "seed {}", generator.seed);
+    }
+}
