@@ -54,6 +54,8 @@
 //! - [`snapshot`]: the versioned, checksummed binary snapshot.
 //! - [`draw_state`]: multi-draw progress, [`DrawState`].
 //! - [`keys`]: the Redis keys of a pool.
+//! - [`state_api`]: the versioned state API's rules: keys, values,
+//!   compare-and-swap, the change feed and snapshots.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -72,6 +74,7 @@ pub mod rules;
 pub mod sampler;
 pub mod snapshot;
 pub mod state;
+pub mod state_api;
 
 pub use codec::{CodecError, CodecReason, Field, FieldProblem};
 pub use config::{
