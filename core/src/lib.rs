@@ -85,7 +85,9 @@ pub use entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDra
 pub use id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
 pub use machine::{Command, DecideError, apply, decide, draw_entry};
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
-pub use replay::{LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, seq_of_push};
+pub use replay::{
+    Ledger, LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, seq_of_push,
+};
 pub use rules::Rules;
 pub use snapshot::{Snapshot, SnapshotError};
 pub use state::{Odds, PoolState};

@@ -27,12 +27,11 @@ pub struct LogError {
 /// Why a replay cannot proceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {
-    /// The entries skip or repeat a sequence number.
-    #[error("entry {position} has sequence number {found}, expected {expected}")]
+    /// An entry does not have the next sequence number: the log skips or
+    /// repeats one at `expected`.
+    #[error("expected entry {expected}, found entry {found}")]
     Gap {
-        /// The index of the entry among those given.
-        position: usize,
-        /// The sequence number that entry should have.
+        /// The sequence number the entry should have.
         expected: u64,
         /// The one it has.
         found: u64,
@@ -40,6 +39,9 @@ pub enum ReplayError {
     /// The sequence numbers reached `u64::MAX`.
     #[error("sequence numbers exhausted after {0}")]
     SeqExhausted(u64),
+    /// A log line does not decode.
+    #[error(transparent)]
+    Decode(#[from] LogError),
 }
 
 /// The sequence number of an entry RPUSH placed at list length `length`,
@@ -72,6 +74,105 @@ where
         .collect()
 }
 
+/// A pool's position in its log and its state there (none before the
+/// CREATE): what replay folds entries into, one at a time. An audit of a
+/// long log streams through a ledger instead of collecting every outcome.
+///
+/// ```
+/// use tombola_core::{Ledger, Outcome};
+///
+/// let mut ledger = Ledger::new();
+/// assert_eq!(ledger.apply_line(b"CREATE/1 p 1 weight 32 P a:1:1")?, Outcome::Create);
+/// assert_eq!(ledger.apply_line(b"CLOSE/1")?, Outcome::Close);
+/// assert_eq!(ledger.seq(), 2);
+/// assert!(ledger.state().is_some_and(|state| state.is_closed()));
+/// # Ok::<(), tombola_core::ReplayError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    seq: u64,
+    state: Option<PoolState>,
+}
+
+impl Ledger {
+    /// The start of a log: no entry, no pool.
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    /// The position and state of a snapshot.
+    pub fn from_snapshot(snapshot: Snapshot) -> Ledger {
+        Ledger {
+            seq: snapshot.seq,
+            state: Some(snapshot.state),
+        }
+    }
+
+    /// The sequence number of the last entry applied (0 for none).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The pool's state, `None` before its CREATE.
+    pub fn state(&self) -> Option<&PoolState> {
+        self.state.as_ref()
+    }
+
+    /// A snapshot of the pool at this position, if it exists.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.state.clone().map(|state| Snapshot {
+            seq: self.seq,
+            state,
+        })
+    }
+
+    /// The position and the state.
+    pub fn into_parts(self) -> (u64, Option<PoolState>) {
+        (self.seq, self.state)
+    }
+
+    /// Applies the entry with sequence number `seq`, which must be the next
+    /// one, and returns its outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplayError::Gap`] if `seq` is not the next sequence number,
+    /// [`ReplayError::SeqExhausted`] after `u64::MAX`; the ledger is
+    /// unchanged.
+    pub fn apply(&mut self, seq: u64, entry: &Entry) -> Result<Outcome, ReplayError> {
+        let expected = self.next()?;
+        if seq != expected {
+            return Err(ReplayError::Gap {
+                expected,
+                found: seq,
+            });
+        }
+        self.seq = seq;
+        Ok(apply(&mut self.state, entry))
+    }
+
+    /// Decodes the next log line and applies it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplayError::Decode`] if the line does not decode,
+    /// [`ReplayError::SeqExhausted`] after `u64::MAX`; the ledger is
+    /// unchanged.
+    pub fn apply_line(&mut self, line: &[u8]) -> Result<Outcome, ReplayError> {
+        let seq = self.next()?;
+        // Parsed lines borrow their ids: no allocation per entry.
+        let parsed = Line::parse_bytes(line).map_err(|source| LogError { seq, source })?;
+        self.seq = seq;
+        Ok(apply_line(&mut self.state, &parsed))
+    }
+
+    fn next(&self) -> Result<u64, ReplayError> {
+        self.seq
+            .checked_add(1)
+            .ok_or(ReplayError::SeqExhausted(self.seq))
+    }
+}
+
 /// The result of a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replayed {
@@ -100,6 +201,25 @@ impl Replayed {
             state,
         })
     }
+
+    fn collect<T>(
+        start: Option<Snapshot>,
+        items: impl IntoIterator<Item = T>,
+        mut step: impl FnMut(&mut Ledger, T) -> Result<(u64, Outcome), ReplayError>,
+    ) -> Result<Replayed, ReplayError> {
+        let mut ledger = start.map_or_else(Ledger::new, Ledger::from_snapshot);
+        let items = items.into_iter();
+        let mut outcomes = Vec::with_capacity(items.size_hint().0);
+        for item in items {
+            outcomes.push(step(&mut ledger, item)?);
+        }
+        let (seq, state) = ledger.into_parts();
+        Ok(Replayed {
+            seq,
+            state,
+            outcomes,
+        })
+    }
 }
 
 /// Applies `entries` to `start` (or to no pool, from sequence number 1), and
@@ -124,40 +244,20 @@ pub fn replay<I>(start: Option<Snapshot>, entries: I) -> Result<Replayed, Replay
 where
     I: IntoIterator<Item = (u64, Entry)>,
 {
-    let (mut seq, mut state) = match start {
-        Some(snapshot) => (snapshot.seq, Some(snapshot.state)),
-        None => (0, None),
-    };
-    let entries = entries.into_iter();
-    let mut outcomes = Vec::with_capacity(entries.size_hint().0);
-    for (position, (found, entry)) in entries.enumerate() {
-        let expected = seq.checked_add(1).ok_or(ReplayError::SeqExhausted(seq))?;
-        if found != expected {
-            return Err(ReplayError::Gap {
-                position,
-                expected,
-                found,
-            });
-        }
-        outcomes.push((found, apply(&mut state, &entry)));
-        seq = found;
-    }
-    Ok(Replayed {
-        seq,
-        state,
-        outcomes,
+    Replayed::collect(start, entries, |ledger, (seq, entry)| {
+        Ok((seq, ledger.apply(seq, &entry)?))
     })
 }
 
 /// Decodes and replays the log lines that follow `start` (or that start the
-/// log, from sequence number 1), one at a time: what a request does with the
-/// newest snapshot and the tail after it. Line `i` has sequence number
+/// log, from sequence number 1): what a request does with the newest
+/// snapshot and the tail after it. Line `i` has sequence number
 /// `start.seq + 1 + i`, so there can be no gap.
 ///
 /// # Errors
 ///
-/// The first line that does not decode, as a [`LogError`] with its sequence
-/// number; nothing is returned for a partial replay.
+/// [`ReplayError::Decode`] for the first line that does not decode, with
+/// its sequence number; nothing is returned for a partial replay.
 ///
 /// ```
 /// use tombola_core::{replay_tail, Outcome};
@@ -167,31 +267,15 @@ where
 /// assert_eq!(replayed.outcome(2), Some(&Outcome::Close));
 /// let tail = replay_tail(replayed.snapshot(), ["CLOSE/1"])?;
 /// assert_eq!(tail.seq, 3);
-/// # Ok::<(), tombola_core::LogError>(())
+/// # Ok::<(), tombola_core::ReplayError>(())
 /// ```
-pub fn replay_tail<I>(start: Option<Snapshot>, lines: I) -> Result<Replayed, LogError>
+pub fn replay_tail<I>(start: Option<Snapshot>, lines: I) -> Result<Replayed, ReplayError>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    let (mut seq, mut state) = match start {
-        Some(snapshot) => (snapshot.seq, Some(snapshot.state)),
-        None => (0, None),
-    };
-    let lines = lines.into_iter();
-    let mut outcomes = Vec::with_capacity(lines.size_hint().0);
-    for line in lines {
-        // A log long enough to exhaust u64 cannot be stored.
-        let this = seq.wrapping_add(1);
-        // Parsed lines borrow their ids: no allocation per entry.
-        let parsed =
-            Line::parse_bytes(line.as_ref()).map_err(|source| LogError { seq: this, source })?;
-        outcomes.push((this, apply_line(&mut state, &parsed)));
-        seq = this;
-    }
-    Ok(Replayed {
-        seq,
-        state,
-        outcomes,
+    Replayed::collect(start, lines, |ledger, line| {
+        let outcome = ledger.apply_line(line.as_ref())?;
+        Ok((ledger.seq(), outcome))
     })
 }

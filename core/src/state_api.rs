@@ -269,8 +269,7 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x
-                    .iter()
+                && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
@@ -474,7 +473,13 @@ mod tests {
 
     #[test]
     fn keys_follow_the_character_set_and_length() {
-        for good in ["a", "A-z_0.9:x/y", "a//b/", &"k".repeat(MAX_KEY_LEN), "keys2"] {
+        for good in [
+            "a",
+            "A-z_0.9:x/y",
+            "a//b/",
+            &"k".repeat(MAX_KEY_LEN),
+            "keys2",
+        ] {
             assert_eq!(StateKey::new(good).unwrap().as_str(), good);
         }
         assert_eq!(StateKey::new(""), Err(KeyError::Empty));
@@ -608,7 +613,10 @@ mod tests {
             &json!({"b": [true, null], "a": 1.0})
         ));
         assert!(!json_equal(&json!({"a": 1}), &json!({"a": 1, "b": 2})));
-        assert!(!json_equal(&json!({"a": 1, "b": 2}), &json!({"a": 1, "c": 2})));
+        assert!(!json_equal(
+            &json!({"a": 1, "b": 2}),
+            &json!({"a": 1, "c": 2})
+        ));
         assert!(!json_equal(&json!([1, 2]), &json!([2, 1])));
         assert!(!json_equal(&json!([1]), &json!([1, 1])));
         assert!(json_equal(&json!("s"), &json!("s")));
@@ -622,10 +630,7 @@ mod tests {
         assert!(!cas_matches(&json!(0), None));
         assert!(cas_matches(&json!(5), Some(&json!(5.0))));
         assert!(!cas_matches(&json!(5), Some(&json!(6))));
-        assert!(cas_matches(
-            &json!({"n": [1]}),
-            Some(&json!({"n": [1.0]}))
-        ));
+        assert!(cas_matches(&json!({"n": [1]}), Some(&json!({"n": [1.0]}))));
     }
 
     #[test]
@@ -634,7 +639,10 @@ mod tests {
         assert_eq!(check_source("ci job 7"), Ok(()));
         assert_eq!(check_source(&"s".repeat(MAX_SOURCE_LEN)), Ok(()));
         assert_eq!(check_source(""), Err(SourceError));
-        assert_eq!(check_source(&"s".repeat(MAX_SOURCE_LEN + 1)), Err(SourceError));
+        assert_eq!(
+            check_source(&"s".repeat(MAX_SOURCE_LEN + 1)),
+            Err(SourceError)
+        );
         assert_eq!(check_source("a\nb"), Err(SourceError));
         assert_eq!(check_source("café"), Err(SourceError));
     }

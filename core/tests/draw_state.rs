@@ -36,7 +36,7 @@ fn json_has_the_documented_shape_and_round_trips() {
     let json = state.to_json();
     assert_eq!(
         json,
-        r#"{"operation":"op-7","pool":"summer","lock_key":"summer/op-7","total":10,"completed":4,"results":[{"seq":12,"items":["gold","none","none"],"failed":0},{"seq":15,"items":[],"failed":1}],"status":"in_progress","created_at":1000,"updated_at":1500}"#
+        r#"{"operation":"op-7","pool":"summer","lock_key":"summer/op-7","total":10,"chunk_size":1000,"completed":4,"results":[{"seq":12,"items":["gold","none","none"],"failed":0},{"seq":15,"items":[],"failed":1}],"status":"in_progress","created_at":1000,"updated_at":1500}"#
     );
     assert_eq!(DrawState::from_json(&json), Ok(state));
     // `failed` may be left out.
