@@ -278,13 +278,14 @@ pub fn snapshot_at(
     Ok(None)
 }
 
-/// The state from the newest usable start in `history`.
-pub fn newest(
-    pool: &PoolId,
+/// Replays from the first usable start among `candidates`, collecting
+/// why the others were skipped.
+fn first_usable(
     history: &History,
+    candidates: impl IntoIterator<Item = (Position, Candidate)>,
     mut skipped: Vec<String>,
 ) -> Result<Ledger, LedgerError> {
-    for (position, candidate) in candidates(pool, history) {
+    for (position, candidate) in candidates {
         match candidate {
             Ok((start, start_at)) => {
                 return replay_from(history, position, start, start_at, skipped);
@@ -299,23 +300,21 @@ pub fn newest(
     ))
 }
 
+/// The state from the newest usable start in `history`.
+pub fn newest(
+    pool: &PoolId,
+    history: &History,
+    skipped: Vec<String>,
+) -> Result<Ledger, LedgerError> {
+    first_usable(history, candidates(pool, history), skipped)
+}
+
 /// Everything retained, from the oldest usable start: what an audit and
 /// the log route replay.
 pub fn oldest(pool: &PoolId, history: &History) -> Result<Ledger, LedgerError> {
-    let mut skipped = Vec::new();
-    let mut all = candidates(pool, history);
-    all.reverse();
-    for (position, candidate) in all {
-        match candidate {
-            Ok((start, start_at)) => {
-                return replay_from(history, position, start, start_at, skipped);
-            }
-            Err(problem) => skipped.push(problem),
-        }
-    }
-    let position = skipped.first().cloned().unwrap_or_default();
-    Err(unrecoverable(
-        position,
-        format!("no usable snapshot to replay from: {}", skipped.join("; ")),
-    ))
+    first_usable(
+        history,
+        candidates(pool, history).into_iter().rev(),
+        Vec::new(),
+    )
 }

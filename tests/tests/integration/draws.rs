@@ -37,12 +37,7 @@ async fn draws_are_logged_and_retries_answer_identically() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        first.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&first.body)
-    );
+    first.assert_status(200);
     let first = first.json();
     assert_eq!(first["seq"], 2);
     assert_eq!(first["drawn"].as_array().unwrap().len(), 2);
@@ -178,12 +173,7 @@ async fn closed_pools_refuse_draws() {
         .admin_post("/v1/pools/p/close", &json!({}))
         .await
         .unwrap();
-    assert_eq!(
-        closed.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&closed.body)
-    );
+    closed.assert_status(200);
     assert_eq!(closed.json()["outcome"]["kind"], "close");
     let again = app
         .admin_post("/v1/pools/p/close", &json!({}))
@@ -212,7 +202,7 @@ async fn redis_down_is_503_and_service_resumes() {
             .post_json("/v1/pools/p/draws", &json!({"request_id": id}))
             .await
             .unwrap();
-        assert_eq!(down.status, 503, "{}", String::from_utf8_lossy(&down.body));
+        down.assert_status(503);
         assert_eq!(down.header("retry-after"), Some("1"));
         assert_eq!(
             down.json()["type"],
@@ -262,12 +252,7 @@ async fn concurrent_draws_never_oversell() {
                     )
                     .await
                     .unwrap();
-                assert_eq!(
-                    response.status,
-                    200,
-                    "{}",
-                    String::from_utf8_lossy(&response.body)
-                );
+                response.assert_status(200);
                 let body = response.json();
                 let drawn = body["drawn"].as_array().unwrap().len();
                 answers.push((request_id, count, body));
@@ -317,12 +302,7 @@ async fn concurrent_draws_never_oversell() {
     }
 
     let audit = app.admin_get("/v1/pools/rush/audit").await.unwrap();
-    assert_eq!(
-        audit.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&audit.body)
-    );
+    audit.assert_status(200);
     let audit = audit.json();
     assert_eq!(audit["mismatches"], json!([]), "{audit}");
     assert_eq!(

@@ -6,12 +6,7 @@ use tombola_tests::app::TestApp;
 async fn health_reports_both_backends_ok() {
     let app = TestApp::start().await.unwrap();
     let response = app.get("/v1/health").await.unwrap();
-    assert_eq!(
-        response.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&response.body)
-    );
+    response.assert_status(200);
     assert_eq!(response.header("content-type"), Some("application/json"));
     let body = response.json();
     assert_eq!(body["status"], "ok");
@@ -35,7 +30,7 @@ async fn health_is_503_while_redis_is_down_and_recovers() {
 
     app.redis.stop();
     let down = app.get("/v1/health").await.unwrap();
-    assert_eq!(down.status, 503, "{}", String::from_utf8_lossy(&down.body));
+    down.assert_status(503);
     assert_eq!(
         down.header("content-type"),
         Some("application/problem+json")
@@ -66,7 +61,7 @@ async fn health_is_503_while_redis_is_down_and_recovers() {
 
     app.redis.start_again().unwrap();
     let up = app.get("/v1/health").await.unwrap();
-    assert_eq!(up.status, 200, "{}", String::from_utf8_lossy(&up.body));
+    up.assert_status(200);
     assert_eq!(up.json()["redis"]["status"], "ok");
 }
 

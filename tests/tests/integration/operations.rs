@@ -92,12 +92,7 @@ async fn rollback_restores_the_stock_exactly_and_is_idempotent() {
         .post_json("/v1/pools/p/operations/op2/rollback", &json!({}))
         .await
         .unwrap();
-    assert_eq!(
-        rolled.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&rolled.body)
-    );
+    rolled.assert_status(200);
     let rolled = rolled.json();
     assert_eq!(rolled["status"], "rolled_back");
     assert_eq!(rolled["outcome"]["kind"], "return");
@@ -180,12 +175,7 @@ async fn missing_expired_and_corrupted_states() {
             .await
             .unwrap(),
     ] {
-        assert_eq!(
-            response.status,
-            422,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
+        response.assert_status(422);
         assert_eq!(response.json()["title"], "DrawStateCorrupted");
     }
     let _: () = redis::cmd("SET")

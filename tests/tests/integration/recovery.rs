@@ -18,12 +18,7 @@ async fn busy_pool(app: &TestApp, draws: usize) {
             )
             .await
             .unwrap();
-        assert_eq!(
-            response.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
+        response.assert_status(200);
     }
 }
 
@@ -44,12 +39,7 @@ async fn restock_and_recover_compact_the_log_and_audit_stays_clean() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        restock.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&restock.body)
-    );
+    restock.assert_status(200);
     assert_eq!(restock.json()["outcome"]["kind"], "restock");
     assert_eq!(total(&app.remaining("p").await), 85);
     let bad = app
@@ -66,12 +56,7 @@ async fn restock_and_recover_compact_the_log_and_audit_stays_clean() {
         .admin_post("/v1/pools/p/recover", &json!({}))
         .await
         .unwrap();
-    assert_eq!(
-        recovered.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&recovered.body)
-    );
+    recovered.assert_status(200);
     let report = recovered.json();
     assert_eq!(report["seq"], 12);
     assert_eq!(report["archived_entries"], 12);
@@ -173,7 +158,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
         )
         .await
         .unwrap();
-    assert_eq!(draw.status, 200, "{}", String::from_utf8_lossy(&draw.body));
+    draw.assert_status(200);
 
     // After a compaction the log alone cannot rebuild the state: the
     // archive's snapshot and segment do.
@@ -222,12 +207,7 @@ async fn a_garbage_log_line_is_refused_with_its_position() {
             .await
             .unwrap(),
     ] {
-        assert_eq!(
-            response.status,
-            422,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
+        response.assert_status(422);
         assert_eq!(response.json()["position"], "log entry 3");
     }
 }
