@@ -11,7 +11,7 @@ use spin_sdk::redis::RedisResult;
 use crate::backend;
 use crate::problem::{self, Problem};
 
-const PROBE_KEY: &str = "tombola:health:probe";
+const PROBE_PREFIX: &str = "tombola:health:probe:";
 
 /// The status of one backing service.
 #[derive(Debug, Serialize)]
@@ -56,22 +56,23 @@ pub struct Health {
 fn probe_key_value() -> Result<(), String> {
     let describe = backend::describe_key_value;
     let store = backend::key_value().map_err(|e| format!("cannot open store: {}", describe(&e)))?;
-    let token = format!("{:x}", nonce());
+    // A key of its own per probe, so concurrent probes cannot read each
+    // other's values.
+    let token = format!("{:016x}", backend::seed());
+    let key = format!("{PROBE_PREFIX}{token}");
     store
-        .set(PROBE_KEY, token.as_bytes())
+        .set(&key, token.as_bytes())
         .map_err(|e| format!("cannot write probe key: {}", describe(&e)))?;
-    match store.get(PROBE_KEY) {
+    let read = store.get(&key);
+    if let Err(e) = store.delete(&key) {
+        tracing::warn!(key = %key, error = %describe(&e), "cannot delete the probe key");
+    }
+    match read {
         Ok(Some(read)) if read == token.as_bytes() => Ok(()),
         Ok(Some(_)) => Err("probe key read back a different value".into()),
         Ok(None) => Err("probe key vanished after writing it".into()),
         Err(e) => Err(format!("cannot read probe key: {}", describe(&e))),
     }
-}
-
-fn nonce() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 fn probe_redis() -> Result<(), String> {

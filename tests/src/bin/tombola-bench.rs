@@ -37,7 +37,7 @@ async fn main() -> Result<()> {
 
     println!("## Host overhead: `GET /v1/health`\n");
     println!(
-        "Each request instantiates the draw component afresh, opens the key-value store (SET + GET) and Redis (PING). {cores} cores, {}s per step.\n",
+        "Each request instantiates the draw component afresh, writes, reads and deletes a key-value probe key and sends Redis a PING. {cores} cores, {}s per step.\n",
         STEP.as_secs()
     );
     println!("| clients | requests/s | p50 ms | p99 ms | errors |");

@@ -13,14 +13,19 @@ async fn health_reports_both_backends_ok() {
     assert_eq!(body["key_value"]["status"], "ok");
     assert_eq!(body["redis"]["status"], "ok");
 
-    // The key-value probe really went through the store's database.
+    // The key-value probe wrote, read and deleted a key of its own in the
+    // store's database, and left nothing behind.
     let mut kv = app.redis_connection(1).await.unwrap();
-    let probe: Option<String> = redis::cmd("GET")
-        .arg("tombola:health:probe")
+    let left: u64 = redis::cmd("DBSIZE").query_async(&mut kv).await.unwrap();
+    assert_eq!(left, 0, "the probe key is deleted");
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
         .query_async(&mut kv)
         .await
         .unwrap();
-    assert!(probe.is_some(), "the probe key is in database 1");
+    for command in ["cmdstat_set:", "cmdstat_get:", "cmdstat_del:"] {
+        assert!(stats.contains(command), "{command} missing from {stats}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
