@@ -50,7 +50,8 @@
 //! - [`state`]: [`PoolState`] and what each entry does to it; [`outcome`]:
 //!   what it did.
 //! - [`machine`]: [`Command`], [`decide`] and [`apply`].
-//! - [`replay`](mod@replay): [`replay`], sequence numbers and log tails.
+//! - [`replay`](mod@replay): [`replay`], [`replay_tail`] and the streaming
+//!   [`Ledger`]; sequence numbers and log tails.
 //! - [`snapshot`]: the versioned, checksummed binary snapshot.
 //! - [`draw_state`]: multi-draw progress, [`DrawState`].
 //! - [`keys`]: the Redis keys of a pool.

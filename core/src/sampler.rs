@@ -155,13 +155,15 @@ impl Sampler {
             )
         };
 
-        // The inner levels, from the one above the leaves up to a single root.
+        // The inner levels, from the one above the leaves up to a single
+        // root; none when one leaf node holds every weight, so that small
+        // pools scan a single cache line.
         let mut sums: Vec<u64> = weights
             .chunks(LANES)
             .map(|chunk| chunk.iter().sum())
             .collect();
         let mut levels: Vec<Vec<Inner>> = Vec::new();
-        loop {
+        while sums.len() > 1 {
             let level: Vec<Inner> = sums
                 .chunks(LANES)
                 .map(|chunk| {
@@ -170,17 +172,8 @@ impl Sampler {
                     node
                 })
                 .collect();
-            let level = if level.is_empty() {
-                vec![Inner([0; LANES])]
-            } else {
-                level
-            };
             sums = level.iter().map(|node| node.0.iter().sum()).collect();
-            let root = level.len() == 1;
             levels.push(level);
-            if root {
-                break;
-            }
         }
         let mut inner = Vec::with_capacity(levels.iter().map(Vec::len).sum());
         let mut starts = Vec::with_capacity(levels.len());
@@ -491,8 +484,12 @@ mod tests {
         assert_eq!(sampler.inner.len(), 21 + 274);
         assert!(matches!(&sampler.leaves, Leaves::Narrow(leaves) if leaves.len() == 4375));
         assert_eq!(sampler.total(), 70_000);
-        let tiny = Sampler::new(&[5]).unwrap();
-        assert_eq!((tiny.starts.len(), tiny.inner.len()), (1, 1));
+        // Sixteen weights or fewer: one leaf node and no inner level.
+        let tiny = Sampler::new(&[5; 16]).unwrap();
+        assert_eq!((tiny.starts.len(), tiny.inner.len()), (0, 0));
+        assert_eq!(tiny.find(79), Some(15));
+        let two = Sampler::new(&[5; 17]).unwrap();
+        assert_eq!((two.starts.len(), two.inner.len()), (1, 1));
     }
 
     #[test]
