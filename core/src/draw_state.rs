@@ -129,7 +129,8 @@ pub enum DrawStateCorrupted {
 ///
 /// ```text
 /// {"operation":"op-7","pool":"summer","lock_key":"summer/op-7","total":10,
-///  "completed":4,"results":[{"seq":12,"items":["gold","none","none"],"failed":0},
+///  "chunk_size":1000,"completed":4,
+///  "results":[{"seq":12,"items":["gold","none","none"],"failed":0},
 ///  {"seq":15,"items":["none"],"failed":0}],"status":"in_progress",
 ///  "created_at":1700000000000,"updated_at":1700000000500}
 /// ```

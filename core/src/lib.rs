@@ -13,7 +13,7 @@
 //!   [`DecideError`]);
 //! - [`apply`] folds an entry into the state and returns its [`Outcome`]; it
 //!   never refuses a well-formed entry, because replay runs the same code;
-//! - [`replay`] is `apply` over a [`Snapshot`] and the log tail after it.
+//! - [`replay()`] is `apply` over a [`Snapshot`] and the log tail after it.
 //!
 //! No floating point and nothing that depends on `usize` width lies on the
 //! path to an outcome, so wasm32 and x86_64 compute the same draws; the
@@ -50,7 +50,7 @@
 //! - [`state`]: [`PoolState`] and what each entry does to it; [`outcome`]:
 //!   what it did.
 //! - [`machine`]: [`Command`], [`decide`] and [`apply`].
-//! - [`replay`](mod@replay): [`replay`], [`replay_tail`] and the streaming
+//! - [`replay`](mod@replay): [`replay()`], [`replay_tail`] and the streaming
 //!   [`Ledger`]; sequence numbers and log tails.
 //! - [`snapshot`]: the versioned, checksummed binary snapshot.
 //! - [`draw_state`]: multi-draw progress, [`DrawState`].
