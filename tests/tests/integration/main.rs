@@ -8,3 +8,4 @@ mod health;
 mod operations;
 mod pools;
 mod recovery;
+mod state;

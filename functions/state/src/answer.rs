@@ -1,0 +1,125 @@
+//! The response envelope: `{"success": true, "data": ...}` or
+//! `{"success": false, "error": {...}}`.
+//!
+//! Every error goes through [`ApiError`], so a client always gets the same
+//! shape: `code` (a stable slug), `message`, `status`, `field` (the input
+//! at fault) on a 400, and members of the error's own (a CAS mismatch
+//! carries the current value and version).
+
+use serde::Serialize;
+use spin_sdk::http::Response;
+
+/// Seconds a client should wait before retrying after a 503.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
+/// One error answer.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct ApiError {
+    /// A stable slug naming the kind of error.
+    pub code: &'static str,
+    /// What went wrong in this request.
+    pub message: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// The request field at fault, for 400s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Members of this kind of error's own.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error of the given status and code.
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            status,
+            field: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    /// 400 for bad input, naming the field at fault.
+    pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
+        let mut error = Self::new(400, "bad-request", message);
+        error.field = Some(field.to_owned());
+        error
+    }
+
+    /// 404 for a key that does not exist.
+    pub fn no_key(key: &str) -> Self {
+        Self::new(404, "not-found", format!("no key {key:?}"))
+    }
+
+    /// Adds a member of the error's own.
+    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).expect("error members always serialize");
+        self.extra.insert(name.to_owned(), value);
+        self
+    }
+
+    /// The HTTP answer.
+    pub fn into_response(self) -> Response {
+        let status = self.status;
+        let body = serde_json::json!({"success": false, "error": self});
+        let mut builder = Response::builder();
+        builder
+            .status(status)
+            .header("content-type", "application/json");
+        if status == 503 {
+            builder.header("retry-after", RETRY_AFTER_SECS.to_string());
+        }
+        builder
+            .body(serde_json::to_vec(&body).expect("an error always serializes"))
+            .build()
+    }
+}
+
+/// A successful answer with `data`.
+pub fn ok<T: Serialize>(status: u16, data: &T) -> Response {
+    let body = serde_json::to_vec(&serde_json::json!({"success": true, "data": data}))
+        .expect("response types always serialize");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body)
+        .build()
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        tracing::error!(
+            kind = error.kind(),
+            error = error.message(),
+            "redis step failed"
+        );
+        match error {
+            StoreError::Unavailable(m) => ApiError::new(503, "redis-unavailable", m),
+            StoreError::Busy(m) => ApiError::new(503, "redis-busy", m),
+            StoreError::Data(m) => ApiError::new(500, "redis-data-error", m),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_with_their_own_members() {
+        let error = ApiError::bad_request("value", "must not be null").with("limit", 5);
+        assert_eq!(
+            serde_json::to_value(&error).unwrap(),
+            serde_json::json!({"code": "bad-request", "message": "must not be null",
+                "status": 400, "field": "value", "limit": 5})
+        );
+        let store: ApiError =
+            crate::store::StoreError::Unavailable("connect: refused".into()).into();
+        assert_eq!((store.status, store.code), (503, "redis-unavailable"));
+        let data: ApiError = crate::store::StoreError::Data("bad reply".into()).into();
+        assert_eq!((data.status, data.code), (500, "redis-data-error"));
+    }
+}

@@ -1,0 +1,188 @@
+//! Tokens: writes need `Authorization: Bearer <admin_token>`, reads the
+//! admin token or `reader_token`.
+//!
+//! Both are secret variables, compared in constant time so their bytes
+//! cannot be guessed from response times. An empty `reader_token` (the
+//! default) opens reads to the admin token only, never to anyone.
+
+use subtle::ConstantTimeEq;
+
+use crate::answer::ApiError;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The reader or the admin token.
+    Read,
+    /// The admin token.
+    Write,
+}
+
+/// Who a request proved to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The admin token's holder.
+    Admin,
+    /// The reader token's holder.
+    Reader,
+}
+
+impl Caller {
+    /// The token's name, which writes are attributed to without `X-Source`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Caller::Admin => "admin",
+            Caller::Reader => "reader",
+        }
+    }
+}
+
+/// The configured tokens (empty: not set).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// `admin_token`.
+    pub admin: String,
+    /// `reader_token`.
+    pub reader: String,
+}
+
+impl Tokens {
+    /// Reads both tokens from Spin variables.
+    pub fn load() -> Self {
+        let get = |name| spin_sdk::variables::get(name).unwrap_or_default();
+        Self {
+            admin: get("admin_token"),
+            reader: get("reader_token"),
+        }
+    }
+
+    /// Checks an `Authorization` header for `access`.
+    ///
+    /// 401 when there is no bearer token, 403 when it is wrong or only a
+    /// reader's for a write, 500 when `admin_token` is not configured.
+    pub fn check(&self, header: Option<&str>, access: Access) -> Result<Caller, ApiError> {
+        if self.admin.is_empty() {
+            tracing::error!("admin_token is not set; the state API is closed");
+            return Err(ApiError::new(
+                500,
+                "not-configured",
+                "the admin_token variable is not set",
+            ));
+        }
+        let token = header
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    401,
+                    "unauthorized",
+                    "this route needs Authorization: Bearer <token>",
+                )
+            })?;
+        let is = |expected: &str| {
+            !expected.is_empty() && bool::from(token.as_bytes().ct_eq(expected.as_bytes()))
+        };
+        // Both comparisons always run, so timing does not tell which matched.
+        let (admin, reader) = (is(&self.admin), is(&self.reader));
+        match (access, admin, reader) {
+            (_, true, _) => Ok(Caller::Admin),
+            (Access::Read, false, true) => Ok(Caller::Reader),
+            (Access::Write, false, true) => Err(ApiError::new(
+                403,
+                "forbidden",
+                "the reader token cannot write; this route needs the admin token",
+            )),
+            (_, false, false) => {
+                tracing::warn!(?access, "state route called with a wrong token");
+                Err(ApiError::new(
+                    403,
+                    "forbidden",
+                    "the bearer token is not a state API token",
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(reader: &str) -> Tokens {
+        Tokens {
+            admin: "adm1n".into(),
+            reader: reader.into(),
+        }
+    }
+
+    #[test]
+    fn reads_take_either_token_and_writes_only_the_admin_one() {
+        let t = tokens("r3ad");
+        assert_eq!(
+            t.check(Some("Bearer adm1n"), Access::Write),
+            Ok(Caller::Admin)
+        );
+        assert_eq!(
+            t.check(Some("Bearer adm1n"), Access::Read),
+            Ok(Caller::Admin)
+        );
+        assert_eq!(
+            t.check(Some("Bearer r3ad"), Access::Read),
+            Ok(Caller::Reader)
+        );
+        assert_eq!(
+            t.check(Some("Bearer r3ad"), Access::Write)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(
+            t.check(Some("Bearer nope"), Access::Read)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(
+            t.check(Some("Bearer adm1"), Access::Write)
+                .unwrap_err()
+                .status,
+            403
+        );
+        assert_eq!(t.check(None, Access::Read).unwrap_err().status, 401);
+        assert_eq!(
+            t.check(Some("Basic adm1n"), Access::Read)
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert_eq!(
+            t.check(Some("Bearer "), Access::Read).unwrap_err().status,
+            401
+        );
+    }
+
+    #[test]
+    fn an_empty_reader_token_opens_nothing_and_no_admin_token_closes_all() {
+        let t = tokens("");
+        assert_eq!(
+            t.check(Some("Bearer adm1n"), Access::Read),
+            Ok(Caller::Admin)
+        );
+        assert_eq!(
+            t.check(Some("Bearer x"), Access::Read).unwrap_err().status,
+            403
+        );
+        let closed = Tokens::default();
+        assert_eq!(
+            closed
+                .check(Some("Bearer x"), Access::Read)
+                .unwrap_err()
+                .status,
+            500
+        );
+    }
+}

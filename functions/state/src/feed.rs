@@ -1,0 +1,109 @@
+//! The change feed: `GET /api/v1/state/events?after=&wait=&limit=`.
+//!
+//! Spin's HTTP trigger has no WebSockets, so the feed is long-polled: when
+//! nothing newer than `after` exists, the request waits up to `wait`
+//! seconds, checking Redis every [`POLL_INTERVAL`], and answers as soon as
+//! a change lands (or with no events when the wait runs out). A revision
+//! the feed no longer holds answers 410, as etcd reports compaction.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use spin_sdk::http::Response;
+use tombola_core::state_api::{Event, check_feed_start};
+
+use crate::answer::{self, ApiError};
+use crate::request;
+use crate::store::Store;
+
+/// The longest wait a request may ask for, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// How often a waiting request checks for changes.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The most events one answer carries.
+pub const MAX_EVENTS: u64 = 1000;
+
+#[derive(Debug, Serialize)]
+struct Events {
+    events: Vec<Event>,
+    /// The current revision.
+    revision: u64,
+    /// The `after` to ask with next: the last event's revision.
+    next_after: u64,
+}
+
+/// Serves the feed.
+pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
+    let after = request::query_number(query, "after", 0, 0..=u64::MAX)?;
+    let wait = request::query_number(query, "wait", 0, 0..=MAX_WAIT_SECS)?;
+    let limit = request::query_number(query, "limit", MAX_EVENTS, 1..=MAX_EVENTS)?;
+    let deadline = Instant::now() + Duration::from_secs(wait);
+    loop {
+        let feed = store.events(after, limit)?;
+        if let Err(compacted) = check_feed_start(after, feed.compacted) {
+            tracing::debug!(
+                after,
+                compacted = feed.compacted,
+                "feed asked for a compacted revision"
+            );
+            return Err(ApiError::new(410, "compacted", compacted.to_string())
+                .with("compacted", feed.compacted)
+                .with("revision", feed.revision));
+        }
+        if feed.events.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(POLL_INTERVAL);
+            continue;
+        }
+        let events = feed
+            .events
+            .iter()
+            .map(|text| {
+                serde_json::from_str::<Event>(text).map_err(|e| {
+                    tracing::error!(after, error = %e, event = %text, "stored event is damaged");
+                    ApiError::new(
+                        500,
+                        "redis-data-error",
+                        format!("a stored event is not an event: {e}"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        check_order(after, &events)?;
+        let next_after = events.last().map_or(after, |e| e.revision);
+        return Ok(answer::ok(
+            200,
+            &Events {
+                events,
+                revision: feed.revision,
+                next_after,
+            },
+        ));
+    }
+}
+
+/// The feed promises one event per revision from `after + 1` on; a gap
+/// would silently skip a change, so it is an error, never an answer.
+fn check_order(after: u64, events: &[Event]) -> Result<(), ApiError> {
+    for (i, event) in events.iter().enumerate() {
+        let expected = after + 1 + i as u64;
+        if event.revision != expected {
+            tracing::error!(
+                after,
+                expected,
+                found = event.revision,
+                "the feed has a gap"
+            );
+            return Err(ApiError::new(
+                500,
+                "redis-data-error",
+                format!(
+                    "the feed holds revision {} where {expected} belongs",
+                    event.revision
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Tombola's state component: a versioned key-value store for the platform
+//! around the draws, served under `/api/v1/state`.
+//!
+//! Every write bumps one global revision and appends one event to a change
+//! feed, in the same Lua script, so a client that lists keys at revision
+//! `r` and follows the feed from `r + 1` sees every later change exactly
+//! once and in order (etcd's model). Compare-and-swap compares JSON values
+//! (`tombola-core`), then writes only if the key's modify revision is still
+//! the one it read (Consul's `ModifyIndex`).
+//!
+//! # Layout
+//! - [`router`]: the route table and dispatch.
+//! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`listing`]
+//!   (keys by prefix, statistics), [`feed`] (the long-polled change feed),
+//!   [`snapshots`] (take, list, restore).
+//! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
+//!   operation.
+//! - [`request`], [`auth`], [`answer`]: input, tokens, the response envelope.
+//! - [`backend`]: variables and the Redis connection.
+//!
+//! The rules (what a key, a value or metadata may be, what a CAS compares,
+//! the event and snapshot formats) live in [`tombola_core::state_api`].
+
+pub mod answer;
+pub mod auth;
+pub mod backend;
+pub mod entries;
+pub mod feed;
+pub mod listing;
+pub mod request;
+pub mod router;
+pub mod scripts;
+pub mod snapshots;
+pub mod store;
+
+/// The component's entry point. Exported only on wasm: the export's name
+/// (`wasi:http/incoming-handler@0.2.0#handle`) is not a symbol a native
+/// linker accepts, and native builds exist for the unit tests.
+#[cfg(target_arch = "wasm32")]
+#[spin_sdk::http_component]
+async fn handle(request: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+    init_tracing();
+    router::dispatch(request).await
+}
+
+/// Sends `tracing` events to stderr, which Spin keeps as the component's log.
+#[cfg(target_arch = "wasm32")]
+fn init_tracing() {
+    use std::sync::Once;
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let filter = spin_sdk::variables::get("log_level").unwrap_or_else(|_| "info".into());
+        let level = filter.parse().unwrap_or(tracing::Level::INFO);
+        tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .without_time()
+            .init();
+    });
+}

@@ -1,0 +1,223 @@
+//! Reading a request: the body (bounded), JSON with the field at fault,
+//! query parameters, and the `X-Source` header.
+
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::IncomingRequest;
+
+use crate::answer::ApiError;
+
+/// Reads the body, refusing one over `max` bytes without reading it all.
+pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    let mut stream = request.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("body", format!("the request body could not be read: {e}"))
+        })?;
+        if body.len() + chunk.len() > max {
+            return Err(ApiError::bad_request(
+                "body",
+                format!("the request body is over {max} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a JSON body; an error names the field at fault.
+pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde names a missing field in the message, with the path of the
+        // object that lacks it.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name);
+        // Broken JSON has no field to blame, only the body.
+        let broken = e.inner().is_syntax() || e.inner().is_eof();
+        let field = match (path.as_str(), missing) {
+            _ if broken => "body".to_owned(),
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
+        };
+        ApiError::bad_request(&field, message)
+    })?;
+    de.end().map_err(|e| {
+        ApiError::bad_request("body", format!("trailing data after the JSON value: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// The percent-decoded value of query parameter `name`, if present.
+///
+/// Fails when the value's percent-encoding is broken or not UTF-8.
+pub fn query(query: &str, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+    else {
+        return Ok(None);
+    };
+    percent_decode(raw).map(Some).ok_or_else(|| {
+        ApiError::bad_request(name, format!("{name} is not valid percent-encoded UTF-8"))
+    })
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A whole-number query parameter within `range`, or `default` when absent.
+pub fn query_number(
+    query_string: &str,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ApiError> {
+    match query(query_string, name)? {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    name,
+                    format!(
+                        "{name} must be a whole number from {} to {}, not {text:?}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
+/// A boolean query parameter: `true`, `false`, or absent (`false`).
+pub fn query_flag(query_string: &str, name: &str) -> Result<bool, ApiError> {
+    match query(query_string, name)?.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            name,
+            format!("{name} must be true or false, not {other:?}"),
+        )),
+    }
+}
+
+/// One header's value, if present.
+pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
+    request
+        .headers()
+        .get(name)
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        key: String,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(json::<Body>(br#"{"key": "a"}"#).unwrap().key, "a");
+        let missing = json::<Body>(b"{}").unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("key"));
+        let wrong = json::<Body>(br#"{"key": 1}"#).unwrap_err();
+        assert_eq!(wrong.field.as_deref(), Some("key"));
+        let trailing = json::<Body>(br#"{"key": "a"} x"#).unwrap_err();
+        assert_eq!(trailing.field.as_deref(), Some("body"));
+        let cut = json::<Body>(br#"{"key": "#).unwrap_err();
+        assert_eq!(cut.field.as_deref(), Some("body"));
+        let inside = json::<Body>(br#"{not json"#).unwrap_err();
+        assert_eq!(inside.field.as_deref(), Some("body"));
+        let broken = json::<Body>(b"not json").unwrap_err();
+        assert_eq!(
+            (broken.status, broken.field.as_deref()),
+            (400, Some("body"))
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            query("prefix=app%2Fx&limit=2", "prefix")
+                .unwrap()
+                .as_deref(),
+            Some("app/x")
+        );
+        assert_eq!(
+            query("prefix=a+b", "prefix").unwrap().as_deref(),
+            Some("a b")
+        );
+        assert_eq!(query("limit=2", "prefix").unwrap(), None);
+        assert_eq!(query("prefix", "prefix").unwrap().as_deref(), Some(""));
+        for bad in ["prefix=%", "prefix=%2", "prefix=%zz", "prefix=%ff"] {
+            assert_eq!(
+                query(bad, "prefix").unwrap_err().field.as_deref(),
+                Some("prefix"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_and_flags_are_checked() {
+        assert_eq!(query_number("wait=3", "wait", 0, 0..=30).unwrap(), 3);
+        assert_eq!(query_number("", "wait", 7, 0..=30).unwrap(), 7);
+        assert_eq!(
+            query_number("wait=31", "wait", 0, 0..=30)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("wait")
+        );
+        assert!(query_number("wait=x", "wait", 0, 0..=30).is_err());
+        assert!(query_flag("include_metadata=true", "include_metadata").unwrap());
+        assert!(!query_flag("include_metadata=false", "include_metadata").unwrap());
+        assert!(!query_flag("", "include_metadata").unwrap());
+        assert_eq!(
+            query_flag("include_metadata=1", "include_metadata")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("include_metadata")
+        );
+    }
+}

@@ -1,0 +1,18 @@
+-- Reads the change feed after a revision. Event r sits at list index
+-- r - compacted - 1, as every revision is exactly one event; events up to
+-- `compacted` were dropped, so none is read when after < compacted (the
+-- component answers that with 410).
+-- ARGV: 4 after, 5 limit.
+-- Reply: {'OK', revision, compacted, event JSON...}.
+local after, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local compacted = tonumber(redis.call('GET', K_COMPACTED) or '0')
+local out = {'OK', revision(), compacted}
+if after < compacted then
+  return out
+end
+local start = after - compacted
+local events = redis.call('LRANGE', K_EVENTS, start, start + limit - 1)
+for i = 1, #events do
+  out[#out + 1] = events[i]
+end
+return out
