@@ -10,8 +10,13 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// The component packages, as `spin.toml`'s build commands name them.
 pub const COMPONENTS: &[&str] = &["tombola-draw", "tombola-state"];
 
-/// Adds the wasm target through rustup when it is missing.
+/// Adds the components' wasm target through rustup when it is missing.
 pub fn ensure_target() -> Result<()> {
+    ensure_rust_target(TARGET)
+}
+
+/// Adds `target` through rustup when it is missing.
+pub fn ensure_rust_target(target: &str) -> Result<()> {
     if !on_path("rustup") {
         // A toolchain without rustup must already have the target; the
         // build below says so clearly if it does not.
@@ -24,12 +29,12 @@ pub fn ensure_target() -> Result<()> {
         .context("cannot ask rustup for installed targets")?;
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|t| t.trim() == TARGET)
+        .any(|t| t.trim() == target)
     {
         return Ok(());
     }
     let mut add = std::process::Command::new("rustup");
-    add.args(["target", "add", TARGET])
+    add.args(["target", "add", target])
         .current_dir(crate::root());
     run(&mut add)
 }

@@ -49,6 +49,75 @@ fn is_root() -> bool {
         .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
 }
 
+/// The target the core's portability check runs on.
+const PORTABLE_TARGET: &str = "wasm32-unknown-unknown";
+
+/// The version of a package in Cargo.lock.
+fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(crate::root().join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"")
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        {
+            return Ok(version.to_owned());
+        }
+    }
+    bail!("{package} is not in Cargo.lock")
+}
+
+/// Installs `wasm-bindgen-test-runner` at the version the lock file pins
+/// (the runner and the library must match exactly).
+fn ensure_wasm_bindgen_runner() -> Result<()> {
+    let version = locked_version("wasm-bindgen")?;
+    let installed = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    if installed.as_deref() == Some(&format!("wasm-bindgen {version}"))
+        && on_path("wasm-bindgen-test-runner")
+    {
+        return Ok(());
+    }
+    run(cargo().args([
+        "install",
+        "wasm-bindgen-cli",
+        "--locked",
+        "--version",
+        &version,
+    ]))
+}
+
+/// Runs the core's golden vectors on wasm32 under wasm-bindgen-test (in
+/// Node.js), proving outcomes do not depend on the platform.
+fn portability_check() -> Result<()> {
+    if !on_path("node") {
+        bail!(
+            "node is not on PATH: the wasm32 golden check runs in Node.js. Install it: `sudo apt-get install nodejs`"
+        );
+    }
+    build::ensure_rust_target(PORTABLE_TARGET)?;
+    ensure_wasm_bindgen_runner()?;
+    run(cargo()
+        .args([
+            "test",
+            "--package",
+            "tombola-core",
+            "--target",
+            PORTABLE_TARGET,
+            "--test",
+            "golden",
+        ])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        ))
+}
+
 /// Runs every check.
 pub fn run_all(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
@@ -75,6 +144,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
 
     build::components()?;
     run(cargo().args(["test", "--workspace"]))?;
+    portability_check()?;
     eprintln!("xtask test: every check passed");
     Ok(())
 }
