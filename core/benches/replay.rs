@@ -3,9 +3,10 @@
 //! (decode a snapshot, decode and replay the tail after it).
 
 use std::hint::black_box;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use tombola_core::{Entry, Ledger, Snapshot, decode_tail, replay, replay_tail};
@@ -128,12 +129,43 @@ fn check_log() {
     }
 }
 
-fn benches(c: &mut Criterion) {
-    check_log();
-    replay_log(c);
-    snapshots(c);
-    request_path(c);
+fn output() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("criterion")
 }
 
-criterion_group!(replay_benches, benches);
-criterion_main!(replay_benches);
+// Criterion's mean estimate of a benchmark, in nanoseconds.
+fn mean_ns(path: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(output().join(path).join("new/estimates.json")).ok()?;
+    let estimates: serde_json::Value = serde_json::from_str(&text).ok()?;
+    estimates["mean"]["point_estimate"].as_f64()
+}
+
+fn report() {
+    println!("\nreplay of 1 000 000 log lines (target: 5 000 000 entries/s)\n");
+    println!("| benchmark | entries/s |");
+    println!("|---|---:|");
+    for name in ["stream_lines", "collect_lines", "collect_decoded"] {
+        let rate = mean_ns(&format!("replay/{name}/1000000")).map(|ns| 1e6 / (ns / 1e9));
+        let cell = rate.map_or_else(|| "not run".to_owned(), |rate| format!("{rate:.0}"));
+        println!("| {name} | {cell} |");
+    }
+    println!("\n| snapshot, 10 000 items | time |");
+    println!("|---|---:|");
+    for name in ["encode", "decode"] {
+        let cell = mean_ns(&format!("snapshot/{name}/10000"))
+            .map_or_else(|| "not run".to_owned(), |ns| format!("{:.0} µs", ns / 1e3));
+        println!("| {name} | {cell} |");
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .output_directory(&output())
+        .configure_from_args();
+    check_log();
+    replay_log(&mut criterion);
+    snapshots(&mut criterion);
+    request_path(&mut criterion);
+    criterion.final_summary();
+    report();
+}
