@@ -31,22 +31,44 @@ fn split_redis_url(url: &str) -> Result<(String, String)> {
     Ok((address.clone(), format!("{address}/1")))
 }
 
-fn admin_token(state: &Path) -> Result<String> {
-    if let Ok(token) = std::env::var("SPIN_VARIABLE_ADMIN_TOKEN") {
+/// The app's tokens: from `SPIN_VARIABLE_<NAME>` when set, else from
+/// `.tombola/<name>` (made once, random), so they survive restarts.
+#[derive(Debug, Clone)]
+struct Tokens {
+    admin: String,
+    reader: String,
+}
+
+fn token(state: &Path, variable: &str) -> Result<String> {
+    if let Ok(token) = std::env::var(format!("SPIN_VARIABLE_{}", variable.to_ascii_uppercase())) {
         return Ok(token);
     }
-    let path = state.join("admin-token");
+    let path = state.join(variable.replace('_', "-"));
     if let Ok(token) = std::fs::read_to_string(&path) {
         return Ok(token.trim().to_owned());
     }
     let mut bytes = [0u8; 24];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .context("cannot read /dev/urandom for an admin token")?;
+        .with_context(|| format!("cannot read /dev/urandom for {variable}"))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::write(&path, &token)
-        .with_context(|| format!("cannot save the admin token in {}", path.display()))?;
+        .with_context(|| format!("cannot save {variable} in {}", path.display()))?;
     Ok(token)
+}
+
+impl Tokens {
+    fn load(state: &Path) -> Result<Self> {
+        Ok(Self {
+            admin: token(state, "admin_token")?,
+            reader: token(state, "reader_token")?,
+        })
+    }
+
+    fn apply(&self, cmd: &mut Command) {
+        cmd.env("SPIN_VARIABLE_ADMIN_TOKEN", &self.admin)
+            .env("SPIN_VARIABLE_READER_TOKEN", &self.reader);
+    }
 }
 
 /// Builds and serves the app until Ctrl-C.
@@ -83,15 +105,22 @@ pub fn run_app(args: &[String]) -> Result<()> {
         }
     };
     let (address, key_value_url) = split_redis_url(&redis_url)?;
-    let token = admin_token(&state)?;
+    let tokens = Tokens::load(&state)?;
 
     let mut child = if on_path("spin") {
-        spin_up(&state, &address, &key_value_url, &token)?
+        spin_up(&state, &address, &key_value_url, &tokens)?
     } else {
-        wasmtime_host(&address, &key_value_url, &token)?
+        wasmtime_host(&address, &key_value_url, &tokens)?
     };
     println!("Tombola is serving on http://{LISTEN}  (try: curl http://{LISTEN}/v1/health)");
-    println!("Operator routes take: Authorization: Bearer {token}");
+    println!(
+        "Operator routes and state writes take: Authorization: Bearer {}",
+        tokens.admin
+    );
+    println!(
+        "State reads also take: Authorization: Bearer {}",
+        tokens.reader
+    );
     println!("Press Ctrl-C to stop.");
 
     loop {
@@ -117,7 +146,7 @@ pub fn run_app(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn spin_up(state: &Path, address: &str, key_value_url: &str, token: &str) -> Result<Child> {
+fn spin_up(state: &Path, address: &str, key_value_url: &str, tokens: &Tokens) -> Result<Child> {
     let runtime_config = state.join("runtime-config.toml");
     std::fs::write(
         &runtime_config,
@@ -127,13 +156,13 @@ fn spin_up(state: &Path, address: &str, key_value_url: &str, token: &str) -> Res
     cmd.current_dir(root())
         .args(["up", "--listen", LISTEN, "--runtime-config-file"])
         .arg(&runtime_config)
-        .env("SPIN_VARIABLE_REDIS_ADDRESS", address)
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", token);
+        .env("SPIN_VARIABLE_REDIS_ADDRESS", address);
+    tokens.apply(&mut cmd);
     eprintln!("Serving under spin up");
     cmd.spawn().context("cannot start spin up")
 }
 
-fn wasmtime_host(address: &str, key_value_url: &str, token: &str) -> Result<Child> {
+fn wasmtime_host(address: &str, key_value_url: &str, tokens: &Tokens) -> Result<Child> {
     run(cargo().args([
         "build",
         "--release",
@@ -144,14 +173,13 @@ fn wasmtime_host(address: &str, key_value_url: &str, token: &str) -> Result<Chil
     ]))?;
     let binary = root().join("target/release/tombola-host");
     eprintln!("Spin is not installed: serving under Tombola's wasmtime host");
-    Command::new(binary)
-        .current_dir(root())
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(root())
         .args(["--listen", LISTEN, "--key-value"])
         .arg(format!("default={key_value_url}"))
-        .env("SPIN_VARIABLE_REDIS_ADDRESS", address)
-        .env("SPIN_VARIABLE_ADMIN_TOKEN", token)
-        .spawn()
-        .context("cannot start tombola-host")
+        .env("SPIN_VARIABLE_REDIS_ADDRESS", address);
+    tokens.apply(&mut cmd);
+    cmd.spawn().context("cannot start tombola-host")
 }
 
 #[cfg(test)]
