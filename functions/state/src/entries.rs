@@ -39,7 +39,7 @@ fn parse_stored(key: &StateKey, text: &str, what: &str) -> Result<Value, ApiErro
         ApiError::new(
             500,
             "redis-data-error",
-            format!("the stored {what} of {key:?} is not JSON: {e}"),
+            format!("the stored {what} of {key} is not JSON: {e}"),
         )
     })
 }
@@ -170,7 +170,7 @@ pub fn put(
         Written::Conflict { current } => Err(ApiError::new(
             500,
             "redis-data-error",
-            format!("an unconditional write of {key:?} reported a conflict at version {current}"),
+            format!("an unconditional write of {key} reported a conflict at version {current}"),
         )),
     }
 }
@@ -222,7 +222,7 @@ fn mismatch(key: &StateKey, current: Option<&Stored>) -> Result<ApiError, ApiErr
     Ok(ApiError::new(
         409,
         "cas-mismatch",
-        format!("the current value of {key:?} is not the expected one"),
+        format!("the current value of {key} is not the expected one"),
     )
     .with("key", key.as_str())
     .with("current_value", value)
