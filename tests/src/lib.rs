@@ -9,11 +9,13 @@
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
 //! - [`load`]: a bounded concurrent HTTP load generator for benchmarks.
+//! - [`process`]: the standalone host as a child process, for kill tests.
 
 pub mod app;
 pub mod host;
 pub mod load;
 pub mod manifest;
 pub mod outbound;
+pub mod process;
 pub mod redis_server;
 pub mod spin;

@@ -83,6 +83,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The server process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -4,6 +4,7 @@
 //! Build the components first (`cargo xtask test` does).
 
 mod draws;
+mod faults;
 mod health;
 mod operations;
 mod pools;
