@@ -115,6 +115,47 @@ fn portability_check() -> Result<()> {
         ))
 }
 
+/// The core's fuzz targets, and how long each runs in `cargo xtask test`.
+const FUZZ_TARGETS: &[&str] = &["log_line", "snapshot", "draw_state"];
+const FUZZ_SECONDS: u32 = 30;
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Runs each fuzz target for a bounded time on nightly (cargo-fuzz needs
+/// its sanitizer flags); any crash fails the check and leaves the input
+/// under `core/fuzz/artifacts`.
+fn fuzz_check() -> Result<()> {
+    if !on_path("rustup") {
+        bail!("the fuzz check needs rustup to run the nightly toolchain");
+    }
+    let toolchains = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()?;
+    if !String::from_utf8_lossy(&toolchains.stdout)
+        .lines()
+        .any(|t| t.starts_with("nightly"))
+    {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    if !on_path("cargo-fuzz") {
+        run(cargo().args(["install", "cargo-fuzz", "--version", CARGO_FUZZ_VERSION]))?;
+    }
+    let max_time = format!("-max_total_time={FUZZ_SECONDS}");
+    for target in FUZZ_TARGETS {
+        run(Command::new("rustup")
+            .args([
+                "run", "nightly", "cargo", "fuzz", "run", target, "--", &max_time,
+            ])
+            .current_dir(crate::root().join("core")))?;
+    }
+    Ok(())
+}
+
 /// Runs every check.
 pub fn run_all(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
@@ -142,6 +183,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
     build::components()?;
     run(cargo().args(["test", "--workspace"]))?;
     portability_check()?;
+    fuzz_check()?;
     eprintln!("xtask test: every check passed");
     Ok(())
 }
