@@ -6,6 +6,7 @@
 mod draws;
 mod faults;
 mod health;
+mod hostile;
 mod operations;
 mod pools;
 mod recovery;
