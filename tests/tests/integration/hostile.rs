@@ -1,8 +1,8 @@
 //! Hostile input: oversized bodies, deep JSON, huge counts, ids carrying
 //! Redis glob and hash-tag characters, and operator routes called with
-//! wrong or missing tokens. Each request gets a 4xx problem document, and
-//! Redis (both databases, every key and value) is byte for byte what it
-//! was before it.
+//! wrong or missing tokens. Each request gets a 4xx problem document (the
+//! state API: its error envelope), and Redis (both databases, every key
+//! and value) is byte for byte what it was before it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -555,4 +555,61 @@ async fn operator_routes_refuse_missing_and_wrong_tokens() {
         .await
         .unwrap();
     closed.assert_status(200);
+}
+
+/// The state API stores any JSON value, so a deep one reaches
+/// serde_json's recursion limit (128): that is a 400, never a trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_state_value_is_refused() {
+    let app = app_with_pool().await;
+    let before = everything(&app).await;
+    let auth = admin().unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("authorization", auth.as_str()),
+    ];
+    for depth in [129, 10_000] {
+        for value in [
+            format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+            format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth)),
+        ] {
+            for field in ["value", "metadata"] {
+                let body = format!(r#"{{"value": 1, "{field}": {value}}}"#);
+                let response = app
+                    .request("PUT", "/api/v1/state/deep", &headers, body)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    response.status,
+                    400,
+                    "{field} {depth} deep: {}",
+                    String::from_utf8_lossy(&response.body)
+                );
+                let answer = response.json();
+                assert_eq!(answer["success"], false, "{answer}");
+                assert_eq!(answer["error"]["status"], 400, "{answer}");
+            }
+        }
+    }
+    assert!(
+        everything(&app).await == before,
+        "a deep value changed Redis"
+    );
+
+    // A value just inside the limit is stored: the refusals were the depth's.
+    let shallow = format!(r#"{{"value": {}1{}}}"#, "[".repeat(100), "]".repeat(100));
+    let stored = app
+        .request("PUT", "/api/v1/state/deep", &headers, shallow.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&stored.body)
+    );
+    assert!(
+        everything(&app).await != before,
+        "the shallow value was stored"
+    );
 }
