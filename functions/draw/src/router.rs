@@ -6,7 +6,7 @@
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use tombola_core::{OperationId, PoolId};
 
-use crate::problem::Problem;
+use crate::problem::{self, Problem};
 use crate::{admin, audit, auth, draws, health, log, operations, pools, request};
 
 /// What serves a route.
@@ -16,6 +16,8 @@ pub enum Handler {
     Health,
     /// `GET /v1/openapi.json`
     OpenApi,
+    /// `GET /v1/ping`
+    Ping,
     /// `POST /v1/pools`
     CreatePool,
     /// `GET /v1/pools`
@@ -69,6 +71,7 @@ const fn route(method: &'static str, path: &'static str, admin: bool, handler: H
 pub const ROUTES: &[Route] = &[
     route("GET", "/v1/health", false, Handler::Health),
     route("GET", "/v1/openapi.json", false, Handler::OpenApi),
+    route("GET", "/v1/ping", false, Handler::Ping),
     route("POST", "/v1/pools", true, Handler::CreatePool),
     route("GET", "/v1/pools", false, Handler::ListPools),
     route("GET", "/v1/pools/{pool}", false, Handler::ShowPool),
@@ -196,6 +199,7 @@ async fn serve(
     match route.handler {
         Handler::Health => Ok(health::get().await),
         Handler::OpenApi => Ok(crate::openapi::document()),
+        Handler::Ping => Ok(problem::json(200, &serde_json::json!({ "pong": true }))),
         Handler::CreatePool => pools::create(&body),
         Handler::ListPools => pools::list(),
         Handler::ShowPool => pools::show(&pool()?),

@@ -186,4 +186,7 @@ async fn openapi_document_is_served() {
     let doc = response.json();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/v1/pools/{pool}/draws"]["post"].is_object());
+    let ping = app.get("/v1/ping").await.unwrap();
+    ping.assert_status(200);
+    assert_eq!(ping.json(), serde_json::json!({"pong": true}));
 }
