@@ -25,7 +25,12 @@ pub fn get(pool: &PoolId, query: &str) -> Result<Response, Problem> {
             store::history(&conn, pool)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
         ledger = ledger::oldest(pool, &history)?;
     }
-    let retained_from = ledger::start_seq(&ledger.start) + 1;
+    // The oldest entry kept anywhere: the archive's first segment, or the
+    // live log when nothing was archived.
+    let retained_from = store::segment_firsts(&conn, pool)?
+        .first()
+        .copied()
+        .unwrap_or(tail.base + 1);
     let entries: Vec<_> = ledger
         .entries
         .iter()

@@ -360,7 +360,7 @@ pub struct History {
 }
 
 /// The archive's index: the first sequence number of each segment.
-fn segment_firsts(conn: &Connection, pool: &PoolId) -> Result<Vec<u64>, StoreError> {
+pub fn segment_firsts(conn: &Connection, pool: &PoolId) -> Result<Vec<u64>, StoreError> {
     let key = keys::archive_index(pool);
     let values = conn
         .execute(

@@ -107,6 +107,7 @@ async fn restock_and_recover_compact_the_log_and_audit_stays_clean() {
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
     assert_eq!(seqs, vec![12, 13]);
+    assert_eq!(tail["retained_from"], 1, "the archive still holds entry 1");
     assert_eq!(
         app.get("/v1/pools/p/log?limit=0").await.unwrap().status,
         400
