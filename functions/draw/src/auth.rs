@@ -4,7 +4,7 @@
 //! time so its bytes cannot be guessed from response times.
 
 use spin_sdk::http::IncomingRequest;
-use subtle::ConstantTimeEq;
+use tombola_edge::token;
 
 use crate::problem::Problem;
 
@@ -35,22 +35,15 @@ fn check(header: Option<&str>, expected: Option<String>) -> Result<(), Problem> 
             "the admin_token variable is not set",
         )
     })?;
-    let token = header
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Problem::new(
-                401,
-                "unauthorized",
-                "Unauthorized",
-                "this route needs Authorization: Bearer <admin token>",
-            )
-        })?;
-    if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) {
+    let token = token::bearer(header).ok_or_else(|| {
+        Problem::new(
+            401,
+            "unauthorized",
+            "Unauthorized",
+            "this route needs Authorization: Bearer <admin token>",
+        )
+    })?;
+    if token::matches(token, &expected) {
         Ok(())
     } else {
         tracing::warn!("operator route called with a wrong token");

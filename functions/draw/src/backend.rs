@@ -31,49 +31,5 @@ pub fn key_value() -> Result<Store, spin_sdk::key_value::Error> {
     Store::open_default()
 }
 
-/// A Redis error as one readable line.
-pub fn describe_redis(error: &spin_sdk::redis::Error) -> String {
-    use spin_sdk::redis::Error;
-    match error {
-        Error::InvalidAddress => {
-            "the Redis address is invalid or not allowed by the manifest".into()
-        }
-        Error::TooManyConnections => "too many Redis connections".into(),
-        Error::TypeError => "Redis returned a value of an unexpected type".into(),
-        Error::Other(message) => message.clone(),
-    }
-}
-
-/// A key-value error as one readable line.
-pub fn describe_key_value(error: &spin_sdk::key_value::Error) -> String {
-    use spin_sdk::key_value::Error;
-    match error {
-        Error::StoreTableFull => "too many key-value stores open".into(),
-        Error::NoSuchStore => "no such key-value store".into(),
-        Error::AccessDenied => "the component may not open this key-value store".into(),
-        Error::Other(message) => message.clone(),
-    }
-}
-
-/// A numeric variable, or `default` when it is unset or not a number.
-pub fn number_variable(name: &str, default: u64) -> u64 {
-    match variables::get(name) {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(variable = name, value = %text, default, "not a number; using the default");
-            default
-        }),
-        Err(_) => default,
-    }
-}
-
-/// Milliseconds since the Unix epoch, from the host's clock.
-pub fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A 64-bit seed from the host's CSPRNG.
-pub fn seed() -> u64 {
-    wasi::random::random::get_random_u64()
-}
+pub use tombola_edge::host::{now_millis, number_variable, seed};
+pub use tombola_edge::redis::{describe_key_value, describe_redis};

@@ -44,23 +44,6 @@ pub mod store;
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
 async fn handle(request: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
-    init_tracing();
+    tombola_edge::host::init_tracing();
     router::dispatch(request).await
-}
-
-/// Sends `tracing` events to stderr, which Spin keeps as the component's log.
-#[cfg(target_arch = "wasm32")]
-fn init_tracing() {
-    use std::sync::Once;
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let filter = spin_sdk::variables::get("log_level").unwrap_or_else(|_| "info".into());
-        let level = filter.parse().unwrap_or(tracing::Level::INFO);
-        tracing_subscriber::fmt()
-            .with_max_level(level)
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .without_time()
-            .init();
-    });
 }

@@ -3,7 +3,7 @@
 //! [`ROUTES`] is the one list of what the component serves: dispatch reads
 //! it, and a test compares the published OpenAPI document with it.
 
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use tombola_core::{OperationId, PoolId};
 
 use crate::problem::{self, Problem};
@@ -121,21 +121,6 @@ pub fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Param
     }
 }
 
-fn method_name(method: &Method) -> String {
-    match method {
-        Method::Get => "GET".into(),
-        Method::Post => "POST".into(),
-        Method::Put => "PUT".into(),
-        Method::Delete => "DELETE".into(),
-        Method::Patch => "PATCH".into(),
-        Method::Head => "HEAD".into(),
-        Method::Options => "OPTIONS".into(),
-        Method::Connect => "CONNECT".into(),
-        Method::Trace => "TRACE".into(),
-        Method::Other(other) => other.to_ascii_uppercase(),
-    }
-}
-
 fn param<'a>(params: &Params<'a>, name: &str) -> &'a str {
     params
         .iter()
@@ -146,7 +131,7 @@ fn param<'a>(params: &Params<'a>, name: &str) -> &'a str {
 
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    let method = method_name(&request.method());
+    let method = tombola_edge::host::method_name(&request.method());
     let path_and_query = request.path_with_query().unwrap_or_default();
     let (path, query) = path_and_query
         .split_once('?')

@@ -12,80 +12,7 @@ use tombola_core::{PoolId, RequestId, keys};
 use crate::backend;
 use crate::scripts::{self, Reply};
 
-/// Why a persistence step failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreError {
-    /// Redis cannot be reached: connection refused, reset or timed out.
-    Unavailable(String),
-    /// Redis answers but cannot serve now (loading, busy, out of memory,
-    /// read-only replica).
-    Busy(String),
-    /// A reply or a stored value is not what Tombola writes.
-    Data(String),
-}
-
-/// Words (lower case) with which Redis, or the client naming its error
-/// kinds, says it cannot serve for now: `LOADING`, `BusyLoading`, ...
-const TRANSIENT: &[&str] = &[
-    "loading",
-    "busyloading",
-    "busy",
-    "tryagain",
-    "masterdown",
-    "readonly",
-    "oom",
-    "clusterdown",
-    "misconf",
-];
-/// Words with which Redis refuses the command or the data: `ERR`,
-/// `ResponseError`, `WRONGTYPE`, ...
-const REFUSED: &[&str] = &[
-    "err",
-    "responseerror",
-    "wrongtype",
-    "noscript",
-    "execabort",
-    "noperm",
-    "crossslot",
-    "typeerror",
-];
-
-impl StoreError {
-    /// Classifies an error from Spin's Redis interface.
-    pub fn from_redis(step: &str, error: &spin_sdk::redis::Error) -> Self {
-        let message = backend::describe_redis(error);
-        let lower = message.to_ascii_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        let has = |codes: &[&str]| words.iter().any(|w| codes.contains(w));
-        let detail = format!("{step}: {message}");
-        if has(TRANSIENT) {
-            StoreError::Busy(detail)
-        } else if has(REFUSED) || matches!(error, spin_sdk::redis::Error::TypeError) {
-            StoreError::Data(detail)
-        } else {
-            StoreError::Unavailable(detail)
-        }
-    }
-
-    /// The message, for logs and problem details.
-    pub fn message(&self) -> &str {
-        match self {
-            StoreError::Unavailable(m) | StoreError::Busy(m) | StoreError::Data(m) => m,
-        }
-    }
-
-    /// The error's kind, as logged.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            StoreError::Unavailable(_) => "connection",
-            StoreError::Busy(_) => "busy",
-            StoreError::Data(_) => "data",
-        }
-    }
-}
+pub use tombola_edge::redis::StoreError;
 
 /// Opens the Redis connection for a request.
 pub fn connect() -> Result<Connection, StoreError> {
@@ -200,12 +127,11 @@ fn status(reply: &mut Reply) -> Result<String, StoreError> {
 
 /// Starts a pool's log with its CREATE line; `false` if the pool exists.
 pub fn create(conn: &Connection, pool: &PoolId, line: &str) -> Result<bool, StoreError> {
-    let values = scripts::CREATE.call(
+    let mut reply = scripts::CREATE.call(
         conn,
         &[&keys::base(pool), &keys::log(pool)],
         &[line.as_bytes()],
     )?;
-    let mut reply = Reply::new(scripts::CREATE.name, values);
     match status(&mut reply)?.as_str() {
         "OK" => Ok(true),
         "EXISTS" => Ok(false),
@@ -223,7 +149,7 @@ pub fn append(
     record_ttl_secs: u64,
 ) -> Result<Appended, StoreError> {
     let ttl = record_ttl_secs.to_string();
-    let values = scripts::APPEND.call(
+    let mut reply = scripts::APPEND.call(
         conn,
         &[
             &keys::base(pool),
@@ -233,7 +159,6 @@ pub fn append(
         ],
         &[line.as_bytes(), fingerprint.as_bytes(), ttl.as_bytes()],
     )?;
-    let mut reply = Reply::new(scripts::APPEND.name, values);
     match status(&mut reply)?.as_str() {
         "NOPOOL" => Ok(Appended::NoPool),
         "OK" => {
@@ -270,8 +195,7 @@ pub fn read(
     let (base, log, snap) = (keys::base(pool), keys::log(pool), keys::snap(pool));
     let mut keys: Vec<&str> = vec![&base, &log, &snap];
     keys.extend(extra);
-    let values = scripts::READ.call(conn, &keys, &[])?;
-    let mut reply = Reply::new(scripts::READ.name, values);
+    let mut reply = scripts::READ.call(conn, &keys, &[])?;
     match status(&mut reply)?.as_str() {
         "NOPOOL" => Ok(None),
         "OK" => {
@@ -314,7 +238,7 @@ pub fn record(conn: &Connection, pool: &PoolId, what: Recording<'_>) -> Result<(
         }
         None => ("", String::new()),
     };
-    let values = scripts::RECORD.call(
+    let mut reply = scripts::RECORD.call(
         conn,
         &keys,
         &[
@@ -325,7 +249,6 @@ pub fn record(conn: &Connection, pool: &PoolId, what: Recording<'_>) -> Result<(
             op_ttl.as_bytes(),
         ],
     )?;
-    let mut reply = Reply::new(scripts::RECORD.name, values);
     match status(&mut reply)?.as_str() {
         "OK" => {
             let recorded = reply.uint()?;
@@ -397,8 +320,7 @@ pub fn history(conn: &Connection, pool: &PoolId) -> Result<Option<History>, Stor
     let keys: Vec<&str> = owned.iter().map(String::as_str).collect();
     let args: Vec<String> = firsts.iter().map(u64::to_string).collect();
     let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let values = scripts::HISTORY.call(conn, &keys, &args)?;
-    let mut reply = Reply::new(scripts::HISTORY.name, values);
+    let mut reply = scripts::HISTORY.call(conn, &keys, &args)?;
     match status(&mut reply)?.as_str() {
         "NOPOOL" => return Ok(None),
         "OK" => {}
@@ -463,7 +385,7 @@ pub fn rotate(
         rotation.count.to_string(),
         first.to_string(),
     );
-    let values = scripts::ROTATE.call(
+    let mut reply = scripts::ROTATE.call(
         conn,
         &keys,
         &[
@@ -474,7 +396,6 @@ pub fn rotate(
             first.as_bytes(),
         ],
     )?;
-    let mut reply = Reply::new(scripts::ROTATE.name, values);
     match status(&mut reply)?.as_str() {
         "OK" => Ok(true),
         "MOVED" => Ok(false),
@@ -528,44 +449,6 @@ pub fn delete(conn: &Connection, key: &str) -> Result<bool, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spin_sdk::redis::Error;
-
-    #[test]
-    fn errors_are_classified_by_what_redis_said() {
-        let other = |m: &str| Error::Other(m.into());
-        assert_eq!(
-            StoreError::from_redis("s", &other("Connection refused (os error 111)")).kind(),
-            "connection"
-        );
-        assert_eq!(
-            StoreError::from_redis("s", &other("broken pipe")).kind(),
-            "connection"
-        );
-        assert_eq!(
-            StoreError::from_redis(
-                "s",
-                &other("LOADING: Redis is loading the dataset in memory")
-            )
-            .kind(),
-            "busy"
-        );
-        assert_eq!(
-            StoreError::from_redis("s", &other("WRONGTYPE: Operation against a key")).kind(),
-            "data"
-        );
-        assert_eq!(
-            StoreError::from_redis("s", &Error::TypeError).kind(),
-            "data"
-        );
-        assert_eq!(
-            StoreError::from_redis("s", &other("NoScript: No matching script")).kind(),
-            "data"
-        );
-        assert_eq!(
-            StoreError::from_redis("s", &other("BusyLoading: Redis is loading")).kind(),
-            "busy"
-        );
-    }
 
     #[test]
     fn records_round_trip_and_reject_garbage() {

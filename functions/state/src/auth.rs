@@ -5,7 +5,7 @@
 //! cannot be guessed from response times. An empty `reader_token` (the
 //! default) opens reads to the admin token only, never to anyone.
 
-use subtle::ConstantTimeEq;
+use tombola_edge::token;
 
 use crate::answer::ApiError;
 
@@ -69,23 +69,14 @@ impl Tokens {
                 "the admin_token variable is not set",
             ));
         }
-        let token = header
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    401,
-                    "unauthorized",
-                    "this route needs Authorization: Bearer <token>",
-                )
-            })?;
-        let is = |expected: &str| {
-            !expected.is_empty() && bool::from(token.as_bytes().ct_eq(expected.as_bytes()))
-        };
+        let token = token::bearer(header).ok_or_else(|| {
+            ApiError::new(
+                401,
+                "unauthorized",
+                "this route needs Authorization: Bearer <token>",
+            )
+        })?;
+        let is = |expected: &str| token::matches(token, expected);
         // Both comparisons always run, so timing does not tell which matched.
         let (admin, reader) = (is(&self.admin), is(&self.reader));
         match (access, admin, reader) {

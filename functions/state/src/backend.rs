@@ -57,26 +57,5 @@ pub fn redis() -> Result<Connection, spin_sdk::redis::Error> {
     Connection::open(&redis_address())
 }
 
-/// A Redis error as one readable line.
-pub fn describe_redis(error: &spin_sdk::redis::Error) -> String {
-    use spin_sdk::redis::Error;
-    match error {
-        Error::InvalidAddress => {
-            "the Redis address is invalid or not allowed by the manifest".into()
-        }
-        Error::TooManyConnections => "too many Redis connections".into(),
-        Error::TypeError => "Redis returned a value of an unexpected type".into(),
-        Error::Other(message) => message.clone(),
-    }
-}
-
-/// A numeric variable, or `default` when it is unset or not a number.
-pub fn number_variable(name: &str, default: u64) -> u64 {
-    match variables::get(name) {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(variable = name, value = %text, default, "not a number; using the default");
-            default
-        }),
-        Err(_) => default,
-    }
-}
+pub use tombola_edge::host::number_variable;
+pub use tombola_edge::redis::describe_redis;

@@ -1,58 +1,26 @@
 //! Reading a request: the body (bounded), JSON with the field at fault,
 //! query parameters, and the `X-Source` header.
 
-use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::IncomingRequest;
+use tombola_edge::body::FieldError;
 
 use crate::answer::ApiError;
 
 /// Reads the body, refusing one over `max` bytes without reading it all.
 pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    let mut stream = request.into_body_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("body", format!("the request body could not be read: {e}"))
-        })?;
-        if body.len() + chunk.len() > max {
-            return Err(ApiError::bad_request(
-                "body",
-                format!("the request body is over {max} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    tombola_edge::body::read(request, max)
+        .await
+        .map_err(field_error)
+}
+
+fn field_error(error: FieldError) -> ApiError {
+    ApiError::bad_request(&error.field, error.message)
 }
 
 /// Parses a JSON body; an error names the field at fault.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        // serde names a missing field in the message, with the path of the
-        // object that lacks it.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split_once('`'))
-            .map(|(name, _)| name);
-        // Broken JSON has no field to blame, only the body.
-        let broken = e.inner().is_syntax() || e.inner().is_eof();
-        let field = match (path.as_str(), missing) {
-            _ if broken => "body".to_owned(),
-            (".", Some(name)) => name.to_owned(),
-            (".", None) => "body".to_owned(),
-            (_, Some(name)) => format!("{path}.{name}"),
-            (_, None) => path,
-        };
-        ApiError::bad_request(&field, message)
-    })?;
-    de.end().map_err(|e| {
-        ApiError::bad_request("body", format!("trailing data after the JSON value: {e}"))
-    })?;
-    Ok(value)
+    tombola_edge::body::json(body).map_err(field_error)
 }
 
 /// The percent-decoded value of query parameter `name`, if present.

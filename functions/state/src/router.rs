@@ -3,7 +3,7 @@
 //! The fixed routes come first; any other path is a key (keys may hold
 //! `/`), which is why [`tombola_core::state_api::RESERVED_KEYS`] exist.
 
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use tombola_core::state_api::{StateKey, check_source};
 
 use crate::answer::ApiError;
@@ -88,24 +88,9 @@ impl Route {
     }
 }
 
-fn method_name(method: &Method) -> String {
-    match method {
-        Method::Get => "GET".into(),
-        Method::Post => "POST".into(),
-        Method::Put => "PUT".into(),
-        Method::Delete => "DELETE".into(),
-        Method::Patch => "PATCH".into(),
-        Method::Head => "HEAD".into(),
-        Method::Options => "OPTIONS".into(),
-        Method::Connect => "CONNECT".into(),
-        Method::Trace => "TRACE".into(),
-        Method::Other(other) => other.to_ascii_uppercase(),
-    }
-}
-
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    let method = method_name(&request.method());
+    let method = tombola_edge::host::method_name(&request.method());
     let path_and_query = request.path_with_query().unwrap_or_default();
     let (path, query) = path_and_query
         .split_once('?')

@@ -1,0 +1,114 @@
+//! Request bodies: read with a bound, parsed as JSON with the field at
+//! fault named.
+
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use spin_sdk::http::IncomingRequest;
+
+/// Bad input, and the request field it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// A path such as `items[2].id`, or `body` for the body as a whole.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FieldError {
+    fn body(message: String) -> Self {
+        Self {
+            field: "body".into(),
+            message,
+        }
+    }
+}
+
+/// Reads the body, refusing one over `max` bytes without reading it all.
+pub async fn read(request: IncomingRequest, max: usize) -> Result<Vec<u8>, FieldError> {
+    let mut body = Vec::new();
+    let mut stream = request.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| FieldError::body(format!("the request body could not be read: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(FieldError::body(format!(
+                "the request body is over {max} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses a JSON body; an error names the field at fault (`items[2].id`,
+/// a missing field by its own path, broken JSON as `body`).
+pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        // serde names a missing field in the message, with the path of the
+        // object that lacks it.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| name);
+        // Broken JSON has no field to blame, only the body.
+        let broken = e.inner().is_syntax() || e.inner().is_eof();
+        let field = match (path.as_str(), missing) {
+            _ if broken => "body".to_owned(),
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
+        };
+        FieldError { field, message }
+    })?;
+    de.end()
+        .map_err(|e| FieldError::body(format!("trailing data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        count: u32,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Item {
+        id: String,
+    }
+
+    fn field(body: &[u8]) -> String {
+        json::<Body>(body).unwrap_err().field
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(
+            field(br#"{"count": 1, "items": [{"id": "a"}, {"id": 7}]}"#),
+            "items[1].id"
+        );
+        assert_eq!(field(br#"{"count": -1, "items": []}"#), "count");
+        assert_eq!(field(br#"{"items": []}"#), "count");
+        assert_eq!(field(br#"{"count": 1, "items": [{}]}"#), "items[0].id");
+        assert_eq!(field(br#"{"count": 1, "items": []} x"#), "body");
+        assert_eq!(field(b"not json"), "body");
+        assert_eq!(field(br#"{"count": 1, "items": [{"id": "a""#), "body");
+        let err = json::<Body>(br#"{"count": 1, "items": [], "extra": 1}"#).unwrap_err();
+        assert!(
+            err.message.contains("unknown field `extra`"),
+            "{}",
+            err.message
+        );
+    }
+}
