@@ -111,6 +111,10 @@ fn ping(addr: SocketAddr) -> load::MakeRequest {
     Arc::new(move |_| request(addr, "GET", "/v1/ping", String::new()))
 }
 
+fn health(addr: SocketAddr) -> load::MakeRequest {
+    Arc::new(move |_| request(addr, "GET", "/v1/health", String::new()))
+}
+
 fn draws(addr: SocketAddr, pool: &str, count: u32) -> load::MakeRequest {
     let step = STEP_NO.fetch_add(1, Ordering::Relaxed);
     let path = format!("/v1/pools/{pool}/draws");
@@ -532,6 +536,7 @@ async fn main() -> Result<()> {
     // The five workloads, interleaved per concurrency so a change in the
     // machine's other load touches them alike.
     let mut rows: Vec<(usize, [Row; 5])> = Vec::new();
+    let mut health_rows = Vec::new();
     for &clients in CONCURRENCY {
         let ping_row = http_step(&app, clients, STEP, ping(app.addr)).await?;
         let single = http_step(&app, clients, STEP, draws(app.addr, "bench", 1)).await?;
@@ -543,6 +548,10 @@ async fn main() -> Result<()> {
             ping_row.rate, single.rate, ten.rate, append.rate, pair.rate
         );
         rows.push((clients, [ping_row, single, ten, append, pair]));
+        health_rows.push((
+            clients,
+            http_step(&app, clients, STEP, health(app.addr)).await?,
+        ));
     }
 
     let mut sizes = Vec::new();
@@ -661,6 +670,22 @@ async fn main() -> Result<()> {
                 .map_or("–".to_owned(), |us| format!("{us:.1}"));
             println!("| {clients} | {} | {cells} | {inst} |", labels[i]);
         }
+    }
+
+    println!("\n### Host overhead: `GET /v1/health`\n");
+    println!(
+        "A request that does the host's I/O but no draw: the health route writes, reads and deletes a key-value probe key (three round trips through Spin's key-value interface, to Redis) and sends Redis a `PING`.\n"
+    );
+    println!("| clients | requests/s | p50 ms | p99 ms | p999 ms | errors | instantiate µs |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for (clients, r) in &health_rows {
+        let inst = r
+            .instantiate_us
+            .map_or("–".to_owned(), |us| format!("{us:.1}"));
+        println!(
+            "| {clients} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {inst} |",
+            r.rate, r.p50, r.p99, r.p999, r.errors
+        );
     }
 
     println!("\n### Draws as a fraction of each ceiling\n");
