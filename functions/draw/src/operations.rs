@@ -10,8 +10,8 @@
 use serde::Deserialize;
 use spin_sdk::http::Response;
 use tombola_core::{
-    DrawState, DrawStateCorrupted, DrawStatus, OperationId, Outcome, PoolId, RequestId, decide,
-    keys,
+    DrawState, DrawStateCorrupted, DrawStatus, FailReason, OperationId, Outcome, PoolId, RequestId,
+    decide, keys,
 };
 
 use crate::commit::{self, Committed};
@@ -107,6 +107,11 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
             state
         }
         None => {
+            // The state is deleted by a rollback; the rollback's record
+            // outlives it, and the id stays spent while it does.
+            if let Some(seq) = rolled_back_at(&conn, pool, &ask.operation_id)? {
+                return Err(rolled_back(&ask.operation_id, seq));
+            }
             DrawState::new(&ask.operation_id, pool, ask.count, now).with_chunk_size(ask.chunk_size)
         }
     };
@@ -150,6 +155,13 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
         })?;
         state.record(committed.seq, drawn, failed, backend::now_millis());
         state.validate().map_err(|e| corrupted(&key, e))?;
+        let closed = matches!(
+            committed.outcome,
+            Outcome::Draw {
+                reason: Some(FailReason::Closed),
+                ..
+            }
+        );
         if committed.replay {
             // Answered from the chunk's record: the state saved with it may
             // have expired, so save what was rebuilt.
@@ -172,6 +184,17 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
             total = state.total,
             "chunk drawn"
         );
+        if closed && state.status == DrawStatus::InProgress {
+            // Every chunk after this one would fail the same way.
+            return Err(Problem::conflict(
+                "pool-closed",
+                format!(
+                    "pool {pool} is closed: operation {} stopped after {} of {} draws",
+                    ask.operation_id, state.completed, state.total
+                ),
+            )
+            .with("operation", &state));
+        }
     }
     let status = if state.status == DrawStatus::Completed {
         200
@@ -179,6 +202,31 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
         202
     };
     Ok(problem::json(status, &state))
+}
+
+/// The sequence number of an operation's rollback, if it was rolled back
+/// (within the request records' lifetime).
+fn rolled_back_at(
+    conn: &spin_sdk::redis::Connection,
+    pool: &PoolId,
+    operation: &OperationId,
+) -> Result<Option<u64>, Problem> {
+    let request = RequestId::rollback(operation);
+    match store::records(conn, pool, std::slice::from_ref(&request))?
+        .pop()
+        .flatten()
+    {
+        Some(record) => Ok(Some(store::Record::parse(&record)?.seq)),
+        None => Ok(None),
+    }
+}
+
+fn rolled_back(operation: &OperationId, seq: u64) -> Problem {
+    Problem::conflict(
+        "operation-rolled-back",
+        format!("operation {operation} was rolled back (log entry {seq}); start a new operation under a new id"),
+    )
+    .with("rollback_seq", seq)
 }
 
 fn draw_result(committed: &Committed) -> Option<(Vec<tombola_core::ItemId>, u32)> {
@@ -192,21 +240,24 @@ fn draw_result(committed: &Committed) -> Option<(Vec<tombola_core::ItemId>, u32)
 pub fn get(pool: &PoolId, operation: &OperationId) -> Result<Response, Problem> {
     let key = keys::operation(pool, operation);
     let conn = store::connect()?;
-    match get_state(&conn, &key)? {
-        Some(state) => Ok(problem::json(200, &state)),
-        None => Err(Problem::new(
-            404,
-            "no-saved-state",
-            "No saved state",
-            format!(
-                "operation {operation} has no saved state (never started, rolled back, or expired)"
-            ),
-        )),
+    if let Some(state) = get_state(&conn, &key)? {
+        return Ok(problem::json(200, &state));
     }
+    let detail = match rolled_back_at(&conn, pool, operation)? {
+        Some(seq) => format!("operation {operation} was rolled back (log entry {seq})"),
+        None => format!("operation {operation} has no saved state (never started, or expired)"),
+    };
+    Err(Problem::new(
+        404,
+        "no-saved-state",
+        "No saved state",
+        detail,
+    ))
 }
 
 /// `POST /v1/pools/{pool}/operations/{operation}/rollback`: gives every
-/// drawn item back with one RETURN entry, then deletes the saved state.
+/// drawn item back with one RETURN entry, then deletes the saved state (or,
+/// when nothing was drawn, keeps it marked rolled back).
 pub fn rollback(pool: &PoolId, operation: &OperationId) -> Result<Response, Problem> {
     let key = keys::operation(pool, operation);
     let request = RequestId::rollback(operation);
@@ -248,6 +299,15 @@ pub fn rollback(pool: &PoolId, operation: &OperationId) -> Result<Response, Prob
             )),
         ));
     }
+    if state.status == DrawStatus::RolledBack {
+        return Ok(problem::json(
+            200,
+            &serde_json::json!({
+                "pool": pool, "operation": operation, "status": state.status,
+                "seq": null, "replay": true, "outcome": null, "state": state,
+            }),
+        ));
+    }
     let command = state.return_command().map_err(|e| corrupted(&key, e))?;
     let (seq, outcome) = match command {
         None => (None, None),
@@ -267,7 +327,20 @@ pub fn rollback(pool: &PoolId, operation: &OperationId) -> Result<Response, Prob
         items = state.drawn().len(),
         "operation rolled back"
     );
-    if let Err(error) = store::delete(&conn, &key) {
+    if seq.is_none() {
+        // Nothing was drawn, so no RETURN (and no record of it) exists:
+        // the rolled-back state itself, kept for its TTL, is what stops
+        // the operation from being resumed.
+        let json = state.to_json();
+        store::record(
+            &conn,
+            pool,
+            Recording {
+                operation: Some((&key, &json, ttl_secs())),
+                ..Recording::default()
+            },
+        )?;
+    } else if let Err(error) = store::delete(&conn, &key) {
         // The RETURN is durable and idempotent; a stale state only makes a
         // later rollback answer from the record.
         tracing::error!(

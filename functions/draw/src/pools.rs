@@ -97,12 +97,10 @@ pub fn decide_problem(error: DecideError) -> Problem {
     match error {
         DecideError::Config(e) => Problem::bad_request(&e.field.to_string(), e.to_string()),
         DecideError::BadCount(_) => Problem::bad_request("count", error.to_string()),
-        DecideError::UnknownItem(_) | DecideError::UnlimitedItem(_) => {
-            Problem::bad_request("item", error.to_string())
-        }
-        DecideError::ZeroQuantity | DecideError::Overflow(_) => {
-            Problem::bad_request("quantity", error.to_string())
-        }
+        DecideError::UnknownItem(_) => Problem::conflict("no-such-item", error.to_string()),
+        DecideError::UnlimitedItem(_) => Problem::conflict("item-unlimited", error.to_string()),
+        DecideError::ZeroQuantity => Problem::bad_request("quantity", error.to_string()),
+        DecideError::Overflow(_) => Problem::conflict("stock-overflow", error.to_string()),
         DecideError::NoPool => Problem::new(404, "no-such-pool", "No such pool", error.to_string()),
         DecideError::AlreadyExists => Problem::conflict("pool-exists", error.to_string()),
         DecideError::Closed => Problem::conflict("pool-closed", error.to_string()),

@@ -28,6 +28,9 @@ pub struct Problem {
     /// Members of our own for this kind of problem (RFC 9457 extensions).
     #[serde(flatten)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
+    /// Headers the answer carries besides its content type.
+    #[serde(skip)]
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Problem {
@@ -40,6 +43,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             extensions: serde_json::Map::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -75,14 +79,18 @@ impl Problem {
         )
     }
 
-    /// 405 for a known path asked with the wrong method.
-    pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(
+    /// 405 for a known path asked with the wrong method, with the `Allow`
+    /// header RFC 9110 asks for.
+    pub fn method_not_allowed(method: &str, path: &str, allowed: &[&str]) -> Self {
+        let allow = allowed.join(", ");
+        let mut problem = Self::new(
             405,
             "method-not-allowed",
             "Method not allowed",
-            format!("{path} does not accept {method}"),
-        )
+            format!("{path} does not accept {method}, only {allow}"),
+        );
+        problem.headers.push(("allow", allow));
+        problem
     }
 
     /// 503 for a backing service that cannot be reached.
@@ -111,6 +119,9 @@ impl Problem {
             .header("content-type", "application/problem+json");
         if self.status == 503 {
             builder.header("retry-after", RETRY_AFTER_SECS.to_string());
+        }
+        for (name, value) in &self.headers {
+            builder.header(*name, value.as_str());
         }
         builder.body(body).build()
     }

@@ -22,14 +22,16 @@ fn field_problem(error: FieldError) -> Problem {
 }
 
 /// Parses a JSON body (an empty one as `{}`); an error names the field at
-/// fault (`items[2].id`).
+/// fault (`items[2].id`). Whole numbers may be spelt `307.0` or `3.07e2`:
+/// every number in the draw API's bodies is a count, a weight or a stock.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let text = if body.is_empty() {
         b"{}" as &[u8]
     } else {
         body
     };
-    tombola_edge::body::json(text).map_err(field_problem)
+    let text = tombola_edge::body::whole_numbers(text);
+    tombola_edge::body::json(&text).map_err(field_problem)
 }
 
 /// The value of query parameter `name`, if present (percent-decoding not

@@ -138,13 +138,13 @@ pub async fn dispatch(request: IncomingRequest) -> Response {
         .unwrap_or((path_and_query.as_str(), ""));
     let (path, query) = (path.to_owned(), query.to_owned());
 
-    let mut path_known = false;
+    let mut allowed = Vec::new();
     for route in ROUTES {
         let Some(params) = match_template(route.path, &path) else {
             continue;
         };
-        path_known = true;
         if route.method != method {
+            allowed.push(route.method);
             continue;
         }
         let result = serve(route, &params, &query, request).await;
@@ -157,10 +157,10 @@ pub async fn dispatch(request: IncomingRequest) -> Response {
             problem.into_response()
         });
     }
-    let problem = if path_known {
-        Problem::method_not_allowed(&method, &path)
-    } else {
+    let problem = if allowed.is_empty() {
         Problem::no_route(&method, &path)
+    } else {
+        Problem::method_not_allowed(&method, &path, &allowed)
     };
     problem.into_response()
 }

@@ -128,6 +128,9 @@ async fn bad_input_is_400_with_the_field_and_writes_nothing() {
         (br#"{"request_id": "r1", "count": 0}"#.to_vec(), "count"),
         (br#"{"request_id": "r1", "count": 1001}"#.to_vec(), "count"),
         (br#"{"request_id": "r1", "count": -5}"#.to_vec(), "count"),
+        (br#"{"request_id": "r1", "count": 1.5}"#.to_vec(), "count"),
+        (br#"{"request_id": "r1", "count": 1e10}"#.to_vec(), "count"),
+        (br#"{"request_id": "r1", "count": "1"}"#.to_vec(), "count"),
         (br#"{"request_id": "r 1"}"#.to_vec(), "request_id"),
         (br#"{"request_id": "r*"}"#.to_vec(), "request_id"),
         (
@@ -163,6 +166,19 @@ async fn bad_input_is_400_with_the_field_and_writes_nothing() {
         );
     }
     assert_eq!(log_len(&app, "p").await, 1, "only the CREATE entry");
+
+    // JSON Schema, and JavaScript, count 2.0 as the integer 2.
+    let whole = app
+        .request(
+            "POST",
+            "/v1/pools/p/draws",
+            &[("content-type", "application/json")],
+            br#"{"request_id": "r1", "count": 2.0}"#.to_vec(),
+        )
+        .await
+        .unwrap();
+    whole.assert_status(200);
+    assert_eq!(whole.json()["drawn"], json!(["a", "a"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,4 +90,16 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         .await
         .unwrap();
     assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("GET"));
+
+    let pools = app
+        .request("PUT", "/v1/pools", &[], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(pools.status, 405);
+    assert_eq!(pools.header("allow"), Some("POST, GET"));
+    assert_eq!(
+        pools.json()["detail"],
+        "/v1/pools does not accept PUT, only POST, GET"
+    );
 }

@@ -100,6 +100,29 @@ async fn rollback_restores_the_stock_exactly_and_is_idempotent() {
 
     let state = app.get("/v1/pools/p/operations/op2").await.unwrap();
     assert_eq!(state.status, 404, "the saved state is deleted");
+    assert_eq!(
+        state.json()["detail"],
+        format!(
+            "operation op2 was rolled back (log entry {})",
+            rolled["seq"]
+        )
+    );
+    let log_before = app.get("/v1/pools/p/log").await.unwrap().json()["last_seq"].clone();
+    let restarted = app
+        .post_json(
+            "/v1/pools/p/operations",
+            &json!({"operation_id": "op2", "count": 300, "chunk_size": 40}),
+        )
+        .await
+        .unwrap();
+    restarted.assert_status(409);
+    assert_eq!(restarted.json()["rollback_seq"], rolled["seq"]);
+    assert_eq!(
+        app.get("/v1/pools/p/log").await.unwrap().json()["last_seq"],
+        log_before,
+        "a rolled-back operation draws nothing more"
+    );
+    assert_eq!(app.remaining("p").await, before);
     let twice = app
         .post_json("/v1/pools/p/operations/op2/rollback", &json!({}))
         .await
@@ -243,4 +266,71 @@ async fn operation_input_is_checked() {
         assert_eq!(response.status, 400, "{body}");
         assert_eq!(response.json()["field"], field, "{body}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pool_stops_an_operation_and_an_empty_rollback_is_final() {
+    let app = app_with_budget().await;
+    app.admin_post("/v1/pools/p/close", &json!({}))
+        .await
+        .unwrap()
+        .assert_status(200);
+    let before = last_seq(&app).await;
+
+    let stopped = app
+        .post_json(
+            "/v1/pools/p/operations",
+            &json!({"operation_id": "late", "count": 100, "chunk_size": 10}),
+        )
+        .await
+        .unwrap();
+    stopped.assert_status(409);
+    let stopped = stopped.json();
+    assert_eq!(stopped["type"], "https://tombola.dev/problems/pool-closed");
+    assert_eq!(stopped["operation"]["completed"], 10, "{stopped}");
+    assert_eq!(stopped["operation"]["results"][0]["failed"], 10);
+    assert_eq!(
+        last_seq(&app).await,
+        before + 1,
+        "one failed chunk is logged, not ten"
+    );
+
+    let rolled = app
+        .post_json("/v1/pools/p/operations/late/rollback", &json!({}))
+        .await
+        .unwrap();
+    rolled.assert_status(200);
+    assert_eq!(
+        rolled.json()["outcome"],
+        json!(null),
+        "nothing to give back"
+    );
+    let state = app.get("/v1/pools/p/operations/late").await.unwrap();
+    state.assert_status(200);
+    assert_eq!(state.json()["status"], "rolled_back");
+    let again = app
+        .post_json("/v1/pools/p/operations/late/rollback", &json!({}))
+        .await
+        .unwrap();
+    again.assert_status(200);
+    assert_eq!(again.json()["replay"], true);
+
+    let resumed = app
+        .post_json(
+            "/v1/pools/p/operations",
+            &json!({"operation_id": "late", "count": 100, "chunk_size": 10}),
+        )
+        .await
+        .unwrap();
+    resumed.assert_status(409);
+    assert_eq!(
+        resumed.json()["type"],
+        "https://tombola.dev/problems/operation-rolled-back"
+    );
+    assert_eq!(last_seq(&app).await, before + 1);
+}
+
+async fn last_seq(app: &TestApp) -> u64 {
+    let log = app.get("/v1/pools/p/log").await.unwrap().json();
+    log["last_seq"].as_u64().unwrap()
 }

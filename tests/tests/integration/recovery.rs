@@ -49,8 +49,28 @@ async fn restock_and_recover_compact_the_log_and_audit_stays_clean() {
         )
         .await
         .unwrap();
-    assert_eq!(bad.status, 400);
-    assert_eq!(bad.json()["field"], "item");
+    bad.assert_status(409);
+    assert_eq!(
+        bad.json()["type"],
+        "https://tombola.dev/problems/no-such-item"
+    );
+    let overflow = app
+        .admin_post(
+            "/v1/pools/p/restock",
+            &json!({"item": "a", "quantity": u64::MAX - 10}),
+        )
+        .await
+        .unwrap();
+    overflow.assert_status(409);
+    assert_eq!(
+        overflow.json()["type"],
+        "https://tombola.dev/problems/stock-overflow"
+    );
+    assert_eq!(
+        total(&app.remaining("p").await),
+        85,
+        "refusals change nothing"
+    );
 
     let recovered = app
         .admin_post("/v1/pools/p/recover", &json!({}))
