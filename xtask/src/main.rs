@@ -12,6 +12,7 @@
 
 mod bench;
 mod build;
+mod schemathesis;
 mod test;
 mod up;
 

@@ -182,6 +182,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
 
     build::components()?;
     run(cargo().args(["test", "--workspace"]))?;
+    crate::schemathesis::check()?;
     portability_check()?;
     fuzz_check()?;
     eprintln!("xtask test: every check passed");
