@@ -1,8 +1,10 @@
 //! A bounded HTTP load generator for loopback benchmarks.
 //!
-//! Each client keeps one HTTP/1.1 connection open and sends requests back
-//! to back until the time is up; latencies are kept whole, so percentiles
-//! are exact.
+//! Each client keeps one HTTP/1.1 connection open. In [`run`] (closed
+//! loop) a client sends requests back to back until the time is up; in
+//! [`run_paced`] (open loop) the clients together send at a fixed rate,
+//! each request at its scheduled time. Latencies are kept whole, so
+//! percentiles are exact.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -56,15 +58,70 @@ pub async fn run(
     duration: Duration,
     make: MakeRequest,
 ) -> Result<LoadReport> {
-    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let deadline = Instant::now() + duration;
+    gather(addr, vec![Pace::Closed; clients], deadline, make).await
+}
+
+/// When each client sends.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    /// Back to back.
+    Closed,
+    /// Client `index` of `clients` sends request `k` at
+    /// `start + (k * clients + index) * interval`.
+    Open {
+        start: Instant,
+        interval: Duration,
+        index: u32,
+        clients: u32,
+    },
+}
+
+/// Runs `clients` connections against `addr` for `duration` that together
+/// send `rate` requests per second, evenly spaced (an open loop: a slow
+/// answer does not slow the schedule down).
+///
+/// A request sent late because its connection was still busy with the
+/// one before is timed from when it was due, so queueing shows in the
+/// latencies instead of hiding in a lower rate (no coordinated omission).
+/// `clients` must be enough for `rate` at the latencies expected.
+pub async fn run_paced(
+    addr: SocketAddr,
+    clients: usize,
+    rate: f64,
+    duration: Duration,
+    make: MakeRequest,
+) -> Result<LoadReport> {
+    anyhow::ensure!(
+        rate > 0.0 && clients > 0,
+        "a paced run needs a rate and clients"
+    );
+    let start = Instant::now() + Duration::from_millis(10);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let paces = (0..clients).map(|index| Pace::Open {
+        start,
+        interval,
+        index: index as u32,
+        clients: clients as u32,
+    });
+    gather(addr, paces.collect(), start + duration, make).await
+}
+
+async fn gather(
+    addr: SocketAddr,
+    paces: Vec<Pace>,
+    deadline: Instant,
+    make: MakeRequest,
+) -> Result<LoadReport> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
+    let clients = paces.len();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for pace in paces {
         let make = make.clone();
         let counter = counter.clone();
         tasks.push(tokio::spawn(async move {
-            client(addr, deadline, make, counter).await
+            client(addr, pace, deadline, make, counter).await
         }));
     }
     let mut report = LoadReport {
@@ -94,6 +151,7 @@ pub async fn run(
 
 async fn client(
     addr: SocketAddr,
+    pace: Pace,
     deadline: Instant,
     make: MakeRequest,
     counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -106,16 +164,39 @@ async fn client(
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);
     let (mut ok, mut errors, mut latencies) = (0, 0, Vec::new());
-    while Instant::now() < deadline {
+    for k in 0u32.. {
+        let timed_from = match pace {
+            Pace::Closed => Instant::now(),
+            Pace::Open {
+                start,
+                interval,
+                index,
+                clients,
+            } => {
+                let due = start + interval * (k * clients + index);
+                if due >= deadline {
+                    break;
+                }
+                if Instant::now() < due {
+                    // On time: timed from the send, so the timer's own
+                    // lateness does not count.
+                    tokio::time::sleep_until(due.into()).await;
+                    Instant::now()
+                } else {
+                    due
+                }
+            }
+        };
+        if Instant::now() >= deadline {
+            break;
+        }
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let request = make(n);
-        let sent = Instant::now();
-        let response = sender.send_request(request).await?;
+        let response = sender.send_request(make(n)).await?;
         let status = response.status();
         response.into_body().collect().await?;
         if status.is_success() {
             ok += 1;
-            latencies.push(sent.elapsed());
+            latencies.push(timed_from.elapsed());
         } else {
             errors += 1;
         }

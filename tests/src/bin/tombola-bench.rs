@@ -25,6 +25,8 @@ use tombola_tests::load;
 
 const STEP: Duration = Duration::from_secs(5);
 const CONCURRENCY: &[usize] = &[1, 2, 8, 32];
+/// Connections the paced step spreads its schedule over.
+const PACED_CLIENTS: usize = 32;
 /// Clients for the pool-size and snapshot-interval steps.
 const SCALE_CLIENTS: usize = 8;
 const POOL_SIZES: &[usize] = &[10, 1_000, 10_000];
@@ -554,6 +556,24 @@ async fn main() -> Result<()> {
         ));
     }
 
+    // Half of the peak single-draw rate, paced (open loop).
+    let single_peak_rate = rows.iter().map(|(_, r)| r[1].rate).fold(0.0, f64::max);
+    let half_rate = single_peak_rate / 2.0;
+    let paced = Row::from_load(
+        &load::run_paced(
+            app.addr,
+            PACED_CLIENTS,
+            half_rate,
+            STEP,
+            draws(app.addr, "bench", 1),
+        )
+        .await?,
+    );
+    eprintln!(
+        "paced at {half_rate:.0}/s: {:.0}/s, p99 {:.2} ms",
+        paced.rate, paced.p99
+    );
+
     let mut sizes = Vec::new();
     for &items in POOL_SIZES {
         let pool = format!("size{items}");
@@ -715,12 +735,6 @@ async fn main() -> Result<()> {
     let (ping_c, ping_peak) = peak(0);
     let (single_c, single_peak) = peak(1);
     let ratio = single_peak.rate / ping_peak.rate;
-    // Closed-loop clients: the fewest clients load the app least.
-    let (half_c, half_row) = rows
-        .iter()
-        .map(|(c, r)| (*c, r[1]))
-        .min_by(|a, b| a.1.rate.total_cmp(&b.1.rate))
-        .expect("at least one concurrency");
     println!("\n### Targets\n");
     println!(
         "- Single draws at least half of the no-I/O route's rate: peak single draws {:.0}/s ({single_c} clients) over peak ping {:.0}/s ({ping_c} clients) = **{ratio:.2}**: {}.",
@@ -733,14 +747,20 @@ async fn main() -> Result<()> {
         }
     );
     println!(
-        "- p99 under 10 ms at half of peak load: the load generator is closed-loop (no pacing), so the least loaded step stands in for half of peak: {half_c} clients, {:.0} draws/s ({:.0}% of peak), p99 **{:.2} ms**: {}.",
-        half_row.rate,
-        half_row.rate / single_peak.rate * 100.0,
-        half_row.p99,
-        if half_row.p99 < 10.0 {
+        "- p99 under 10 ms at half of peak load: single draws paced at {half_rate:.0}/s (half of the {:.0}/s peak) over {PACED_CLIENTS} connections for {} s, each request sent when due and timed from then if its connection was still busy: {:.0} draws/s answered, p50 {:.2} ms, p99 **{:.2} ms**, p999 {:.2} ms, {} errors: {}.",
+        single_peak.rate,
+        STEP.as_secs(),
+        paced.rate,
+        paced.p50,
+        paced.p99,
+        paced.p999,
+        paced.errors,
+        if paced.p99 < 10.0 && paced.errors == 0 {
             "met".to_owned()
+        } else if paced.errors > 0 {
+            format!("missed: {} requests failed", paced.errors)
         } else {
-            format!("missed by {:.2} ms", half_row.p99 - 10.0)
+            format!("missed by {:.2} ms", paced.p99 - 10.0)
         }
     );
     let cpu_us = cores as f64 * 1e6 / single_peak.rate;

@@ -103,3 +103,41 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         "/v1/pools does not accept PUT, only POST, GET"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_paced_load_generator_sends_what_it_is_asked_for() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tombola_tests::load;
+
+    let app = TestApp::start().await.unwrap();
+    let addr = app.addr;
+    let ping: load::MakeRequest = Arc::new(move |_| {
+        hyper::Request::get("/v1/ping")
+            .header("host", addr.to_string())
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .unwrap()
+    });
+    // 100 requests per second for 2 s is 200 due times; four connections
+    // each send one every 40 ms, far more than a ping takes.
+    let paced = load::run_paced(addr, 4, 100.0, Duration::from_secs(2), ping.clone())
+        .await
+        .unwrap();
+    assert_eq!(paced.errors, 0);
+    assert!(
+        (190..=200).contains(&paced.ok),
+        "{} requests answered of the 200 due",
+        paced.ok
+    );
+    assert!(paced.percentile_ms(0.5) > 0.0);
+
+    let closed = load::run(addr, 2, Duration::from_millis(500), ping)
+        .await
+        .unwrap();
+    assert_eq!(closed.errors, 0);
+    assert!(
+        closed.ok > paced.ok / 4,
+        "back to back sends more than 100/s"
+    );
+}
