@@ -121,8 +121,8 @@ const FUZZ_SECONDS: u32 = 30;
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Runs each fuzz target for a bounded time on nightly (cargo-fuzz needs
-/// its sanitizer flags); any crash fails the check and leaves the input
-/// under `core/fuzz/artifacts`.
+/// its sanitizer flags); any crash fails the check, and the input that
+/// crashed is kept under `core/fuzz/regressions` for `cargo test`.
 fn fuzz_check() -> Result<()> {
     if !on_path("rustup") {
         bail!("the fuzz check needs rustup to run the nightly toolchain");
@@ -147,13 +147,39 @@ fn fuzz_check() -> Result<()> {
     }
     let max_time = format!("-max_total_time={FUZZ_SECONDS}");
     for target in FUZZ_TARGETS {
-        run(Command::new("rustup")
+        let fuzzed = run(Command::new("rustup")
             .args([
                 "run", "nightly", "cargo", "fuzz", "run", target, "--", &max_time,
             ])
-            .current_dir(crate::root().join("core")))?;
+            .current_dir(crate::root().join("core")));
+        if let Err(error) = fuzzed {
+            let kept = keep_fuzz_findings(target)?;
+            bail!(
+                "{error:#}\nthe inputs that failed are kept as regression tests: {}; fix the bug and commit them",
+                kept.join(", ")
+            );
+        }
     }
     Ok(())
+}
+
+/// Copies what a failed fuzz run left under `core/fuzz/artifacts/<target>`
+/// into `core/fuzz/regressions/<target>`, which `cargo test` runs.
+fn keep_fuzz_findings(target: &str) -> Result<Vec<String>> {
+    let fuzz = crate::root().join("core/fuzz");
+    let artifacts = fuzz.join("artifacts").join(target);
+    let regressions = fuzz.join("regressions").join(target);
+    let mut kept = Vec::new();
+    for entry in std::fs::read_dir(&artifacts)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let to = regressions.join(name);
+        std::fs::copy(&path, &to)?;
+        kept.push(to.display().to_string());
+    }
+    Ok(kept)
 }
 
 /// Runs every check.
