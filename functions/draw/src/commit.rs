@@ -63,10 +63,11 @@ pub fn commit(
         )
         .with("seq", record.seq));
     }
+    // Each route logs its answer at info, with the sequence number.
     if fresh {
-        tracing::info!(pool = %pool, request = %request, seq = record.seq, "entry appended");
+        tracing::debug!(pool = %pool, request = %request, seq = record.seq, "entry appended");
     } else {
-        tracing::info!(pool = %pool, request = %request, seq = record.seq, "request id seen before");
+        tracing::debug!(pool = %pool, request = %request, seq = record.seq, "request id seen before");
     }
     if let Some(json) = &record.outcome {
         let outcome = serde_json::from_str(json).map_err(|e| {
