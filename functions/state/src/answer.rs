@@ -4,7 +4,8 @@
 //! Every error goes through [`ApiError`], so a client always gets the same
 //! shape: `code` (a stable slug), `message`, `status`, `field` (the input
 //! at fault) on a 400, and members of the error's own (a CAS mismatch
-//! carries the current value and version).
+//! carries the current value and version). A 503 carries `Retry-After`,
+//! a 405 `Allow`.
 
 use serde::Serialize;
 use spin_sdk::http::Response;
@@ -27,6 +28,9 @@ pub struct ApiError {
     /// Members of this kind of error's own.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Response headers of this kind of error's own (`Allow` on a 405).
+    #[serde(skip)]
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -38,6 +42,7 @@ impl ApiError {
             status,
             field: None,
             extra: serde_json::Map::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -51,6 +56,21 @@ impl ApiError {
     /// 404 for a key that does not exist.
     pub fn no_key(key: &str) -> Self {
         Self::new(404, "not-found", format!("no key {key:?}"))
+    }
+
+    /// 405 for a path that exists but not with `method`; `allow` lists the
+    /// methods it takes, in the `Allow` header RFC 9110 requires.
+    pub fn method_not_allowed(path: &str, method: &str, allow: &[&str]) -> Self {
+        let mut error = Self::new(
+            405,
+            "method-not-allowed",
+            format!(
+                "{path} does not accept {method}; it accepts {}",
+                allow.join(", ")
+            ),
+        );
+        error.headers.push(("allow", allow.join(", ")));
+        error
     }
 
     /// Adds a member of the error's own.
@@ -70,6 +90,9 @@ impl ApiError {
             .header("content-type", "application/json");
         if status == 503 {
             builder.header("retry-after", RETRY_AFTER_SECS.to_string());
+        }
+        for (name, value) in &self.headers {
+            builder.header(*name, value.as_str());
         }
         builder
             .body(serde_json::to_vec(&body).expect("an error always serializes"))
@@ -121,5 +144,19 @@ mod tests {
         assert_eq!((store.status, store.code), (503, "redis-unavailable"));
         let data: ApiError = crate::store::StoreError::Data("bad reply".into()).into();
         assert_eq!((data.status, data.code), (500, "redis-data-error"));
+    }
+
+    #[test]
+    fn a_405_names_the_allowed_methods_in_allow_and_not_in_the_body() {
+        let error = ApiError::method_not_allowed("/api/v1/state/k", "POST", &["GET", "PUT"]);
+        assert_eq!((error.status, error.code), (405, "method-not-allowed"));
+        assert_eq!(error.headers, vec![("allow", "GET, PUT".to_owned())]);
+        let body = serde_json::to_value(&error).unwrap();
+        assert!(body.get("headers").is_none(), "{body}");
+        assert!(
+            error.message.ends_with("it accepts GET, PUT"),
+            "{}",
+            error.message
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Tokens: writes need `Authorization: Bearer <admin_token>`, reads the
-//! admin token or `reader_token`.
+//! admin token or `reader_token`; the OpenAPI document needs none.
 //!
 //! Both are secret variables, compared in constant time so their bytes
 //! cannot be guessed from response times. An empty `reader_token` (the
@@ -12,6 +12,8 @@ use crate::answer::ApiError;
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// No token: the route serves nothing stored (the OpenAPI document).
+    Public,
     /// The reader or the admin token.
     Read,
     /// The admin token.
@@ -25,6 +27,8 @@ pub enum Caller {
     Admin,
     /// The reader token's holder.
     Reader,
+    /// Anyone, on a [`Access::Public`] route; no token was looked at.
+    Anyone,
 }
 
 impl Caller {
@@ -33,6 +37,7 @@ impl Caller {
         match self {
             Caller::Admin => "admin",
             Caller::Reader => "reader",
+            Caller::Anyone => "anyone",
         }
     }
 }
@@ -59,8 +64,12 @@ impl Tokens {
     /// Checks an `Authorization` header for `access`.
     ///
     /// 401 when there is no bearer token, 403 when it is wrong or only a
-    /// reader's for a write, 500 when `admin_token` is not configured.
+    /// reader's for a write, 500 when `admin_token` is not configured;
+    /// never on a [`Access::Public`] route.
     pub fn check(&self, header: Option<&str>, access: Access) -> Result<Caller, ApiError> {
+        if access == Access::Public {
+            return Ok(Caller::Anyone);
+        }
         if self.admin.is_empty() {
             tracing::error!("admin_token is not set; the state API is closed");
             return Err(ApiError::new(
@@ -80,6 +89,7 @@ impl Tokens {
         // Both comparisons always run, so timing does not tell which matched.
         let (admin, reader) = (is(&self.admin), is(&self.reader));
         match (access, admin, reader) {
+            (Access::Public, _, _) => Ok(Caller::Anyone),
             (_, true, _) => Ok(Caller::Admin),
             (Access::Read, false, true) => Ok(Caller::Reader),
             (Access::Write, false, true) => Err(ApiError::new(
@@ -175,5 +185,23 @@ mod tests {
                 .status,
             500
         );
+    }
+
+    #[test]
+    fn a_public_route_takes_any_token_or_none() {
+        for tokens in [tokens("r3ad"), Tokens::default()] {
+            for header in [
+                None,
+                Some("Bearer nope"),
+                Some("Basic x"),
+                Some("Bearer adm1n"),
+            ] {
+                assert_eq!(
+                    tokens.check(header, Access::Public),
+                    Ok(Caller::Anyone),
+                    "{header:?}"
+                );
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! the one it read (Consul's `ModifyIndex`).
 //!
 //! # Layout
-//! - [`router`]: the route table and dispatch.
+//! - [`router`]: the route table and dispatch; [`openapi`] documents it.
 //! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`listing`]
 //!   (keys by prefix, statistics), [`feed`] (the long-polled change feed),
 //!   [`snapshots`] (take, list, restore).
@@ -27,6 +27,7 @@ pub mod backend;
 pub mod entries;
 pub mod feed;
 pub mod listing;
+pub mod openapi;
 pub mod request;
 pub mod router;
 pub mod scripts;

@@ -1,11 +1,13 @@
 //! Reading a request: the body (bounded), JSON with the field at fault,
-//! query parameters, and the `X-Source` header.
+//! keys, query parameters, and the `X-Source` header.
 
 use serde::de::DeserializeOwned;
 use spin_sdk::http::IncomingRequest;
+use tombola_core::state_api::{KeyError, StateKey};
 use tombola_edge::body::FieldError;
 
 use crate::answer::ApiError;
+use crate::router;
 
 /// Reads the body, refusing one over `max` bytes without reading it all.
 pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiError> {
@@ -23,24 +25,60 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     tombola_edge::body::json(body).map_err(field_error)
 }
 
+/// A key from the path or from `field` of a body.
+///
+/// Fails on [`StateKey`]'s rules, and on the name of a fixed route the
+/// core does not reserve (`openapi.json`): the router serves that path
+/// before any key, so such a key could be written but never read back.
+pub fn key(field: &str, text: &str) -> Result<StateKey, ApiError> {
+    let refuse = |e: KeyError| ApiError::bad_request(field, format!("{field} {text:?} {e}"));
+    let key = StateKey::new(text).map_err(refuse)?;
+    if router::fixed_names().any(|name| name == text) {
+        return Err(refuse(KeyError::Reserved));
+    }
+    Ok(key)
+}
+
 /// The percent-decoded value of query parameter `name`, if present.
 ///
-/// Fails when the value's percent-encoding is broken or not UTF-8.
+/// Fails when the parameter is given more than once (which one would
+/// count is a guess), or its percent-encoding is broken or not UTF-8.
 pub fn query(query: &str, name: &str) -> Result<Option<String>, ApiError> {
-    let Some(raw) = query
+    let mut values = query
         .split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-    else {
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let Some(raw) = values.next() else {
         return Ok(None);
     };
-    percent_decode(raw).map(Some).ok_or_else(|| {
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            name,
+            format!("{name} is given more than once"),
+        ));
+    }
+    percent_decode(raw, true).map(Some).ok_or_else(|| {
         ApiError::bad_request(name, format!("{name} is not valid percent-encoded UTF-8"))
     })
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// The percent-decoded value of path parameter `name`.
+///
+/// OpenAPI clients percent-encode a parameter (`:` as `%3A`, `/` as
+/// `%2F`), so a key reads the same whether its characters came literally
+/// or encoded. Routing looks at the path as sent, so an encoded `/` never
+/// makes a key into another route. Unlike in a query, `+` is itself.
+///
+/// Fails when the encoding is broken or not UTF-8.
+pub fn path_param(name: &str, raw: &str) -> Result<String, ApiError> {
+    percent_decode(raw, false).ok_or_else(|| {
+        ApiError::bad_request(name, format!("{name} is not valid percent-encoded UTF-8"))
+    })
+}
+
+/// Decodes `%XX` escapes and, in a query (`plus_is_space`), `+`.
+fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -51,7 +89,7 @@ fn percent_decode(text: &str) -> Option<String> {
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -143,6 +181,31 @@ mod tests {
     }
 
     #[test]
+    fn keys_follow_the_core_rules_and_never_name_a_fixed_route() {
+        assert_eq!(key("key", "app/x").unwrap().as_str(), "app/x");
+        assert_eq!(
+            key("key", "openapi.json2").unwrap().as_str(),
+            "openapi.json2"
+        );
+        for name in router::fixed_names() {
+            let refused = key("key", name).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.field.as_deref()),
+                (400, Some("key")),
+                "{name}"
+            );
+            assert!(refused.message.contains("reserved"), "{}", refused.message);
+        }
+        let bad = key("new_key", "a b").unwrap_err();
+        assert_eq!(bad.field.as_deref(), Some("new_key"));
+        assert!(
+            bad.message.starts_with("new_key \"a b\" holds"),
+            "{}",
+            bad.message
+        );
+    }
+
+    #[test]
     fn query_values_are_percent_decoded() {
         assert_eq!(
             query("prefix=app%2Fx&limit=2", "prefix")
@@ -156,10 +219,36 @@ mod tests {
         );
         assert_eq!(query("limit=2", "prefix").unwrap(), None);
         assert_eq!(query("prefix", "prefix").unwrap().as_deref(), Some(""));
+        assert_eq!(
+            query("limit=1&prefix=a&limit=2", "limit")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("limit")
+        );
+        assert_eq!(
+            query("limit=1&limit=2", "prefix").unwrap(),
+            None,
+            "another parameter given twice is not this one's fault"
+        );
         for bad in ["prefix=%", "prefix=%2", "prefix=%zz", "prefix=%ff"] {
             assert_eq!(
                 query(bad, "prefix").unwrap_err().field.as_deref(),
                 Some("prefix"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_percent_decoded_but_plus_is_itself() {
+        assert_eq!(path_param("key", "app%2Fx%3Ay").unwrap(), "app/x:y");
+        assert_eq!(path_param("key", "a+b").unwrap(), "a+b");
+        assert_eq!(path_param("key", "plain").unwrap(), "plain");
+        for bad in ["a%", "a%2", "a%zz", "a%ff"] {
+            assert_eq!(
+                path_param("key", bad).unwrap_err().field.as_deref(),
+                Some("key"),
                 "{bad}"
             );
         }

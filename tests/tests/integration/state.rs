@@ -1,6 +1,6 @@
 //! The state API (`/api/v1/state`): every route over HTTP against the
 //! compiled component, CAS under contention, list-then-follow, snapshots,
-//! ttl and compaction.
+//! ttl and compaction, the OpenAPI document and 405s with `Allow`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ struct Answer {
     status: u16,
     body: Value,
     retry_after: Option<String>,
+    allow: Option<String>,
 }
 
 impl Answer {
@@ -64,6 +65,7 @@ async fn call(
         status: response.status,
         body: response.json(),
         retry_after: response.header("retry-after").map(str::to_owned),
+        allow: response.header("allow").map(str::to_owned),
     }
 }
 
@@ -268,10 +270,40 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     let long_key = "k".repeat(257);
     let cases: Vec<BadCase> = vec![
         ("PUT", "/a!b".into(), Some(json!({"value": 1})), &[], "key"),
+        // Broken percent-encoding, and an encoded character keys do not use.
         (
             "PUT",
-            "/a%2Fb".into(),
+            "/a%zzb".into(),
             Some(json!({"value": 1})),
+            &[],
+            "key",
+        ),
+        (
+            "PUT",
+            "/a%25b".into(),
+            Some(json!({"value": 1})),
+            &[],
+            "key",
+        ),
+        // A route's name stays reserved however it is encoded.
+        (
+            "PUT",
+            "/%6Beys".into(),
+            Some(json!({"value": 1})),
+            &[],
+            "key",
+        ),
+        (
+            "PUT",
+            "/openapi%2Ejson".into(),
+            Some(json!({"value": 1})),
+            &[],
+            "key",
+        ),
+        (
+            "POST",
+            "/cas".into(),
+            Some(json!({"key": "openapi.json", "expected": null, "new_value": 1})),
             &[],
             "key",
         ),
@@ -377,6 +409,14 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
             "new_value",
         ),
         ("GET", "/keys?limit=0".into(), None, &[], "limit"),
+        ("GET", "/keys?limit=1&limit=2".into(), None, &[], "limit"),
+        (
+            "GET",
+            "/events?after=18446744073709551616".into(),
+            None,
+            &[],
+            "after",
+        ),
         ("GET", "/keys?prefix=a%20b".into(), None, &[], "prefix"),
         ("GET", "/keys?prefix=a&cursor=b".into(), None, &[], "cursor"),
         ("GET", "/events?after=x".into(), None, &[], "after"),
@@ -435,11 +475,12 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
     );
     assert_eq!(s["version"], 1);
 
-    assert_eq!(
-        admin(&app, "POST", "/keys", None).await.expect(405)["code"],
-        "method-not-allowed"
-    );
-    assert_eq!(admin(&app, "POST", "/some-key", None).await.status, 405);
+    let wrong = admin(&app, "POST", "/keys", None).await;
+    assert_eq!(wrong.expect(405)["code"], "method-not-allowed");
+    assert_eq!(wrong.allow.as_deref(), Some("GET"));
+    let wrong = admin(&app, "POST", "/some-key", None).await;
+    wrong.expect(405);
+    assert_eq!(wrong.allow.as_deref(), Some("GET, PUT, DELETE"));
     assert_eq!(
         admin(&app, "GET", "/", None).await.expect(404)["code"],
         "not-found"
@@ -973,4 +1014,118 @@ async fn redis_down_is_503_with_retry_after() {
             .status,
         400
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_public_and_405s_name_what_a_path_takes() {
+    let app = start(&[]).await;
+    let document = app
+        .request("GET", &format!("{BASE}/openapi.json"), &[], "")
+        .await
+        .unwrap();
+    document.assert_status(200);
+    assert_eq!(document.header("content-type"), Some("application/json"));
+    let document = document.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let key = &document["paths"]["/api/v1/state/{key}"];
+    for method in ["get", "put", "delete"] {
+        assert!(key[method].is_object(), "{method}");
+    }
+
+    // `openapi.json` is a route, not a key: writing it is a 405, never a
+    // key that GET could not return.
+    for method in ["PUT", "DELETE"] {
+        let wrong = admin(&app, method, "/openapi.json", Some(&json!({"value": 1}))).await;
+        wrong.expect(405);
+        assert_eq!(wrong.allow.as_deref(), Some("GET"), "{method}");
+    }
+    for (method, path, allow) in [
+        ("GET", "/cas", "POST"),
+        ("PUT", "/snapshot", "POST"),
+        ("DELETE", "/snapshots", "GET"),
+        ("GET", "/snapshots/1/restore", "POST"),
+        ("OPTIONS", "/a/b", "GET, PUT, DELETE"),
+        ("PATCH", "/a", "GET, PUT, DELETE"),
+    ] {
+        let wrong = call(&app, method, path, None, &[], None).await;
+        assert_eq!(wrong.expect(405)["code"], "method-not-allowed");
+        assert_eq!(wrong.allow.as_deref(), Some(allow), "{method} {path}");
+    }
+    let fine = read(&app, "/keys").await;
+    assert_eq!(fine.allow, None, "only a 405 carries Allow");
+    assert_eq!(stats(&app).await["version"], 0, "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_path_may_come_percent_encoded() {
+    let app = start(&[]).await;
+    let written = admin(&app, "PUT", "/app%2Fx%3Ay", Some(&json!({"value": 1}))).await;
+    assert_eq!(written.expect(201)["key"], "app/x:y");
+    assert_eq!(read(&app, "/app/x:y").await.expect(200)["value"], 1);
+    assert_eq!(
+        read(&app, "/app%2fx%3ay").await.expect(200)["key"],
+        "app/x:y"
+    );
+    // `.` cannot travel literally (clients drop dot-segments), so it is
+    // sent as `%2E`.
+    let dot = admin(&app, "PUT", "/%2E", Some(&json!({"value": "dot"}))).await;
+    assert_eq!(dot.expect(201)["key"], ".");
+    assert_eq!(read(&app, "/%2E").await.expect(200)["value"], "dot");
+    // In a path `+` is itself, which keys do not use.
+    let plus = admin(&app, "PUT", "/a+b", Some(&json!({"value": 1}))).await;
+    assert!(
+        plus.expect(400)["message"]
+            .as_str()
+            .unwrap()
+            .contains("'+'"),
+        "{}",
+        plus.body
+    );
+    assert_eq!(
+        read(&app, "/keys").await.expect(200)["keys"],
+        json!([".", "app/x:y"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_float_ttl_and_an_after_past_redis_integers_are_answered() {
+    let app = start(&[]).await;
+    // JSON counts 60.0 as the integer 60.
+    let body = json!({"value": 1, "metadata": {"ttl": 60.0}});
+    assert_eq!(
+        serde_json::to_string(&body["metadata"]).unwrap(),
+        r#"{"ttl":60.0}"#
+    );
+    put(&app, "session", body).await;
+    let got = read(&app, "/session?include_metadata=true").await;
+    assert_eq!(got.expect(200)["metadata"], json!({"ttl": 60}));
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("tombola:state:{s}:e:session")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(pttl > 59_000 && pttl <= 60_000, "{pttl}");
+
+    // Revisions are Redis integers, `after` any u64: past the current
+    // revision there is nothing, however far.
+    for after in [u64::MAX, 1 << 60, 2] {
+        let answer = read(&app, &format!("/events?after={after}")).await;
+        let feed = answer.expect(200);
+        assert_eq!(feed["events"], json!([]), "{after}");
+        assert_eq!(feed["next_after"], after);
+        assert_eq!(feed["revision"], 1);
+    }
+
+    // X-Source attributes writes; a read does not look at it.
+    let read_with_source = call(
+        &app,
+        "GET",
+        "/session",
+        Some(READER_TOKEN),
+        &[("x-source", "")],
+        None,
+    )
+    .await;
+    assert_eq!(read_with_source.expect(200)["value"], 1);
 }

@@ -1,0 +1,277 @@
+//! `GET /api/v1/state/openapi.json`: the OpenAPI 3.1 document of every
+//! route, served without a token.
+//!
+//! The document is a file of its own (`openapi.json`), checked by the
+//! tests below against [`crate::router::ROUTES`] (paths, methods, tokens)
+//! and against the limits in the code, so it cannot drift from what the
+//! component serves.
+
+use spin_sdk::http::Response;
+
+/// The document's text.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+/// The document as a response.
+pub fn document() -> Response {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(DOCUMENT)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::{Value, json};
+    use tombola_core::state_api::{
+        DEFAULT_LIST_LIMIT, MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS,
+        RESERVED_KEYS,
+    };
+
+    use super::*;
+    use crate::auth::Access;
+    use crate::feed::{MAX_EVENTS, MAX_WAIT_SECS};
+    use crate::router::{ROUTES, Route, fixed_names};
+
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    fn doc() -> Value {
+        serde_json::from_str(DOCUMENT).expect("openapi.json is JSON")
+    }
+
+    /// Follows a local `$ref`, if `value` is one.
+    fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(reference) => doc
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling {reference}")),
+            None => value,
+        }
+    }
+
+    fn operation<'a>(doc: &'a Value, route: &Route) -> &'a Value {
+        &doc["paths"][route.path][route.method.to_lowercase()]
+    }
+
+    fn parameter<'a>(doc: &'a Value, route: &Route, name: &str) -> &'a Value {
+        operation(doc, route)["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| resolve(doc, p))
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{} {} has no {name}", route.method, route.path))
+    }
+
+    fn route(method: &str, path: &str) -> &'static Route {
+        ROUTES
+            .iter()
+            .find(|r| r.method == method && r.path.ends_with(path))
+            .unwrap()
+    }
+
+    #[test]
+    fn documents_exactly_the_routes_served() {
+        let doc = doc();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for key in item.as_object().unwrap().keys() {
+                assert!(METHODS.contains(&key.as_str()), "{path} has {key}");
+                documented.insert((key.to_uppercase(), path.clone()));
+            }
+        }
+        let served: BTreeSet<_> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .collect();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn each_route_declares_the_token_it_needs() {
+        let doc = doc();
+        let schemes = &doc["components"]["securitySchemes"];
+        for scheme in ["admin", "reader"] {
+            assert_eq!(
+                (&schemes[scheme]["type"], &schemes[scheme]["scheme"]),
+                (&json!("http"), &json!("bearer")),
+                "{scheme}"
+            );
+        }
+        for route in ROUTES {
+            let operation = operation(&doc, route);
+            let expected = match route.access {
+                Access::Public => None,
+                Access::Read => Some(json!([{"reader": []}, {"admin": []}])),
+                Access::Write => Some(json!([{"admin": []}])),
+            };
+            assert_eq!(
+                operation.get("security").cloned(),
+                expected,
+                "{} {}",
+                route.method,
+                route.path
+            );
+            let responses = operation["responses"].as_object().unwrap();
+            let refuses = responses.contains_key("401") && responses.contains_key("403");
+            assert_eq!(
+                refuses,
+                route.access != Access::Public,
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_the_templates_own() {
+        let doc = doc();
+        for route in ROUTES {
+            let templated: Vec<_> = route
+                .path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let declared: Vec<_> = operation(&doc, route)["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| resolve(&doc, p))
+                .filter(|p| p["in"] == "path")
+                .map(|p| {
+                    assert_eq!(p["required"], true, "{}", route.path);
+                    p["name"].as_str().unwrap()
+                })
+                .collect();
+            assert_eq!(declared, templated, "{} {}", route.method, route.path);
+            if !templated.is_empty() && route.method != "PUT" {
+                let responses = operation(&doc, route)["responses"].as_object().unwrap();
+                assert!(
+                    responses.contains_key("400") && responses.contains_key("404"),
+                    "{} {}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_answer_is_json_and_every_503_says_when_to_retry() {
+        let doc = doc();
+        for route in ROUTES {
+            for (status, response) in operation(&doc, route)["responses"].as_object().unwrap() {
+                let response = resolve(&doc, response);
+                let what = format!("{} {} {status}", route.method, route.path);
+                assert!(
+                    response["content"]["application/json"]["schema"].is_object(),
+                    "{what}"
+                );
+                if status == "503" {
+                    assert_eq!(
+                        response["headers"]["Retry-After"]["required"], true,
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_limits_are_the_codes() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let get = route("GET", "{key}");
+        let path_key = resolve(&doc, &parameter(&doc, get, "key")["schema"]);
+        assert_eq!(path_key, &schemas["Key"], "a path key is any key");
+        let key = schemas["Key"]["pattern"].as_str().unwrap();
+        assert!(key.ends_with(&format!("]{{1,{MAX_KEY_LEN}}}$")), "{key}");
+        for name in RESERVED_KEYS.iter().copied().chain(fixed_names()) {
+            let e = name.replace('.', "\\.");
+            let alternative = [format!("(?:{e}|"), format!("|{e}|"), format!("|{e})")];
+            assert!(
+                alternative.iter().any(|a| key.contains(a.as_str())),
+                "{name} is not refused by {key}"
+            );
+        }
+        assert!(key.contains("|snapshots/)"), "{key}");
+        assert_eq!(
+            schemas["Metadata"]["properties"]["ttl"]["maximum"],
+            MAX_TTL_SECS
+        );
+        assert_eq!(schemas["Source"]["maxLength"], MAX_SOURCE_LEN);
+        let x_source = parameter(&doc, route("PUT", "{key}"), "X-Source")["schema"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(
+            x_source.contains(&format!("{{0,{}}}", MAX_SOURCE_LEN - 2)),
+            "{x_source}"
+        );
+        let keys = route("GET", "/keys");
+        let limit = &parameter(&doc, keys, "limit")["schema"];
+        assert_eq!(
+            (&limit["minimum"], &limit["maximum"], &limit["default"]),
+            (
+                &json!(1),
+                &json!(MAX_LIST_LIMIT),
+                &json!(DEFAULT_LIST_LIMIT)
+            )
+        );
+        let events = route("GET", "/events");
+        let wait = &parameter(&doc, events, "wait")["schema"];
+        assert_eq!(
+            (&wait["minimum"], &wait["maximum"]),
+            (&json!(0), &json!(MAX_WAIT_SECS))
+        );
+        let limit = &parameter(&doc, events, "limit")["schema"];
+        assert_eq!(
+            (&limit["minimum"], &limit["maximum"], &limit["default"]),
+            (&json!(1), &json!(MAX_EVENTS), &json!(MAX_EVENTS))
+        );
+        assert_eq!(
+            schemas["Events"]["properties"]["events"]["maxItems"],
+            MAX_EVENTS
+        );
+        assert_eq!(
+            schemas["Listing"]["properties"]["keys"]["maxItems"],
+            MAX_LIST_LIMIT
+        );
+    }
+
+    #[test]
+    fn bodies_refuse_members_the_server_refuses() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        for (body, required) in [
+            ("PutBody", json!(["value"])),
+            ("CasBody", json!(["key", "expected", "new_value"])),
+        ] {
+            assert_eq!(schemas[body]["additionalProperties"], false, "{body}");
+            assert_eq!(schemas[body]["required"], required, "{body}");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &Value, doc: &Value) {
+            match value {
+                Value::Object(map) => {
+                    if map.contains_key("$ref") {
+                        resolve(doc, value);
+                    }
+                    map.values().for_each(|v| walk(v, doc));
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, doc)),
+                _ => {}
+            }
+        }
+        let doc = doc();
+        walk(&doc, &doc);
+    }
+}
