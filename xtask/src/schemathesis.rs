@@ -23,7 +23,7 @@ use crate::{cargo, on_path, root, run};
 const VERSION: &str = "4.32.5";
 
 /// The documents to run against.
-const DOCUMENTS: &[&str] = &["/v1/openapi.json"];
+const DOCUMENTS: &[&str] = &["/v1/openapi.json", "/api/v1/state/openapi.json"];
 
 /// The admin token the app is started with (the run sends it everywhere).
 const ADMIN_TOKEN: &str = "schemathesis-admin-token";
