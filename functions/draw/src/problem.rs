@@ -21,16 +21,16 @@ pub struct Problem {
     /// The HTTP status code.
     pub status: u16,
     /// What went wrong in this request.
-    pub detail: String,
+    pub detail: Box<str>,
     /// The request field at fault, for 400s.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<Box<str>>,
     /// Members of our own for this kind of problem (RFC 9457 extensions).
     #[serde(flatten)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
-    /// Headers the answer carries besides its content type.
+    /// The `Allow` header of a 405: the methods the path takes.
     #[serde(skip)]
-    pub headers: Vec<(&'static str, String)>,
+    pub allow: Option<Box<str>>,
 }
 
 impl Problem {
@@ -40,17 +40,17 @@ impl Problem {
             kind: format!("https://tombola.dev/problems/{slug}"),
             title,
             status,
-            detail: detail.into(),
+            detail: detail.into().into_boxed_str(),
             field: None,
             extensions: serde_json::Map::new(),
-            headers: Vec::new(),
+            allow: None,
         }
     }
 
     /// 400 for bad input, naming the field at fault.
     pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
         let mut problem = Self::new(400, "bad-request", "Bad request", detail);
-        problem.field = Some(field.to_owned());
+        problem.field = Some(field.into());
         problem
     }
 
@@ -89,7 +89,7 @@ impl Problem {
             "Method not allowed",
             format!("{path} does not accept {method}, only {allow}"),
         );
-        problem.headers.push(("allow", allow));
+        problem.allow = Some(allow.into_boxed_str());
         problem
     }
 
@@ -120,8 +120,8 @@ impl Problem {
         if self.status == 503 {
             builder.header("retry-after", RETRY_AFTER_SECS.to_string());
         }
-        for (name, value) in &self.headers {
-            builder.header(*name, value.as_str());
+        if let Some(allow) = &self.allow {
+            builder.header("allow", &**allow);
         }
         builder.body(body).build()
     }
