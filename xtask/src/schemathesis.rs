@@ -54,6 +54,11 @@ pub fn check() -> Result<()> {
             .current_dir(&config)
             .args(["--config-file", "schemathesis.toml", "run", &url])
             .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
+            // Hypothesis's own files go under target/, not beside the config.
+            .env(
+                "HYPOTHESIS_STORAGE_DIRECTORY",
+                root().join("target/schemathesis/hypothesis"),
+            )
             .status()
             .context("cannot run schemathesis")?;
         if !status.success() {
