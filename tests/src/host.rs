@@ -447,6 +447,10 @@ impl Host {
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> Result<()> {
         loop {
             let (stream, client) = listener.accept().await?;
+            // Answers go out whole at once: without this, Nagle's algorithm
+            // holds a response's last segment until the client's delayed
+            // ACK (tens of milliseconds) whenever requests do not overlap.
+            stream.set_nodelay(true)?;
             let host = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {

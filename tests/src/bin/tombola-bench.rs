@@ -512,6 +512,32 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// How long each sleep of the wake-up baseline lasts.
+const WAKE_SLEEP: Duration = Duration::from_millis(5);
+
+/// Percentiles, in milliseconds, of how late a task wakes from a
+/// [`WAKE_SLEEP`] sleep on an otherwise idle runtime, for `duration`.
+async fn wake_up_lateness(duration: Duration) -> Row {
+    let until = Instant::now() + duration;
+    let mut late = Vec::new();
+    while Instant::now() < until {
+        let due = Instant::now() + WAKE_SLEEP;
+        tokio::time::sleep_until(due.into()).await;
+        late.push(due.elapsed().as_secs_f64() * 1000.0);
+    }
+    late.sort_by(f64::total_cmp);
+    let at = |q: f64| late[((late.len() - 1) as f64 * q).round() as usize];
+    Row {
+        rate: late.len() as f64 / duration.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        p999: at(0.999),
+        ok: late.len() as u64,
+        errors: 0,
+        instantiate_us: None,
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let load_before = loadavg();
@@ -559,6 +585,12 @@ async fn main() -> Result<()> {
     // Half of the peak single-draw rate, paced (open loop).
     let single_peak_rate = rows.iter().map(|(_, r)| r[1].rate).fold(0.0, f64::max);
     let half_rate = single_peak_rate / 2.0;
+    // The machine's own wake-up latency, idle: what any paced request can
+    // be late by before the app does anything.
+    let wake = wake_up_lateness(STEP).await;
+    let paced_ping = Row::from_load(
+        &load::run_paced(app.addr, PACED_CLIENTS, half_rate, STEP, ping(app.addr)).await?,
+    );
     let paced = Row::from_load(
         &load::run_paced(
             app.addr,
@@ -570,8 +602,8 @@ async fn main() -> Result<()> {
         .await?,
     );
     eprintln!(
-        "paced at {half_rate:.0}/s: {:.0}/s, p99 {:.2} ms",
-        paced.rate, paced.p99
+        "paced at {half_rate:.0}/s: draws p99 {:.2} ms, ping p99 {:.2} ms, idle wake-up p99 {:.2} ms",
+        paced.p99, paced_ping.p99, wake.p99
     );
 
     let mut sizes = Vec::new();
@@ -762,6 +794,18 @@ async fn main() -> Result<()> {
         } else {
             format!("missed by {:.2} ms", paced.p99 - 10.0)
         }
+    );
+    println!(
+        "  Baselines from the same run: `GET /v1/ping` paced the same way: p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms; and this machine's own lateness waking a task from a {} ms sleep, idle, over {} s: p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms. Draws' p99 is {:.1}x the no-I/O route's at the same pacing.",
+        paced_ping.p50,
+        paced_ping.p99,
+        paced_ping.p999,
+        WAKE_SLEEP.as_millis(),
+        STEP.as_secs(),
+        wake.p50,
+        wake.p99,
+        wake.p999,
+        paced.p99 / paced_ping.p99
     );
     let cpu_us = cores as f64 * 1e6 / single_peak.rate;
     let inst_us = single_peak.instantiate_us.unwrap_or(0.0);
