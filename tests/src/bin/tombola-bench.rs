@@ -813,7 +813,7 @@ async fn main() -> Result<()> {
     println!(
         "- Where a draw's time goes, at the peak: {cores} cores over {:.0} draws/s is {cpu_us:.0} µs of machine time per draw (host, guest, Redis and the load generator together, all on this machine); \
          instantiating the component is {inst_us:.1} µs of it ({:.1}%), and the whole no-I/O request is {ping_cpu_us:.0} µs. \
-         The remaining {:.0} µs is the two script round trips on the Redis side (the pair alone peaks at {:.0}/s), the guest's replay of the snapshot and tail, and the host's Redis client.",
+         The remaining {:.0} µs is what a draw adds: two script calls through the host to Redis (the pair alone peaks at {:.0}/s), and the guest's replay of the snapshot and tail; the profile after this generated part (\"Where a draw's time goes\") says which of it costs.",
         single_peak.rate,
         inst_us / cpu_us * 100.0,
         cpu_us - ping_cpu_us,
