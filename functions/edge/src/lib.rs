@@ -6,10 +6,12 @@
 //!   scripts called by SHA-1, flat replies read front to back.
 //! - [`body`]: request bodies read with a bound, JSON parsed with the field
 //!   at fault named.
+//! - [`document`]: documents served as they are (the OpenAPI documents).
 //! - [`token`]: bearer tokens, compared in constant time.
 //! - [`host`]: variables, the clock, seeds, method names, tracing.
 
 pub mod body;
+pub mod document;
 pub mod host;
 pub mod redis;
 pub mod token;

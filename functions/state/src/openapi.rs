@@ -13,11 +13,7 @@ pub const DOCUMENT: &str = include_str!("../openapi.json");
 
 /// The document as a response.
 pub fn document() -> Response {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(DOCUMENT)
-        .build()
+    tombola_edge::document::json(DOCUMENT)
 }
 
 #[cfg(test)]
