@@ -205,6 +205,15 @@ impl MetadataError {
     }
 }
 
+/// The whole number a float spells, from 0 to 2^53 (where every whole
+/// number is exact as an `f64`, so nothing is rounded); `None` for anything
+/// else, integers included.
+fn whole_seconds(value: &Value) -> Option<u64> {
+    const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+    let secs = value.as_f64().filter(|_| value.is_f64())?;
+    (secs.fract() == 0.0 && (0.0..=MAX_EXACT_FLOAT).contains(&secs)).then_some(secs as u64)
+}
+
 /// An entry's metadata: a JSON object of the caller's, of which Tombola
 /// reads one member, `ttl` (seconds until the entry expires). The
 /// invariant: it is an object, at most [`MAX_METADATA_BYTES`], and its
@@ -220,10 +229,18 @@ impl Metadata {
     ///
     /// Fails when it is not an object, is too large, or has a `ttl` that is
     /// not a whole number of seconds in range.
+    ///
+    /// A `ttl` written as a whole-number float (`60.0`, `6e1`) is the
+    /// integer it spells, as JSON Schema counts it, and is stored as one.
     pub fn from_value(value: Value) -> Result<Self, MetadataError> {
-        let Value::Object(members) = value else {
+        let Value::Object(mut members) = value else {
             return Err(MetadataError::NotObject);
         };
+        if let Some(ttl) = members.get_mut("ttl")
+            && let Some(secs) = whole_seconds(ttl)
+        {
+            *ttl = Value::from(secs);
+        }
         let size = Value::Object(members.clone()).to_string().len();
         if size > MAX_METADATA_BYTES {
             return Err(MetadataError::TooLarge { size });
@@ -590,6 +607,17 @@ mod tests {
                 }
             );
             assert_eq!(err.field(), "metadata.ttl");
+        }
+        let whole = Metadata::from_value(json!({"ttl": 60.0, "x": 1.5})).unwrap();
+        assert_eq!(whole.ttl_secs(), Some(60));
+        assert_eq!(whole.encode(), r#"{"ttl":60,"x":1.5}"#);
+        let parsed: Value = serde_json::from_str(r#"{"ttl": 6e1}"#).unwrap();
+        assert_eq!(Metadata::from_value(parsed).unwrap().ttl_secs(), Some(60));
+        for refused in [json!(-5.0), json!(1e300), json!(0.0)] {
+            assert!(
+                Metadata::from_value(json!({ "ttl": refused })).is_err(),
+                "{refused}"
+            );
         }
         let big = Metadata::from_value(json!({ "x": "y".repeat(MAX_METADATA_BYTES) })).unwrap_err();
         assert_eq!(

@@ -94,27 +94,6 @@ struct PutBody {
     metadata: Option<Value>,
 }
 
-/// 2^53: every whole number up to it is exact as an `f64`.
-const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
-
-/// Makes a whole-number float `ttl` (`60.0`, `6e1`) an integer.
-///
-/// JSON, and JSON Schema with it, counts `60.0` as the integer 60, but
-/// serde_json reads it as a float, which the core's whole-seconds rule
-/// refuses. Up to 2^53 a float is exact, so nothing is rounded; anything
-/// else is left as it came, for the core to refuse.
-fn whole_ttl(mut metadata: Value) -> Value {
-    if let Some(ttl) = metadata.get_mut("ttl")
-        && let Some(secs) = ttl.as_f64().filter(|secs| {
-            ttl.is_f64() && secs.fract() == 0.0 && (0.0..=MAX_EXACT_FLOAT).contains(secs)
-        })
-    {
-        // Exact: a whole number from 0 to 2^53.
-        *ttl = Value::from(secs as u64);
-    }
-    metadata
-}
-
 /// A value and metadata, checked and in their stored form.
 struct Checked {
     value: String,
@@ -133,7 +112,6 @@ fn check(
     let value = encode_value(&value, store.settings().max_value_bytes)
         .map_err(|e| ApiError::bad_request(field, format!("{field} {e}")))?;
     let metadata = metadata
-        .map(whole_ttl)
         .map(Metadata::from_value)
         .transpose()
         .map_err(|e| ApiError::bad_request(e.field(), format!("{} {e}", e.field())))?;
@@ -301,42 +279,4 @@ pub fn cas(store: &Store, body: &[u8], source: &str) -> Result<spin_sdk::http::R
     }
     let (_, current) = store.get(&key)?;
     Err(mismatch(&key, current.as_ref())?)
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn a_whole_number_float_ttl_is_an_integer_and_nothing_else_changes() {
-        assert_eq!(
-            whole_ttl(json!({"ttl": 60.0, "x": 1.5})),
-            json!({"ttl": 60, "x": 1.5})
-        );
-        assert_eq!(
-            whole_ttl(json!({"ttl": 9_007_199_254_740_992.0_f64})),
-            json!({"ttl": 9_007_199_254_740_992_u64})
-        );
-        let as_text = |v: Value| whole_ttl(v)["ttl"].to_string();
-        assert_eq!(as_text(json!({"ttl": 60})), "60");
-        for kept in [
-            json!(1.5),
-            json!(-5.0),
-            json!(1e300),
-            json!("60"),
-            json!(null),
-        ] {
-            assert_eq!(
-                whole_ttl(json!({ "ttl": kept.clone() }))["ttl"],
-                kept,
-                "{kept}"
-            );
-        }
-        assert_eq!(whole_ttl(json!([60.0])), json!([60.0]));
-        let parsed: Value = serde_json::from_str(r#"{"ttl": 6e1}"#).unwrap();
-        let checked = Metadata::from_value(whole_ttl(parsed)).unwrap();
-        assert_eq!(checked.ttl_secs(), Some(60));
-    }
 }
