@@ -204,21 +204,30 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
     Ok(problem::json(status, &state))
 }
 
-/// The sequence number of an operation's rollback, if it was rolled back
-/// (within the request records' lifetime).
-fn rolled_back_at(
+/// The record of an operation's rollback, if it was rolled back (within
+/// the request records' lifetime).
+fn rollback_record(
     conn: &spin_sdk::redis::Connection,
     pool: &PoolId,
     operation: &OperationId,
-) -> Result<Option<u64>, Problem> {
+) -> Result<Option<store::Record>, Problem> {
     let request = RequestId::rollback(operation);
     match store::records(conn, pool, std::slice::from_ref(&request))?
         .pop()
         .flatten()
     {
-        Some(record) => Ok(Some(store::Record::parse(&record)?.seq)),
+        Some(record) => Ok(Some(store::Record::parse(&record)?)),
         None => Ok(None),
     }
+}
+
+/// The sequence number of an operation's rollback, if it was rolled back.
+fn rolled_back_at(
+    conn: &spin_sdk::redis::Connection,
+    pool: &PoolId,
+    operation: &OperationId,
+) -> Result<Option<u64>, Problem> {
+    Ok(rollback_record(conn, pool, operation)?.map(|record| record.seq))
 }
 
 fn rolled_back(operation: &OperationId, seq: u64) -> Problem {
@@ -266,21 +275,15 @@ pub fn rollback(pool: &PoolId, operation: &OperationId) -> Result<Response, Prob
     let Some(mut state) = load_state(&key, saved)? else {
         // Already rolled back (the state is deleted once the RETURN is
         // durable): answer from the rollback's record.
-        return match store::records(&conn, pool, std::slice::from_ref(&request))?
-            .pop()
-            .flatten()
-        {
-            Some(record) => {
-                let record = store::Record::parse(&record)?;
-                Ok(problem::json(
-                    200,
-                    &serde_json::json!({
-                        "pool": pool, "operation": operation, "status": DrawStatus::RolledBack,
-                        "seq": record.seq, "replay": true,
-                        "outcome": record.outcome.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose().map_err(|e| StoreError::Data(e.to_string()))?,
-                    }),
-                ))
-            }
+        return match rollback_record(&conn, pool, operation)? {
+            Some(record) => Ok(problem::json(
+                200,
+                &serde_json::json!({
+                    "pool": pool, "operation": operation, "status": DrawStatus::RolledBack,
+                    "seq": record.seq, "replay": true,
+                    "outcome": record.outcome.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose().map_err(|e| StoreError::Data(e.to_string()))?,
+                }),
+            )),
             None => Err(Problem::new(
                 404,
                 "no-saved-state",
