@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
-use tombola_core::{Entry, Ledger, Snapshot, decode_tail, replay, replay_tail};
+use tombola_core::pool::{Entry, Ledger, Snapshot, decode_tail, replay, replay_tail};
 
 // A stock-mode pool of `items` items whose stock never runs out here.
 fn create_line(items: usize) -> String {

@@ -14,8 +14,8 @@ use rand::Rng;
 use rand::distr::Distribution;
 use rand_distr::weighted::{WeightedIndex, WeightedTreeIndex};
 use rand_pcg::Pcg64Mcg;
-use tombola_core::rules::uniform_below;
-use tombola_core::sampler::Sampler;
+use tombola_core::pool::rules::uniform_below;
+use tombola_core::pool::sampler::Sampler;
 
 const SIZES: [usize; 4] = [10, 1_000, 100_000, 1_000_000];
 const GROUP: &str = "sample_decrement";

@@ -11,7 +11,7 @@
 //! check in review that every existing expectation is unchanged.
 
 use serde_json::{Value, json};
-use tombola_core::{Rules, replay_tail};
+use tombola_core::pool::{Rules, replay_tail};
 
 fn cases() -> Vec<(&'static str, Vec<String>)> {
     let wide_items: Vec<String> = (0..40u64)

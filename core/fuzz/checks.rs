@@ -3,7 +3,7 @@
 //! under `regressions/` on every `cargo test`.
 #![allow(dead_code, reason = "each fuzz target uses one check of the three")]
 
-use tombola_core::{DrawState, Entry, Snapshot};
+use tombola_core::pool::{DrawState, Entry, Snapshot};
 
 /// Any bytes given to the log line decoder: a typed error or an entry,
 /// never a panic; and a line that decodes has exactly one spelling, so

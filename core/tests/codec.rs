@@ -1,7 +1,7 @@
 //! The log line codec: every variant round-trips, every error is exact, and
 //! damaged lines are refused with the error that names the damage.
 
-use tombola_core::{
+use tombola_core::pool::{
     CodecError, CodecReason, ConfigError, ConfigField, ConfigProblem, Entry, Field, FieldProblem,
     IdError, LogError, decode_tail,
 };
@@ -67,11 +67,11 @@ fn decoded_fields_are_the_written_ones() {
     assert_eq!(config.name(), "Café % bar");
     assert_eq!(config.item(0).map(|item| item.weight), Some(u64::MAX));
 
-    let Entry::SeedDraw(seed) = Entry::decode("DRAW r-0 FAILED").unwrap() else {
+    let Entry::GivenDraw(seed) = Entry::decode("DRAW r-0 FAILED").unwrap() else {
         panic!("not a seed draw")
     };
     assert_eq!(seed.item, None);
-    let Entry::SeedDraw(seed) = Entry::decode("DRAW r-0 gold").unwrap() else {
+    let Entry::GivenDraw(seed) = Entry::decode("DRAW r-0 gold").unwrap() else {
         panic!("not a seed draw")
     };
     assert_eq!(

@@ -1,10 +1,10 @@
 //! Multi-draw progress: the JSON shape, the round trip, every reason a
 //! saved state is corrupted, and the key helpers.
 
-use tombola_core::keys::{self, OperationType};
-use tombola_core::{
-    ChunkResult, Command, DrawState, DrawStateCorrupted, DrawStatus, IdError, ItemId, LockKey,
-    OperationId, PoolId,
+use tombola_core::pool::keys::{self, OperationType};
+use tombola_core::pool::{
+    ChunkResult, DrawState, DrawStateCorrupted, DrawStatus, IdError, ItemId, LockKey, OperationId,
+    PoolId,
 };
 
 fn item(id: &str) -> ItemId {
@@ -22,6 +22,13 @@ fn state() -> DrawState {
     state.record(12, vec![item("gold"), item("none"), item("none")], 0, 1_200);
     state.record(15, vec![], 1, 1_500);
     state
+}
+
+// The error of loading the state's JSON with `from` replaced by `to`.
+fn corrupted_json(from: &str, to: &str) -> DrawStateCorrupted {
+    let json = state().to_json();
+    assert!(json.contains(from), "{from} in {json}");
+    DrawState::from_json(&json.replacen(from, to, 1)).unwrap_err()
 }
 
 fn corrupted(edit: impl FnOnce(&mut DrawState)) -> DrawStateCorrupted {
@@ -52,7 +59,7 @@ fn progress_is_tracked() {
     let mut state = state();
     assert_eq!(state.remaining(), 6);
     assert_eq!(state.next_chunk_count(), 6);
-    assert_eq!(state.chunk_request().unwrap().as_str(), "op-7#2");
+    assert_eq!(state.chunk_request().as_str(), "op-7#2");
     assert_eq!(state.drawn(), [item("gold"), item("none"), item("none")]);
     state.record(20, vec![item("none"); 6], 0, 2_000);
     assert_eq!(
@@ -70,66 +77,79 @@ fn progress_is_tracked() {
 }
 
 #[test]
-fn rollback_gives_back_everything_drawn() {
+fn a_rollback_is_kept_with_its_position() {
     let mut state = state();
-    let Some(Command::Return {
-        operation_id,
-        items,
-    }) = state.return_command().unwrap()
-    else {
-        panic!("expected a return")
-    };
-    assert_eq!(operation_id.as_str(), "op-7");
-    assert_eq!(items, [item("gold"), item("none"), item("none")]);
-    state.roll_back(3_000);
-    assert_eq!(state.status, DrawStatus::RolledBack);
-    state.validate().unwrap();
-    let nothing = DrawState::new(
-        &OperationId::new("o").unwrap(),
-        &PoolId::new("p").unwrap(),
-        3,
-        0,
+    state.roll_back(31, 3_000);
+    assert_eq!(
+        (state.status, state.rollback_seq, state.updated_at),
+        (DrawStatus::RolledBack, Some(31), 3_000)
     );
-    assert_eq!(nothing.return_command(), Ok(None));
-    let mut broken = state.clone();
-    broken.completed = 99;
-    assert!(broken.return_command().is_err());
+    state.validate().unwrap();
+    let json = state.to_json();
+    assert!(
+        json.contains(r#""status":"rolled_back","rollback_seq":31"#),
+        "{json}"
+    );
+    assert_eq!(DrawState::from_json(&json), Ok(state));
+}
+
+#[test]
+fn a_state_belongs_to_its_key() {
+    let json = state().to_json();
+    let summer = PoolId::new("summer").unwrap();
+    let op = OperationId::new("op-7").unwrap();
+    assert_eq!(DrawState::load(json.as_bytes(), &summer, &op), Ok(state()));
+    assert_eq!(
+        DrawState::load(json.as_bytes(), &PoolId::new("winter").unwrap(), &op),
+        Err(DrawStateCorrupted::WrongKey {
+            expected: "winter/op-7".into(),
+            found: "summer/op-7".into()
+        })
+    );
+    assert_eq!(
+        DrawState::load(b"\xff", &summer, &op),
+        Err(DrawStateCorrupted::Json("not UTF-8".into()))
+    );
 }
 
 #[test]
 fn every_corruption_is_named() {
     assert_eq!(
-        corrupted(|state| state.operation.clear()),
+        corrupted_json(r#""operation":"op-7""#, r#""operation":"""#),
         DrawStateCorrupted::EmptyId("operation")
     );
     assert_eq!(
-        corrupted(|state| state.pool.clear()),
+        corrupted_json(r#""pool":"summer""#, r#""pool":"""#),
         DrawStateCorrupted::EmptyId("pool")
     );
     assert_eq!(
-        corrupted(|state| state.lock_key.clear()),
+        corrupted_json(r#""lock_key":"summer/op-7""#, r#""lock_key":"""#),
         DrawStateCorrupted::EmptyId("lock_key")
     );
     assert_eq!(
-        corrupted(|state| state.operation = "op 7".into()),
+        corrupted_json(r#""operation":"op-7""#, r#""operation":"op 7""#),
         DrawStateCorrupted::InvalidId {
             field: "operation",
             error: IdError::InvalidChar { at: 2, found: ' ' }
         }
     );
     assert_eq!(
-        corrupted(|state| state.lock_key = "summer".into()),
+        corrupted_json(r#""lock_key":"summer/op-7""#, r#""lock_key":"summer""#),
         DrawStateCorrupted::InvalidId {
             field: "lock_key",
             error: IdError::Empty { at: 7 }
         }
     );
     assert_eq!(
-        corrupted(|state| state.lock_key = "winter/op-7".into()),
+        corrupted_json(r#""lock_key":"summer/op-7""#, r#""lock_key":"winter/op-7""#),
         DrawStateCorrupted::LockKeyMismatch {
             expected: "summer/op-7".into(),
             found: "winter/op-7".into()
         }
+    );
+    assert_eq!(
+        corrupted(|state| state.rollback_seq = Some(3)),
+        DrawStateCorrupted::RollbackSeqWithoutRollback(3)
     );
     assert_eq!(
         corrupted(|state| state.total = 0),
@@ -230,17 +250,14 @@ fn unreadable_json_is_corrupted_too() {
 #[test]
 fn state_keys_come_from_the_lock_key() {
     let state = state();
-    let lock: LockKey = state.lock_key.parse().unwrap();
+    let lock: LockKey = state.lock_key.clone();
     assert_eq!(
         keys::state(&lock, OperationType::MultiDraw),
         "tombola:{summer}:op:op-7"
     );
     assert_eq!(
         keys::state(&lock, OperationType::MultiDraw),
-        keys::operation(
-            &PoolId::new(&state.pool).unwrap(),
-            &OperationId::new(&state.operation).unwrap()
-        )
+        keys::operation(&state.pool, &state.operation)
     );
     assert_eq!(
         keys::state(&lock, OperationType::Rollback),

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tombola_core::{
+use tombola_core::pool::{
     Draw, DrawCount, Entry, Outcome, PoolConfig, PoolState, RequestId, ValidConfig,
 };
 

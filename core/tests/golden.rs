@@ -8,7 +8,7 @@
 //! never change.
 
 use serde::Deserialize;
-use tombola_core::{Outcome, Rules, Snapshot, Stock, replay_tail};
+use tombola_core::pool::{Outcome, Rules, Snapshot, Stock, replay_tail};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test;

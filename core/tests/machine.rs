@@ -3,10 +3,10 @@
 
 use std::num::NonZeroU64;
 
-use tombola_core::{
+use tombola_core::pool::{
     Command, ConfigField, ConfigProblem, DecideError, Draw, DrawCount, Entry, FailReason,
-    IgnoreReason, ItemCount, ItemId, Mode, OperationId, Outcome, PoolConfig, PoolState, RequestId,
-    Return, Rules, SeedDraw, Stock, apply, decide,
+    GivenDraw, IgnoreReason, ItemCount, ItemId, Mode, OperationId, Outcome, PoolConfig, PoolState,
+    RequestId, Return, Rules, Stock, apply, decide,
 };
 
 fn config(json: &str) -> PoolConfig {
@@ -82,10 +82,6 @@ fn decide_refuses_everything_but_create_without_a_pool() {
             item: id("a"),
             quantity: 1,
         },
-        Command::Return {
-            operation_id: OperationId::new("o").unwrap(),
-            items: vec![id("a")],
-        },
     ];
     for command in commands {
         assert_eq!(decide(None, command), Err(DecideError::NoPool));
@@ -156,12 +152,6 @@ fn decide_refuses_draws_and_restocks_on_a_closed_pool() {
         decide(Some(&state), Command::Close),
         Err(DecideError::AlreadyClosed)
     );
-    // Giving back is always possible.
-    let back = Command::Return {
-        operation_id: OperationId::new("o").unwrap(),
-        items: vec![id("gold")],
-    };
-    assert!(decide(Some(&state), back).is_ok());
 }
 
 #[test]
@@ -197,74 +187,10 @@ fn decide_checks_restocks() {
     );
     assert_eq!(
         restock("gold", u64::MAX - 13),
-        Ok(Entry::Restock(tombola_core::Restock {
+        Ok(Entry::Restock(tombola_core::pool::Restock {
             item: id("gold"),
             quantity: NonZeroU64::new(u64::MAX - 13).unwrap()
         }))
-    );
-}
-
-#[test]
-fn decide_counts_returns_per_item_in_configuration_order() {
-    let state = drum();
-    let operation_id = OperationId::new("op").unwrap();
-    let items = ["none", "gold", "none", "silver", "gold", "none"]
-        .map(id)
-        .to_vec();
-    let entry = decide(
-        Some(&state),
-        Command::Return {
-            operation_id: operation_id.clone(),
-            items,
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        entry,
-        Entry::Return(Return {
-            operation_id: operation_id.clone(),
-            items: vec![count("gold", 2), count("silver", 1), count("none", 3)]
-        })
-    );
-    assert_eq!(entry.encode(), "RETURN/1 op gold:2 silver:1 none:3");
-    let back = |items: Vec<ItemId>| {
-        decide(
-            Some(&state),
-            Command::Return {
-                operation_id: operation_id.clone(),
-                items,
-            },
-        )
-    };
-    assert_eq!(back(vec![]), Err(DecideError::NothingToReturn));
-    assert_eq!(
-        back(vec![id("gold"), id("ghost")]),
-        Err(DecideError::UnknownItem(id("ghost")))
-    );
-}
-
-#[test]
-fn decide_refuses_a_return_that_would_overflow() {
-    let mut state = limited();
-    let huge = NonZeroU64::new(u64::MAX - 2).unwrap();
-    let restocked = state.apply(&Entry::Restock(tombola_core::Restock {
-        item: id("a"),
-        quantity: huge,
-    }));
-    assert_eq!(
-        restocked,
-        Outcome::Restock {
-            item: id("a"),
-            remaining: u64::MAX
-        }
-    );
-    let back = Command::Return {
-        operation_id: OperationId::new("o").unwrap(),
-        items: vec![id("a")],
-    };
-    assert_eq!(
-        decide(Some(&state), back),
-        Err(DecideError::Overflow(id("a")))
     );
 }
 
@@ -396,7 +322,7 @@ fn stock_mode_counts_weight_times_stock() {
         .collect();
     assert_eq!(odds, [(2, 13), (6, 13), (5, 13)]);
     assert_eq!(state.odds()[0].approximate(), 2.0 / 13.0);
-    state.apply(&Entry::SeedDraw(SeedDraw {
+    state.apply(&Entry::GivenDraw(GivenDraw {
         request_id: RequestId::new("s").unwrap(),
         item: Some(id("silver")),
     }));
@@ -481,7 +407,7 @@ fn the_same_entry_on_the_same_state_gives_the_same_outcome() {
 fn seed_draws_are_honoured_as_far_as_the_stock_allows() {
     let mut state = closed(limited());
     let seed = |item: Option<&str>| {
-        Entry::SeedDraw(SeedDraw {
+        Entry::GivenDraw(GivenDraw {
             request_id: RequestId::new("s").unwrap(),
             item: item.map(id),
         })
@@ -537,7 +463,7 @@ fn seed_draws_are_honoured_as_far_as_the_stock_allows() {
 #[test]
 fn returns_give_units_back_and_report_what_they_could_not() {
     let mut state = closed(limited());
-    state.apply(&Entry::SeedDraw(SeedDraw {
+    state.apply(&Entry::GivenDraw(GivenDraw {
         request_id: RequestId::new("s").unwrap(),
         item: Some(id("b")),
     }));
@@ -598,7 +524,7 @@ fn a_return_that_would_overflow_is_ignored() {
 fn restocks_add_units_or_say_why_not() {
     let mut state = drum();
     let restock = |item: &str, quantity: u64| {
-        Entry::Restock(tombola_core::Restock {
+        Entry::Restock(tombola_core::pool::Restock {
             item: id(item),
             quantity: NonZeroU64::new(quantity).unwrap(),
         })
@@ -651,7 +577,7 @@ fn weight_mode_restocks_bring_an_item_back() {
     let mut state = limited();
     state.apply(&draw(3, 1, false));
     assert_eq!(state.total_weight(), 0);
-    let restock = Entry::Restock(tombola_core::Restock {
+    let restock = Entry::Restock(tombola_core::pool::Restock {
         item: id("b"),
         quantity: NonZeroU64::new(10).unwrap(),
     });

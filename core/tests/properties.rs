@@ -14,9 +14,10 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use tombola_core::{
-    Command, Entry, ItemConfig, ItemId, Mode, OperationId, Outcome, PoolConfig, PoolState,
-    RequestId, Snapshot, Stock, decide, replay, replay_tail,
+use tombola_core::pool::{
+    Command, Entry, FailReason, ItemConfig, ItemId, Mode, OperationId, Outcome, PoolConfig,
+    PoolState, RequestId, Snapshot, Stock, chunk_entry, decide, replay, replay_tail,
+    rollback_entry,
 };
 
 #[derive(Debug, Clone)]
@@ -26,9 +27,15 @@ enum Step {
         all_or_nothing: bool,
         seed: u64,
     },
-    // Gives back the items of an earlier draw, picked by index.
-    Return {
-        draw: usize,
+    // A chunk of one of a few operations.
+    Chunk {
+        operation: usize,
+        count: u32,
+        seed: u64,
+    },
+    // Rolls one of them back.
+    Rollback {
+        operation: usize,
     },
     Restock {
         item: usize,
@@ -67,7 +74,8 @@ fn config_strategy() -> impl Strategy<Value = PoolConfig> {
 fn step_strategy() -> impl Strategy<Value = Step> {
     prop_oneof![
         8 => (1u32..15, any::<bool>(), any::<u64>()).prop_map(|(count, all_or_nothing, seed)| Step::Draw { count, all_or_nothing, seed }),
-        2 => (0usize..8).prop_map(|draw| Step::Return { draw }),
+        3 => (0usize..3, 1u32..15, any::<u64>()).prop_map(|(operation, count, seed)| Step::Chunk { operation, count, seed }),
+        1 => (0usize..3).prop_map(|operation| Step::Rollback { operation }),
         2 => (0usize..8, 1u64..6).prop_map(|(item, quantity)| Step::Restock { item, quantity }),
         1 => Just(Step::Close),
     ]
@@ -86,14 +94,35 @@ fn run(config: PoolConfig, steps: &[Step]) -> Run {
     let mut state = None;
     let mut log = Vec::new();
     let mut outcomes = Vec::new();
-    let mut draws: Vec<Vec<ItemId>> = Vec::new();
+    let mut chunks = [0u32; 3];
     let items = config.items.len();
     let create =
         decide(None, Command::Create(config.clone())).expect("generated configs are valid");
-    outcomes.push(tombola_core::apply(&mut state, &create));
+    outcomes.push(tombola_core::pool::apply(&mut state, &create));
     log.push(create);
     for (index, step) in steps.iter().enumerate() {
+        let operation = |n: usize| OperationId::new(&format!("op-{n}")).expect("valid id");
+        // Operations never expire here: the window outlasts the run.
+        let at = index as u64;
         let command = match step {
+            &Step::Chunk {
+                operation: n,
+                count,
+                seed,
+            } => {
+                chunks[n] += 1;
+                let entry = chunk_entry(&operation(n), chunks[n] - 1, count, seed, at, u64::MAX)
+                    .expect("valid count");
+                outcomes.push(tombola_core::pool::apply(&mut state, &entry));
+                log.push(entry);
+                continue;
+            }
+            &Step::Rollback { operation: n } => {
+                let entry = rollback_entry(&operation(n), at, u64::MAX);
+                outcomes.push(tombola_core::pool::apply(&mut state, &entry));
+                log.push(entry);
+                continue;
+            }
             &Step::Draw {
                 count,
                 all_or_nothing,
@@ -104,10 +133,6 @@ fn run(config: PoolConfig, steps: &[Step]) -> Run {
                 all_or_nothing,
                 seed,
             },
-            Step::Return { draw } => Command::Return {
-                operation_id: OperationId::new(&format!("op-{index}")).expect("valid id"),
-                items: draws.get(*draw).cloned().unwrap_or_default(),
-            },
             Step::Restock { item, quantity } => Command::Restock {
                 item: ItemId::new(&format!("item-{}", item % items)).expect("valid id"),
                 quantity: *quantity,
@@ -117,10 +142,7 @@ fn run(config: PoolConfig, steps: &[Step]) -> Run {
         let Ok(entry) = decide(state.as_ref(), command) else {
             continue;
         };
-        let outcome = tombola_core::apply(&mut state, &entry);
-        if let Outcome::Draw { drawn, .. } = &outcome {
-            draws.push(drawn.clone());
-        }
+        let outcome = tombola_core::pool::apply(&mut state, &entry);
         log.push(entry);
         outcomes.push(outcome);
     }
@@ -154,24 +176,44 @@ proptest! {
             .iter()
             .map(|item| (item.id.clone(), match item.stock { Stock::Limited(units) => i128::from(units), Stock::Unlimited => 0 }))
             .collect();
+        // What each operation's chunks drew, until its rollback.
+        let mut held: HashMap<String, Vec<ItemId>> = HashMap::new();
+        let mut rolled_back: Vec<String> = Vec::new();
         for (entry, outcome) in run.log.iter().zip(&run.outcomes) {
             match (entry, outcome) {
+                (Entry::Chunk(chunk), Outcome::Draw { drawn, failed, reason }) => {
+                    let operation = chunk.operation_id.to_string();
+                    if rolled_back.contains(&operation) {
+                        prop_assert!(drawn.is_empty());
+                        prop_assert_eq!(*reason, Some(FailReason::RolledBack));
+                        prop_assert_eq!(*failed, chunk.count.get());
+                        continue;
+                    }
+                    for item in drawn {
+                        *balance.get_mut(item.as_str()).expect("drawn items exist") -= 1;
+                    }
+                    held.entry(operation).or_default().extend(drawn.iter().cloned());
+                }
                 (_, Outcome::Draw { drawn, failed, reason }) => {
                     prop_assert_eq!(reason.is_some(), *failed > 0);
                     for item in drawn {
                         *balance.get_mut(item.as_str()).expect("drawn items exist") -= 1;
                     }
                 }
-                (Entry::Return(back), Outcome::Return { returned, ignored }) => {
-                    let mut total = 0u64;
-                    for count in &back.items {
-                        let refused: u64 = ignored.iter().filter(|i| i.item == count.item).map(|i| i.quantity.get()).sum();
-                        let taken = count.quantity.get() - refused;
-                        total += taken;
-                        *balance.get_mut(count.item.as_str()).expect("returned items exist") += i128::from(taken);
+                (Entry::Rollback(rollback), Outcome::Return { returned, ignored }) => {
+                    let operation = rollback.operation_id.to_string();
+                    rolled_back.push(operation.clone());
+                    let back = held.remove(&operation).unwrap_or_default();
+                    let refused: u64 = ignored.iter().map(|i| i.quantity.get()).sum();
+                    prop_assert_eq!(back.len() as u64, *returned + refused);
+                    for item in &back {
+                        *balance.get_mut(item.as_str()).expect("returned items exist") += 1;
                     }
-                    prop_assert_eq!(total, *returned);
+                    for count in ignored {
+                        *balance.get_mut(count.item.as_str()).expect("refused items exist") -= i128::from(count.quantity.get());
+                    }
                 }
+                (Entry::Rollback(_), Outcome::Ignored { .. }) => {}
                 (Entry::Restock(restock), Outcome::Restock { item, remaining }) => {
                     prop_assert_eq!(&restock.item, item);
                     *balance.get_mut(item.as_str()).expect("restocked items exist") += i128::from(restock.quantity.get());

@@ -1,7 +1,7 @@
 //! Replay: sequence numbers, gaps, undecodable lines, and the streaming
 //! ledger agreeing with the collecting functions.
 
-use tombola_core::{
+use tombola_core::pool::{
     CodecError, CodecReason, Entry, Ledger, LogError, Outcome, ReplayError, Snapshot, decode_tail,
     replay, replay_tail, seq_of_push,
 };
@@ -99,8 +99,8 @@ fn an_undecodable_line_stops_the_replay_with_its_sequence_number() {
         source: CodecError {
             offset: 12,
             reason: CodecReason::Invalid {
-                field: tombola_core::Field::Quantity,
-                problem: tombola_core::FieldProblem::NotDecimal,
+                field: tombola_core::pool::Field::Quantity,
+                problem: tombola_core::pool::FieldProblem::NotDecimal,
             },
         },
     };
@@ -159,7 +159,7 @@ fn the_ledger_streams_what_replay_collects() {
     assert_eq!(
         ledger.apply(5, &Entry::Close),
         Ok(Outcome::Ignored {
-            reason: tombola_core::IgnoreReason::AlreadyClosed
+            reason: tombola_core::pool::IgnoreReason::AlreadyClosed
         })
     );
     let (seq, state) = ledger.into_parts();

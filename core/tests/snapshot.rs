@@ -2,8 +2,8 @@
 //! exactly, and payloads that are well-checksummed but wrong refused with
 //! the reason.
 
-use tombola_core::snapshot::{FORMAT_VERSION, MAGIC, Malformed};
-use tombola_core::{
+use tombola_core::pool::snapshot::{FORMAT_VERSION, FORMAT_VERSION_OPERATIONS, MAGIC, Malformed};
+use tombola_core::pool::{
     ConfigError, ConfigField, ConfigProblem, IdError, PoolState, Snapshot, SnapshotError, Stock,
     replay_tail,
 };
@@ -39,8 +39,12 @@ fn text(out: &mut Vec<u8>, text: &[u8]) {
 
 // Frames a payload as the module docs describe.
 fn frame(payload: &[u8]) -> Vec<u8> {
+    frame_version(FORMAT_VERSION, payload)
+}
+
+fn frame_version(version: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
-    out.push(FORMAT_VERSION);
+    out.push(version);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(payload);
     let checksum = crc32c(&out);
@@ -128,7 +132,7 @@ fn snapshots_round_trip() {
     assert_eq!(snapshot.state, pool());
     assert_eq!(snapshot.encode(), bytes);
     let mut closed = pool();
-    closed.apply(&tombola_core::Entry::Close);
+    closed.apply(&tombola_core::pool::Entry::Close);
     let snapshot = Snapshot {
         seq: u64::MAX,
         state: closed,
@@ -355,4 +359,55 @@ fn errors_read_well() {
             .to_string()
             .starts_with("checksum mismatch: stored 0x")
     );
+}
+
+// A version 2 payload: one limited item `a` (50, 48 left), then `ops`.
+fn with_operations(ops: &[u8]) -> (Vec<u8>, usize) {
+    let mut payload = header(0, 0);
+    varint(&mut payload, 1);
+    item(&mut payload, b"a", 1, Some((50, 48)));
+    let at = 9 + payload.len();
+    payload.extend_from_slice(ops);
+    (frame_version(FORMAT_VERSION_OPERATIONS, &payload), at)
+}
+
+#[test]
+fn holdings_have_one_spelling() {
+    let mut good = Vec::new();
+    varint(&mut good, 1);
+    text(&mut good, b"op");
+    varint(&mut good, 5_000);
+    good.push(0);
+    varint(&mut good, 1);
+    varint(&mut good, 0);
+    varint(&mut good, 2);
+    let (bytes, _) = with_operations(&good);
+    let snapshot = Snapshot::decode(&bytes).unwrap();
+    let holding = snapshot.state.holding("op").unwrap();
+    assert_eq!((holding.units(), holding.until()), (&[(0, 2)][..], 5_000));
+    assert_eq!(snapshot.encode(), bytes);
+
+    let bad = |ops: &[u8], offset: usize| {
+        let (bytes, at) = with_operations(ops);
+        assert_eq!(
+            Snapshot::decode(&bytes),
+            Err(SnapshotError::Malformed {
+                offset: at + offset,
+                reason: Malformed::BadHolding
+            }),
+            "{ops:?}"
+        );
+    };
+    // No operation at all in a version 2 snapshot.
+    bad(&[0], 0);
+    // A held position past the items: count, id, until, flag, held, then it.
+    bad(&[1, 2, b'o', b'p', 1, 0, 1, 1, 2], 7);
+    // Zero units.
+    bad(&[1, 2, b'o', b'p', 1, 0, 1, 0, 0], 7);
+    // Units held by a rolled-back operation.
+    bad(&[1, 2, b'o', b'p', 1, 1, 1, 0, 2], 6);
+    // Operations out of id order.
+    bad(&[2, 1, b'b', 1, 0, 0, 1, b'a', 1, 0, 0], 6);
+    // An id that is not an operation id.
+    bad(&[1, 2, b'o', b'#', 1, 0, 0], 1);
 }

@@ -27,7 +27,7 @@
 //!    of the same entry. When `total` is zero the remaining draws fail.
 //!
 //! ```
-//! use tombola_core::Rules;
+//! use tombola_core::pool::Rules;
 //!
 //! let mut rng = Rules::V1.generator(42);
 //! // The same seed always gives the same stream, on every platform.

@@ -4,11 +4,14 @@
 //! characters are safe everywhere an id goes: between the spaces of a log
 //! line, inside a Redis key, in a URL path segment, in JSON.
 //!
-//! A [`RequestId`] may also be `<id>#<tag>`, two plain ids joined by one `#`:
-//! the chunks of a multi-draw operation are `<operation>#<chunk>`
-//! ([`RequestId::chunk`]) and its compensation is `<operation>#rollback`
-//! ([`RequestId::rollback`]). No other character is ever accepted, so an id
-//! never contains a space, a newline, a `:`, a `/` or a `{`.
+//! Request ids live in two disjoint namespaces. A client's request id is a
+//! plain id ([`RequestId::new`]), so it never holds a `#`. The ids the engine
+//! derives for a multi-draw operation hold exactly one: its chunks are
+//! `<operation>#<chunk>` ([`RequestId::chunk`]) and its rollback is
+//! `<operation>#rollback` ([`RequestId::rollback`]). So no client request can
+//! occupy an operation's slot, whatever id it picks. No other character is
+//! ever accepted, so an id never contains a space, a newline, a `:`, a `/`
+//! or a `{`.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -183,11 +186,42 @@ plain_id! {
     OperationId
 }
 
-plain_id! {
-    /// A request id: a plain id or `<id>#<tag>` (see the [module docs](self)).
-    /// A request is appended to a pool's log at most once per request id.
-    RequestId
+/// A request id: a client's plain id, or one the engine derives for an
+/// operation, `<operation>#<tag>` (see the [module docs](self)). A request
+/// is appended to a pool's log at most once per request id.
+///
+/// [`RequestId::new`] and deserialization take only clients' ids, so a
+/// derived id can only be made by [`RequestId::chunk`] and
+/// [`RequestId::rollback`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// Parses a client's request id.
+    ///
+    /// # Errors
+    ///
+    /// If `text` is not 1 to 64 bytes of `A-Z a-z 0-9 _ . -` (a `#`, which
+    /// only derived ids hold, is an invalid character).
+    ///
+    /// ```
+    /// use tombola_core::pool::{IdError, RequestId};
+    ///
+    /// assert!(RequestId::new("u42-1").is_ok());
+    /// assert_eq!(RequestId::new("op#2"), Err(IdError::InvalidChar { at: 2, found: '#' }));
+    /// ```
+    pub fn new(text: &str) -> Result<RequestId, IdError> {
+        check_plain(text, 0)?;
+        Ok(RequestId(Arc::from(text)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
+
+id_traits!(RequestId);
 
 /// An item's id: a plain id (see the [module docs](self)) other than
 /// `FAILED`.
@@ -306,7 +340,10 @@ impl RequestId {
         RequestId(Arc::from(text))
     }
 
-    pub(crate) fn check(text: &str) -> Result<(), IdError> {
+    // The request ids a log line may carry: a plain id, or `<id>#<tag>`
+    // (the chunks of operations, and client ids of logs written before the
+    // namespaces were split, which replay as the draws they were).
+    pub(crate) fn check_logged(text: &str) -> Result<(), IdError> {
         match text.bytes().position(|byte| byte == b'#') {
             None => check_plain(text, 0),
             Some(hash) => {
@@ -328,9 +365,15 @@ impl RequestId {
         RequestId(Arc::from(format!("{operation}#rollback")))
     }
 
-    /// The operation part of an `<operation>#<tag>` request id.
+    /// The operation part of a derived `<operation>#<tag>` request id;
+    /// `None` for a client's id.
     pub fn operation(&self) -> Option<&str> {
         self.0.split_once('#').map(|(operation, _)| operation)
+    }
+
+    /// Whether the engine derived this id for an operation.
+    pub fn is_derived(&self) -> bool {
+        self.0.contains('#')
     }
 }
 
@@ -338,12 +381,12 @@ impl RequestId {
 /// written `<pool>/<operation>`.
 ///
 /// ```
-/// use tombola_core::{LockKey, OperationId, PoolId};
+/// use tombola_core::pool::{LockKey, OperationId, PoolId};
 ///
 /// let key = LockKey::new(PoolId::new("summer")?, OperationId::new("op-7")?);
 /// assert_eq!(key.to_string(), "summer/op-7");
 /// assert_eq!("summer/op-7".parse::<LockKey>()?, key);
-/// # Ok::<(), tombola_core::IdError>(())
+/// # Ok::<(), tombola_core::pool::IdError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LockKey {
@@ -431,30 +474,54 @@ mod tests {
     }
 
     #[test]
-    fn request_ids_take_one_hash() {
-        assert_eq!(RequestId::new("op#3").unwrap().operation(), Some("op"));
+    fn client_request_ids_never_hold_a_hash() {
         assert_eq!(RequestId::new("plain").unwrap().operation(), None);
-        assert_eq!(RequestId::new("op#"), Err(IdError::Empty { at: 3 }));
-        assert_eq!(RequestId::new("#3"), Err(IdError::Empty { at: 0 }));
         assert_eq!(
-            RequestId::new("a#b#c"),
+            RequestId::new("cop#2"),
             Err(IdError::InvalidChar { at: 3, found: '#' })
         );
-        let long = format!("{}#{}", "o".repeat(64), "t".repeat(64));
-        assert!(RequestId::new(&long).is_ok());
-        let too_long = format!("o#{}", "t".repeat(65));
-        assert_eq!(RequestId::new(&too_long), Err(IdError::TooLong { at: 2 }));
+        assert_eq!(
+            RequestId::new("#3"),
+            Err(IdError::InvalidChar { at: 0, found: '#' })
+        );
+        let error = serde_json::from_str::<RequestId>("\"op#rollback\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("'#' at byte 2"), "{error}");
     }
 
     #[test]
-    fn chunk_and_rollback_ids_are_valid_request_ids() {
+    fn logged_request_ids_take_one_hash() {
+        assert_eq!(RequestId::check_logged("op#3"), Ok(()));
+        assert_eq!(
+            RequestId::check_logged("op#"),
+            Err(IdError::Empty { at: 3 })
+        );
+        assert_eq!(RequestId::check_logged("#3"), Err(IdError::Empty { at: 0 }));
+        assert_eq!(
+            RequestId::check_logged("a#b#c"),
+            Err(IdError::InvalidChar { at: 3, found: '#' })
+        );
+        let long = format!("{}#{}", "o".repeat(64), "t".repeat(64));
+        assert_eq!(RequestId::check_logged(&long), Ok(()));
+        let too_long = format!("o#{}", "t".repeat(65));
+        assert_eq!(
+            RequestId::check_logged(&too_long),
+            Err(IdError::TooLong { at: 2 })
+        );
+    }
+
+    #[test]
+    fn chunk_and_rollback_ids_are_derived() {
         let operation = OperationId::new("op-1").unwrap();
         let chunk = RequestId::chunk(&operation, 12);
         assert_eq!(chunk.as_str(), "op-1#12");
-        assert_eq!(RequestId::new(chunk.as_str()).unwrap(), chunk);
+        assert!(chunk.is_derived());
+        assert_eq!(RequestId::check_logged(chunk.as_str()), Ok(()));
         let rollback = RequestId::rollback(&operation);
         assert_eq!(rollback.as_str(), "op-1#rollback");
         assert_eq!(rollback.operation(), Some("op-1"));
+        assert!(!RequestId::new("op-1").unwrap().is_derived());
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! - Snapshots: [`SnapshotInfo`].
 //!
 //! ```
-//! use tombola_core::state_api::{StateKey, cas_matches};
+//! use tombola_core::state::{StateKey, cas_matches};
 //! use serde_json::json;
 //!
 //! let key = StateKey::new("config/feature:flags")?;
@@ -32,7 +32,7 @@
 //! assert!(cas_matches(&json!(null), None));
 //! assert!(cas_matches(&json!({"a": 1, "b": 2}), Some(&json!({"b": 2, "a": 1.0}))));
 //! assert!(!cas_matches(&json!(1), None));
-//! # Ok::<(), tombola_core::state_api::KeyError>(())
+//! # Ok::<(), tombola_core::state::KeyError>(())
 //! ```
 
 use std::fmt;
@@ -205,15 +205,6 @@ impl MetadataError {
     }
 }
 
-/// The whole number a float spells, from 0 to 2^53 (where every whole
-/// number is exact as an `f64`, so nothing is rounded); `None` for anything
-/// else, integers included.
-fn whole_seconds(value: &Value) -> Option<u64> {
-    const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
-    let secs = value.as_f64().filter(|_| value.is_f64())?;
-    (secs.fract() == 0.0 && (0.0..=MAX_EXACT_FLOAT).contains(&secs)).then_some(secs as u64)
-}
-
 /// An entry's metadata: a JSON object of the caller's, of which Tombola
 /// reads one member, `ttl` (seconds until the entry expires). The
 /// invariant: it is an object, at most [`MAX_METADATA_BYTES`], and its
@@ -237,7 +228,7 @@ impl Metadata {
             return Err(MetadataError::NotObject);
         };
         if let Some(ttl) = members.get_mut("ttl")
-            && let Some(secs) = whole_seconds(ttl)
+            && let Some(secs) = ttl.as_number().and_then(crate::number::whole_u64)
         {
             *ttl = Value::from(secs);
         }

@@ -3,9 +3,9 @@
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::config::ValidConfig;
-use crate::id::{ItemId, OperationId, RequestId};
-use crate::outcome::ItemCount;
+use crate::pool::config::ValidConfig;
+use crate::pool::id::{ItemId, OperationId, RequestId};
+use crate::pool::outcome::ItemCount;
 
 /// The most draws one DRAW entry holds; larger multi-draws run in chunks.
 pub const MAX_DRAW_COUNT: u32 = 1000;
@@ -50,14 +50,58 @@ pub struct Draw {
     pub all_or_nothing: bool,
 }
 
-/// A RETURN entry: units given back because the operation that drew them
-/// was rolled back.
+/// A CHUNK entry: one chunk of a multi-draw operation. It draws like a
+/// partial DRAW, and what it draws is held for the operation until
+/// `until`, so a rollback can give exactly that back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The operation.
+    pub operation_id: OperationId,
+    /// The chunk's index in the operation, from 0: its request id is
+    /// `<operation>#<index>`.
+    pub index: u32,
+    /// How many draws.
+    pub count: DrawCount,
+    /// The 64-bit seed from the host's CSPRNG.
+    pub seed: u64,
+    /// When the chunk was appended, in milliseconds since the Unix epoch
+    /// (the host's clock). Holdings whose `until` is before it are
+    /// forgotten before the chunk applies.
+    pub at: u64,
+    /// Until when the operation can be rolled back, in the same clock.
+    pub until: u64,
+}
+
+impl Chunk {
+    /// The chunk's request id, `<operation>#<index>`.
+    pub fn request_id(&self) -> RequestId {
+        RequestId::chunk(&self.operation_id, self.index)
+    }
+}
+
+/// A RETURN entry of the first format: gives back the units it lists, as a
+/// saved DrawState listed them. Logs keep their meaning, so these still
+/// replay; new rollbacks are [`Rollback`] entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Return {
     /// The operation rolled back.
     pub operation_id: OperationId,
     /// The units, applied in order.
     pub items: Vec<ItemCount>,
+}
+
+/// A rollback: a RETURN entry that names only the operation. Applying it
+/// gives back exactly what the operation's chunks took before it in the
+/// log, and every chunk of the operation after it fails and changes
+/// nothing; the log decides, not what any caller read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    /// The operation rolled back.
+    pub operation_id: OperationId,
+    /// When it was appended (milliseconds since the Unix epoch).
+    pub at: u64,
+    /// Until when later chunks of the operation are known to fail.
+    pub until: u64,
 }
 
 /// A RESTOCK entry: an operator adds units of a limited item.
@@ -69,10 +113,10 @@ pub struct Restock {
     pub quantity: NonZeroU64,
 }
 
-/// A DRAW line of the seed's log, whose outcome was decided when it was
-/// written.
+/// A DRAW line of the original processing model, whose outcome was given
+/// when it was written (`DRAW <request_id> <item>` or `FAILED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedDraw {
+pub struct GivenDraw {
     /// The request.
     pub request_id: RequestId,
     /// The item drawn, or `None` for `FAILED`.
@@ -88,15 +132,18 @@ pub struct SeedDraw {
 /// version after a `/`; the seed's DRAW lines carry none.
 ///
 /// ```text
-/// entry      = create / draw / return / restock / close / seed-draw
+/// entry      = create / draw / chunk / rollback / return / restock / close
+///              / given-draw
 ///
 /// create     = "CREATE/1" SP pool-id SP rules SP mode SP every SP name 1*(SP item)
 /// item       = item-id ":" weight ":" stock
 /// draw       = "DRAW/1" SP request-id SP count SP seed SP fill
+/// chunk      = "CHUNK/1" SP operation-id SP index SP count SP seed SP at SP until
+/// rollback   = "RETURN/2" SP operation-id SP at SP until
 /// return     = "RETURN/1" SP operation-id *(SP item-id ":" quantity)
 /// restock    = "RESTOCK/1" SP item-id SP quantity
 /// close      = "CLOSE/1"
-/// seed-draw  = "DRAW" SP request-id SP (item-id / "FAILED")
+/// given-draw = "DRAW" SP request-id SP (item-id / "FAILED")
 ///
 /// rules      = u32                  ; a released rules version
 /// every      = u32                  ; the snapshot interval
@@ -107,6 +154,8 @@ pub struct SeedDraw {
 /// weight     = u64                  ; at least 1
 /// stock      = u64 / "*"            ; "*" is unlimited
 /// count      = u32                  ; 1 to 1000
+/// index      = u32                  ; the chunk's index in its operation
+/// at, until  = u64                  ; milliseconds since the Unix epoch
 /// seed       = 16(DIGIT / %x61-66)  ; the u64 seed in lowercase hex
 /// fill       = "partial" / "all"    ; "all" is all-or-nothing
 /// quantity   = u64                  ; at least 1
@@ -115,8 +164,10 @@ pub struct SeedDraw {
 /// HEX        = DIGIT / %x41-46      ; uppercase
 /// ```
 ///
-/// Ids are as [`crate::id`] describes (request ids may hold one `#`), so
-/// they never contain a space, `:` or `%`. Every line has exactly one
+/// Ids are as [`crate::pool::id`] describes, so they never contain a space,
+/// `:` or `%`. A DRAW/1 line's request id may hold one `#`: the chunks of
+/// logs written before CHUNK/1 existed, and the client ids of that time;
+/// such lines replay as the plain draws they were. Every line has exactly one
 /// spelling: decoding a line and encoding the entry gives the same line
 /// back, so the log and a re-encoded log compare byte for byte.
 ///
@@ -124,14 +175,14 @@ pub struct SeedDraw {
 /// configuration that breaks a rule does not decode.
 ///
 /// ```
-/// use tombola_core::Entry;
+/// use tombola_core::pool::Entry;
 ///
 /// let line = "DRAW/1 op-7#0 10 00000000deadbeef partial";
 /// let entry = Entry::decode(line)?;
 /// assert_eq!(entry.encode(), line);
 /// assert!(Entry::decode("DRAW r-1 FAILED").is_ok());
 /// assert!(Entry::decode("DRAW/1 r-1 0 00000000deadbeef all").is_err());
-/// # Ok::<(), tombola_core::CodecError>(())
+/// # Ok::<(), tombola_core::pool::CodecError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
@@ -139,34 +190,40 @@ pub enum Entry {
     Create(Arc<ValidConfig>),
     /// Draws items.
     Draw(Draw),
-    /// Gives units back.
+    /// One chunk of a multi-draw operation.
+    Chunk(Chunk),
+    /// Rolls an operation back: gives back what its chunks hold.
+    Rollback(Rollback),
+    /// Gives listed units back (the first RETURN format).
     Return(Return),
     /// Adds units of a limited item.
     Restock(Restock),
     /// Closes the pool for draws.
     Close,
-    /// A seed DRAW line, with its outcome given.
-    SeedDraw(SeedDraw),
+    /// A DRAW line with its outcome given.
+    GivenDraw(GivenDraw),
 }
 
 impl Entry {
     /// The request id the entry was appended for, when the entry carries
-    /// one: a DRAW's, a seed DRAW's, and a RETURN's (the rolled-back
-    /// operation's `<operation>#rollback`). The audit checks the outcome
-    /// recorded under it.
+    /// one: a DRAW's, a given DRAW's, a CHUNK's (`<operation>#<index>`), and
+    /// a RETURN's (the rolled-back operation's `<operation>#rollback`). The
+    /// audit checks the outcome recorded under it.
     ///
     /// ```
-    /// use tombola_core::Entry;
+    /// use tombola_core::pool::Entry;
     ///
     /// let draw = Entry::decode("DRAW/1 op-7#0 10 00000000deadbeef partial")?;
     /// assert_eq!(draw.request_id().map(|r| r.to_string()), Some("op-7#0".into()));
     /// assert_eq!(Entry::Close.request_id(), None);
-    /// # Ok::<(), tombola_core::CodecError>(())
+    /// # Ok::<(), tombola_core::pool::CodecError>(())
     /// ```
     pub fn request_id(&self) -> Option<RequestId> {
         match self {
             Entry::Draw(draw) => Some(draw.request_id.clone()),
-            Entry::SeedDraw(draw) => Some(draw.request_id.clone()),
+            Entry::GivenDraw(draw) => Some(draw.request_id.clone()),
+            Entry::Chunk(chunk) => Some(chunk.request_id()),
+            Entry::Rollback(rollback) => Some(RequestId::rollback(&rollback.operation_id)),
             Entry::Return(ret) => Some(RequestId::rollback(&ret.operation_id)),
             Entry::Create(_) | Entry::Restock(_) | Entry::Close => None,
         }

@@ -4,10 +4,12 @@ use std::fmt::{self, Write as _};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::config::{ConfigError, ConfigField, Mode, Stock, ValidConfig};
-use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return, SeedDraw};
-use crate::id::{IdError, ItemId, OperationId, RequestId};
-use crate::outcome::ItemCount;
+use crate::pool::config::{ConfigError, ConfigField, Mode, Stock, ValidConfig};
+use crate::pool::entry::{
+    Chunk, Draw, DrawCount, Entry, GivenDraw, MAX_DRAW_COUNT, Restock, Return, Rollback,
+};
+use crate::pool::id::{IdError, ItemId, OperationId, RequestId};
+use crate::pool::outcome::ItemCount;
 
 /// The field of a log line that an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +44,12 @@ pub enum Field {
     Operation,
     /// A RETURN or RESTOCK quantity.
     Quantity,
+    /// A CHUNK's index in its operation.
+    Index,
+    /// When a CHUNK or RETURN was appended.
+    At,
+    /// Until when a CHUNK's holding or a RETURN's mark lasts.
+    Until,
 }
 
 impl fmt::Display for Field {
@@ -62,6 +70,9 @@ impl fmt::Display for Field {
             Field::Fill => "fill",
             Field::Operation => "operation id",
             Field::Quantity => "quantity",
+            Field::Index => "chunk index",
+            Field::At => "time",
+            Field::Until => "deadline",
         })
     }
 }
@@ -214,6 +225,19 @@ impl Entry {
                 seed: draw.seed,
                 all_or_nothing: draw.all_or_nothing,
             },
+            Entry::Chunk(chunk) => Line::Chunk {
+                operation_id: chunk.operation_id.as_str(),
+                index: chunk.index,
+                count: chunk.count,
+                seed: chunk.seed,
+                at: chunk.at,
+                until: chunk.until,
+            },
+            Entry::Rollback(rollback) => Line::Rollback {
+                operation_id: rollback.operation_id.as_str(),
+                at: rollback.at,
+                until: rollback.until,
+            },
             Entry::Return(back) => Line::Return {
                 operation_id: back.operation_id.as_str(),
                 items: back
@@ -227,7 +251,7 @@ impl Entry {
                 quantity: restock.quantity,
             },
             Entry::Close => Line::Close,
-            Entry::SeedDraw(seed) => Line::SeedDraw {
+            Entry::GivenDraw(seed) => Line::GivenDraw {
                 request_id: seed.request_id.as_str(),
                 item: seed.item.as_ref().map(ItemId::as_str),
             },
@@ -247,6 +271,19 @@ pub(crate) enum Line<'a> {
         seed: u64,
         all_or_nothing: bool,
     },
+    Chunk {
+        operation_id: &'a str,
+        index: u32,
+        count: DrawCount,
+        seed: u64,
+        at: u64,
+        until: u64,
+    },
+    Rollback {
+        operation_id: &'a str,
+        at: u64,
+        until: u64,
+    },
     Return {
         operation_id: &'a str,
         items: Vec<(&'a str, NonZeroU64)>,
@@ -256,7 +293,7 @@ pub(crate) enum Line<'a> {
         quantity: NonZeroU64,
     },
     Close,
-    SeedDraw {
+    GivenDraw {
         request_id: &'a str,
         item: Option<&'a str>,
     },
@@ -279,7 +316,9 @@ impl<'a> Line<'a> {
         }
         let parsed = match verb {
             "DRAW/1" => decode_draw(&mut fields)?,
-            "DRAW" => decode_seed_draw(&mut fields)?,
+            "DRAW" => decode_given_draw(&mut fields)?,
+            "CHUNK/1" => decode_chunk(&mut fields)?,
+            "RETURN/2" => decode_rollback(&mut fields)?,
             "RETURN/1" => decode_return(&mut fields)?,
             "RESTOCK/1" => decode_restock(&mut fields)?,
             "CREATE/1" => decode_create(&mut fields)?,
@@ -307,6 +346,30 @@ impl<'a> Line<'a> {
                 seed,
                 all_or_nothing,
             }),
+            Line::Chunk {
+                operation_id,
+                index,
+                count,
+                seed,
+                at,
+                until,
+            } => Entry::Chunk(Chunk {
+                operation_id: OperationId::checked(operation_id),
+                index,
+                count,
+                seed,
+                at,
+                until,
+            }),
+            Line::Rollback {
+                operation_id,
+                at,
+                until,
+            } => Entry::Rollback(Rollback {
+                operation_id: OperationId::checked(operation_id),
+                at,
+                until,
+            }),
             Line::Return {
                 operation_id,
                 items,
@@ -325,7 +388,7 @@ impl<'a> Line<'a> {
                 quantity,
             }),
             Line::Close => Entry::Close,
-            Line::SeedDraw { request_id, item } => Entry::SeedDraw(SeedDraw {
+            Line::GivenDraw { request_id, item } => Entry::GivenDraw(GivenDraw {
                 request_id: RequestId::checked(request_id),
                 item: item.map(ItemId::checked),
             }),
@@ -393,6 +456,21 @@ impl fmt::Display for Entry {
                     draw.seed
                 )
             }
+            Entry::Chunk(chunk) => write!(
+                f,
+                "CHUNK/1 {} {} {} {:016x} {} {}",
+                chunk.operation_id,
+                chunk.index,
+                chunk.count.get(),
+                chunk.seed,
+                chunk.at,
+                chunk.until
+            ),
+            Entry::Rollback(rollback) => write!(
+                f,
+                "RETURN/2 {} {} {}",
+                rollback.operation_id, rollback.at, rollback.until
+            ),
             Entry::Return(back) => {
                 write!(f, "RETURN/1 {}", back.operation_id)?;
                 for count in &back.items {
@@ -402,7 +480,7 @@ impl fmt::Display for Entry {
             }
             Entry::Restock(restock) => write!(f, "RESTOCK/1 {} {}", restock.item, restock.quantity),
             Entry::Close => f.write_str("CLOSE/1"),
-            Entry::SeedDraw(seed) => match &seed.item {
+            Entry::GivenDraw(seed) => match &seed.item {
                 Some(item) => write!(f, "DRAW {} {item}", seed.request_id),
                 None => write!(f, "DRAW {} {}", seed.request_id, ItemId::RESERVED),
             },
@@ -415,7 +493,10 @@ fn bad_verb(verb: &str) -> CodecError {
     let Some((name, version)) = verb.split_once('/') else {
         return CodecError::new(0, CodecReason::UnknownVerb);
     };
-    if !matches!(name, "CREATE" | "DRAW" | "RETURN" | "RESTOCK" | "CLOSE") {
+    if !matches!(
+        name,
+        "CREATE" | "DRAW" | "CHUNK" | "RETURN" | "RESTOCK" | "CLOSE"
+    ) {
         return CodecError::new(0, CodecReason::UnknownVerb);
     }
     let at = name.len() + 1;
@@ -680,22 +761,69 @@ fn decode_create<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
         })
 }
 
-fn decode_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
-    let (at, request) = fields.expect(Field::RequestId)?;
-    let request_id = id_field(at, request, Field::RequestId, RequestId::check)?;
+fn draw_count(fields: &mut Fields<'_>) -> Result<DrawCount, CodecError> {
     let (at, count) = fields.expect(Field::Count)?;
     let count = decimal_field(at, count, Field::Count, 1, u64::from(MAX_DRAW_COUNT))?;
     // In 1..=MAX_DRAW_COUNT by the bounds above.
-    let count = DrawCount::new(count as u32).ok_or(CodecError::invalid(
+    DrawCount::new(count as u32).ok_or(CodecError::invalid(
         at,
         Field::Count,
         FieldProblem::OutOfRange {
             min: 1,
             max: u64::from(MAX_DRAW_COUNT),
         },
-    ))?;
+    ))
+}
+
+fn seed_field(fields: &mut Fields<'_>) -> Result<u64, CodecError> {
     let (at, text) = fields.expect(Field::Seed)?;
-    let seed = parse_seed(at, text)?;
+    parse_seed(at, text)
+}
+
+fn number_field(fields: &mut Fields<'_>, field: Field, max: u64) -> Result<u64, CodecError> {
+    let (at, text) = fields.expect(field)?;
+    decimal_field(at, text, field, 0, max)
+}
+
+fn operation_field<'a>(fields: &mut Fields<'a>) -> Result<&'a str, CodecError> {
+    let (at, operation) = fields.expect(Field::Operation)?;
+    id_field(at, operation, Field::Operation, OperationId::check)
+}
+
+fn decode_chunk<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let operation_id = operation_field(fields)?;
+    // Within u32 by the bound.
+    let index = number_field(fields, Field::Index, u64::from(u32::MAX))? as u32;
+    let count = draw_count(fields)?;
+    let seed = seed_field(fields)?;
+    let at = number_field(fields, Field::At, u64::MAX)?;
+    let until = number_field(fields, Field::Until, u64::MAX)?;
+    Ok(Line::Chunk {
+        operation_id,
+        index,
+        count,
+        seed,
+        at,
+        until,
+    })
+}
+
+fn decode_rollback<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let operation_id = operation_field(fields)?;
+    let at = number_field(fields, Field::At, u64::MAX)?;
+    let until = number_field(fields, Field::Until, u64::MAX)?;
+    Ok(Line::Rollback {
+        operation_id,
+        at,
+        until,
+    })
+}
+
+fn decode_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let (at, request) = fields.expect(Field::RequestId)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::check_logged)?;
+    let count = draw_count(fields)?;
+    let seed = seed_field(fields)?;
     let (at, fill) = fields.expect(Field::Fill)?;
     let all_or_nothing = match fill {
         "partial" => false,
@@ -718,8 +846,7 @@ fn decode_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
 }
 
 fn decode_return<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
-    let (at, operation) = fields.expect(Field::Operation)?;
-    let operation_id = id_field(at, operation, Field::Operation, OperationId::check)?;
+    let operation_id = operation_field(fields)?;
     let mut items = Vec::new();
     while let Some((at, text)) = fields.next() {
         let Some((item, count)) = text.split_once(':') else {
@@ -746,13 +873,13 @@ fn decode_restock<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     Ok(Line::Restock { item, quantity })
 }
 
-fn decode_seed_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+fn decode_given_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let (at, request) = fields.expect(Field::RequestId)?;
-    let request_id = id_field(at, request, Field::RequestId, RequestId::check)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::check_logged)?;
     let (at, item) = fields.expect(Field::Item)?;
     let item = match item {
         ItemId::RESERVED => None,
         item => Some(id_field(at, item, Field::Item, ItemId::check)?),
     };
-    Ok(Line::SeedDraw { request_id, item })
+    Ok(Line::GivenDraw { request_id, item })
 }

@@ -1,11 +1,11 @@
 //! Snapshots: a pool's state at a sequence number, in a compact binary form.
 //!
-//! # Format, version 1
+//! # Format, versions 1 and 2
 //!
 //! ```text
 //! offset   size  field
 //! 0        4     magic "TMBS"
-//! 4        1     format version: 1
+//! 4        1     format version: 1, or 2 when operations are held
 //! 5        4     payload length n, u32 little-endian
 //! 9        n     payload
 //! 9 + n    4     CRC-32C of bytes 0 .. 9 + n, u32 little-endian
@@ -25,9 +25,23 @@
 //!     stock          u8: 0 unlimited; 1 limited, followed by
 //!       initial      varint
 //!       remaining    varint
+//!   version 2 only:
+//!   operation count  varint, at least 1
+//!   each operation, in id order:
+//!     id             varint length, bytes
+//!     until          varint
+//!     rolled back    u8: 0 or 1
+//!     held count     varint (0 when rolled back)
+//!     each held item, in position order:
+//!       position     varint, below the item count
+//!       units        varint, at least 1
 //! ```
 //!
 //! A varint is unsigned LEB128 of at most 10 bytes, in its shortest form.
+//! Every state has one spelling: version 1 exactly when no operation is
+//! held, so the snapshots of pools that never ran an operation are what
+//! earlier builds wrote. The sequence number is the first varint of the
+//! payload in both versions, where the Lua scripts read it.
 //!
 //! Decoding checks, in this order, the length, magic, version, payload
 //! length and checksum, so a damaged snapshot is reported as exactly one of
@@ -38,15 +52,21 @@
 
 use std::sync::Arc;
 
-use crate::config::{ConfigError, Mode, Stock, ValidConfig};
 use crate::crc::crc32c;
-use crate::state::{PoolState, Slot};
+use crate::pool::config::{ConfigError, Mode, Stock, ValidConfig};
+use crate::pool::holding::{Holding, Holdings};
+use crate::pool::id::OperationId;
+use crate::pool::state::{PoolState, Slot};
 
 /// The magic bytes that open every snapshot.
 pub const MAGIC: [u8; 4] = *b"TMBS";
 
-/// The snapshot format version this build writes.
+/// The snapshot format version written for a state that holds no
+/// operation.
 pub const FORMAT_VERSION: u8 = 1;
+
+/// The snapshot format version written for a state that holds operations.
+pub const FORMAT_VERSION_OPERATIONS: u8 = 2;
 
 const HEADER: usize = 9;
 const TRAILER: usize = 4;
@@ -70,9 +90,14 @@ pub enum Malformed {
     /// Text that is not UTF-8.
     #[error("text is not UTF-8")]
     NotUtf8,
-    /// Bytes after the last item.
+    /// Bytes after the last item or operation.
     #[error("bytes after the last item")]
     Trailing,
+    /// Operations out of id order, an item position past the items, held
+    /// units out of order or zero, units held by a rolled-back operation,
+    /// or a version 2 snapshot that holds no operation.
+    #[error("operation holdings are not in their one spelling")]
+    BadHolding,
 }
 
 /// Why bytes are not a snapshot.
@@ -122,7 +147,7 @@ pub enum SnapshotError {
 /// A pool's state after the entry with sequence number `seq`.
 ///
 /// ```
-/// use tombola_core::{apply, Entry, Snapshot};
+/// use tombola_core::pool::{apply, Entry, Snapshot};
 ///
 /// let mut state = None;
 /// apply(&mut state, &Entry::decode("CREATE/1 p 1 stock 32 Prizes a:1:3 b:2:*")?);
@@ -145,7 +170,12 @@ impl Snapshot {
         let config = self.state.config();
         let mut out = Vec::with_capacity(HEADER + 64 + config.len() * 24 + TRAILER);
         out.extend_from_slice(&MAGIC);
-        out.push(FORMAT_VERSION);
+        let operations = &self.state.operations;
+        out.push(if operations.is_empty() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_OPERATIONS
+        });
         out.extend_from_slice(&[0; 4]);
         put_varint(&mut out, self.seq);
         out.push(u8::from(self.state.closed));
@@ -172,6 +202,19 @@ impl Snapshot {
                 _ => out.push(0),
             }
         }
+        if !operations.is_empty() {
+            put_varint(&mut out, operations.len() as u64);
+            for (id, holding) in operations.iter() {
+                put_bytes(&mut out, id.as_str().as_bytes());
+                put_varint(&mut out, holding.until);
+                out.push(u8::from(holding.rolled_back));
+                put_varint(&mut out, holding.units.len() as u64);
+                for &(position, units) in &holding.units {
+                    put_varint(&mut out, u64::from(position));
+                    put_varint(&mut out, units);
+                }
+            }
+        }
         // MAX_ITEMS items of at most ~100 bytes: far below 4 GiB.
         let payload = (out.len() - HEADER) as u32;
         out[5..HEADER].copy_from_slice(&payload.to_le_bytes());
@@ -193,8 +236,9 @@ impl Snapshot {
         if bytes[..4] != MAGIC {
             return Err(SnapshotError::BadMagic);
         }
-        if bytes[4] != FORMAT_VERSION {
-            return Err(SnapshotError::UnsupportedVersion(bytes[4]));
+        let version = bytes[4];
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_OPERATIONS {
+            return Err(SnapshotError::UnsupportedVersion(version));
         }
         let declared = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
         let actual = bytes.len() - HEADER - TRAILER;
@@ -211,7 +255,7 @@ impl Snapshot {
             bytes: body,
             at: HEADER,
         }
-        .snapshot()
+        .snapshot(version == FORMAT_VERSION_OPERATIONS)
     }
 }
 
@@ -295,7 +339,63 @@ impl<'a> Reader<'a> {
         Ok(byte)
     }
 
-    fn snapshot(mut self) -> Result<Snapshot, SnapshotError> {
+    // A count of records that each take at least `min_bytes`: bounded by
+    // the bytes left, so a damaged count cannot reserve memory.
+    fn count(&mut self, min_bytes: usize) -> Result<usize, SnapshotError> {
+        let at = self.at;
+        let count = self.varint()?;
+        usize::try_from(count)
+            .ok()
+            .filter(|&count| count <= (self.bytes.len() - self.at) / min_bytes)
+            .ok_or(self.error(at, Malformed::Truncated))
+    }
+
+    fn holdings(&mut self, items: usize) -> Result<Holdings, SnapshotError> {
+        let count_at = self.at;
+        let count = self.count(4)?;
+        if count == 0 {
+            return Err(self.error(count_at, Malformed::BadHolding));
+        }
+        let mut holdings = Vec::with_capacity(count);
+        let mut previous: Option<&'a str> = None;
+        for _ in 0..count {
+            let id_at = self.at;
+            let id = self.text()?;
+            if OperationId::check(id).is_err() || previous.is_some_and(|p| p >= id) {
+                return Err(self.error(id_at, Malformed::BadHolding));
+            }
+            previous = Some(id);
+            let until = self.varint()?;
+            let rolled_back = self.flag(2)? == 1;
+            let held_at = self.at;
+            let held = self.count(2)?;
+            if rolled_back && held > 0 {
+                return Err(self.error(held_at, Malformed::BadHolding));
+            }
+            let mut units = Vec::with_capacity(held);
+            for _ in 0..held {
+                let at = self.at;
+                let position = self.varint_u32()?;
+                let count = self.varint()?;
+                let ordered = units.last().is_none_or(|&(p, _)| p < position);
+                if !ordered || position as usize >= items || count == 0 {
+                    return Err(self.error(at, Malformed::BadHolding));
+                }
+                units.push((position, count));
+            }
+            holdings.push((
+                OperationId::checked(id),
+                Holding {
+                    units,
+                    until,
+                    rolled_back,
+                },
+            ));
+        }
+        Ok(Holdings::from_holdings(holdings))
+    }
+
+    fn snapshot(mut self, with_operations: bool) -> Result<Snapshot, SnapshotError> {
         // Ids and names are borrowed from the bytes until the configuration
         // is checked: decoding runs on every request.
         let seq = self.varint()?;
@@ -309,14 +409,8 @@ impl<'a> Reader<'a> {
         let snapshot_every = self.varint_u32()?;
         let id = self.text()?;
         let name = self.text()?;
-        let count_at = self.at;
-        let count = self.varint()?;
-        // Each item takes at least three bytes: a bound that keeps a damaged
-        // count from reserving memory the bytes cannot fill.
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|&count| count <= self.bytes.len() / 3)
-            .ok_or(self.error(count_at, Malformed::Truncated))?;
+        // Each item takes at least three bytes.
+        let count = self.count(3)?;
         let mut items = Vec::with_capacity(count);
         let mut slots = Vec::with_capacity(count);
         for _ in 0..count {
@@ -333,12 +427,17 @@ impl<'a> Reader<'a> {
             items.push((id, weight, stock));
             slots.push(Slot { weight, remaining });
         }
+        let operations = if with_operations {
+            self.holdings(count)?
+        } else {
+            Holdings::new()
+        };
         if self.at != self.bytes.len() {
             return Err(self.error(self.at, Malformed::Trailing));
         }
         let config = ValidConfig::build(id, name, mode, rules, snapshot_every, items.into_iter())
             .map_err(SnapshotError::Config)?;
-        let state = PoolState::from_parts(Arc::new(config), slots, closed)
+        let state = PoolState::from_parts(Arc::new(config), slots, closed, operations)
             .map_err(|_| SnapshotError::TotalOverflow)?;
         Ok(Snapshot { seq, state })
     }

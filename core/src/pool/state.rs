@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Mode, Stock, ValidConfig};
+use crate::pool::config::{Mode, Stock, ValidConfig};
 use std::num::NonZeroU64;
 
-use crate::codec::Line;
-use crate::entry::Entry;
-use crate::id::{ItemId, PoolId};
-use crate::outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
-use crate::rules::Rules;
-use crate::sampler::Sampler;
+use crate::pool::codec::Line;
+use crate::pool::entry::Entry;
+use crate::pool::holding::{Holding, Holdings};
+use crate::pool::id::{ItemId, PoolId};
+use crate::pool::outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
+use crate::pool::rules::Rules;
+use crate::pool::sampler::Sampler;
 
 // One item's live numbers, kept together so that a draw touches one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,18 +71,20 @@ impl Odds {
     }
 }
 
-/// A pool's state: its configuration, the remaining stock of each item, and
-/// whether it is closed.
+/// A pool's state: its configuration, the remaining stock of each item,
+/// whether it is closed, and what each multi-draw operation holds.
 ///
 /// Invariants: the configuration is valid; the sum of the effective weights
-/// fits in a `u64`; the sampler holds exactly the effective weights.
-/// Two states are equal when their configuration, stocks and closed flag
-/// are; the rest is derived from those.
+/// fits in a `u64`; the sampler holds exactly the effective weights; every
+/// holding names items of the configuration. Two states are equal when
+/// their configuration, stocks, closed flag and holdings are; the rest is
+/// derived from those.
 #[derive(Debug, Clone)]
 pub struct PoolState {
     pub(crate) config: Arc<ValidConfig>,
     pub(crate) slots: Vec<Slot>,
     pub(crate) closed: bool,
+    pub(crate) operations: Holdings,
     sampler: Sampler,
     // Units of limited stock left, to tell in O(1) whether an
     // all-or-nothing draw can be filled (at most 2^20 items of u64 units).
@@ -91,7 +94,10 @@ pub struct PoolState {
 
 impl PartialEq for PoolState {
     fn eq(&self, other: &PoolState) -> bool {
-        self.config == other.config && self.slots == other.slots && self.closed == other.closed
+        self.config == other.config
+            && self.slots == other.slots
+            && self.closed == other.closed
+            && self.operations == other.operations
     }
 }
 
@@ -104,7 +110,7 @@ impl PoolState {
             .parts()
             .map(|(_, weight, remaining)| Slot { weight, remaining })
             .collect();
-        match PoolState::from_parts(config, slots, false) {
+        match PoolState::from_parts(config, slots, false, Holdings::new()) {
             Ok(state) => state,
             // ValidConfig checks exactly this total.
             Err(TotalOverflow) => {
@@ -117,6 +123,7 @@ impl PoolState {
         config: Arc<ValidConfig>,
         slots: Vec<Slot>,
         closed: bool,
+        operations: Holdings,
     ) -> Result<PoolState, TotalOverflow> {
         let mode = config.mode();
         let tickets = slots
@@ -137,6 +144,7 @@ impl PoolState {
             config,
             slots,
             closed,
+            operations,
             sampler,
             units,
             has_unlimited,
@@ -177,6 +185,16 @@ impl PoolState {
             .map(|(item, slot)| (item.id, slot.remaining))
     }
 
+    /// What each multi-draw operation still known holds.
+    pub fn operations(&self) -> &Holdings {
+        &self.operations
+    }
+
+    /// What operation `operation` holds, if the state still knows it.
+    pub fn holding(&self, operation: &str) -> Option<&Holding> {
+        self.operations.get(operation)
+    }
+
     /// The sum of the items' effective weights: zero when nothing can be
     /// drawn.
     pub fn total_weight(&self) -> u64 {
@@ -188,7 +206,7 @@ impl PoolState {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tombola_core::{PoolConfig, PoolState, ValidConfig};
+    /// use tombola_core::pool::{PoolConfig, PoolState, ValidConfig};
     ///
     /// let config: PoolConfig = serde_json::from_str(r#"{"id":"p","name":"P","mode":"stock",
     ///     "items":[{"id":"gold","stock":5},{"id":"none","weight":10,"stock":null}]}"#)?;
@@ -227,7 +245,26 @@ impl PoolState {
                 seed,
                 all_or_nothing,
                 ..
-            } => self.draw(count.get(), seed, all_or_nothing),
+            } => self.draw(count.get(), seed, all_or_nothing, None),
+            &Line::Chunk {
+                operation_id,
+                count,
+                seed,
+                at,
+                until,
+                ..
+            } => {
+                self.operations.expire(at);
+                self.chunk(operation_id, count.get(), seed, until)
+            }
+            &Line::Rollback {
+                operation_id,
+                at,
+                until,
+            } => {
+                self.operations.expire(at);
+                self.roll_back(operation_id, until)
+            }
             Line::Return { items, .. } => self.give_back(items),
             &Line::Restock { item, quantity } => self.restock(item, quantity.get()),
             Line::Close if self.closed => ignored(IgnoreReason::AlreadyClosed),
@@ -235,11 +272,19 @@ impl PoolState {
                 self.closed = true;
                 Outcome::Close
             }
-            &Line::SeedDraw { item, .. } => self.seed_draw(item),
+            &Line::GivenDraw { item, .. } => self.given_draw(item),
         }
     }
 
-    fn draw(&mut self, count: u32, seed: u64, all_or_nothing: bool) -> Outcome {
+    // Draws `count` items; the position of each item drawn is also pushed
+    // onto `taken` when given.
+    fn draw(
+        &mut self,
+        count: u32,
+        seed: u64,
+        all_or_nothing: bool,
+        mut taken: Option<&mut Vec<u32>>,
+    ) -> Outcome {
         if self.closed {
             return failed_draw(Vec::new(), count, FailReason::Closed);
         }
@@ -258,6 +303,9 @@ impl PoolState {
             };
             self.take(position);
             drawn.extend(self.config.id(position));
+            if let Some(taken) = taken.as_deref_mut() {
+                taken.push(position);
+            }
         }
         // At most `count`, a u32.
         let failed = count - drawn.len() as u32;
@@ -269,6 +317,55 @@ impl PoolState {
             failed: 0,
             reason: None,
         }
+    }
+
+    // A chunk draws like a partial draw, unless its operation was rolled back
+    // before it; what it draws is held for the operation.
+    fn chunk(&mut self, operation: &str, count: u32, seed: u64, until: u64) -> Outcome {
+        if self
+            .operations
+            .get(operation)
+            .is_some_and(Holding::is_rolled_back)
+        {
+            return failed_draw(Vec::new(), count, FailReason::RolledBack);
+        }
+        let mut taken = Vec::with_capacity(count as usize);
+        let outcome = self.draw(count, seed, false, Some(&mut taken));
+        let holding = self.operations.entry(operation, until);
+        for position in taken {
+            holding.add(position);
+        }
+        outcome
+    }
+
+    // Gives back what the operation holds, and marks it rolled back so that
+    // its later chunks fail.
+    fn roll_back(&mut self, operation: &str, until: u64) -> Outcome {
+        let holding = self.operations.entry(operation, until);
+        if holding.rolled_back {
+            return ignored(IgnoreReason::AlreadyRolledBack);
+        }
+        holding.rolled_back = true;
+        let units = std::mem::take(&mut holding.units);
+        let mut returned = 0u64;
+        let mut ignored = Vec::new();
+        for (position, count) in units {
+            let Some(quantity) = NonZeroU64::new(count) else {
+                continue;
+            };
+            match self.add(position, count) {
+                Ok(_) | Err(AddError::Unlimited) => returned = returned.saturating_add(count),
+                Err(AddError::Overflow) => {
+                    tracing::debug!(operation, position, count, "rollback not taken back");
+                    ignored.extend(
+                        self.config
+                            .id(position)
+                            .map(|item| ItemCount { item, quantity }),
+                    );
+                }
+            }
+        }
+        Outcome::Return { returned, ignored }
     }
 
     // Takes one unit of an item that has tickets, so a limited one has stock.
@@ -363,7 +460,7 @@ impl PoolState {
 
     // The seed's lines record an outcome decided when they were written, so
     // they are honoured as far as the stock allows, closed pool or not.
-    fn seed_draw(&mut self, item: Option<&str>) -> Outcome {
+    fn given_draw(&mut self, item: Option<&str>) -> Outcome {
         let Some(item) = item else {
             return failed_draw(Vec::new(), 1, FailReason::Recorded);
         };

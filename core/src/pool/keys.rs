@@ -2,7 +2,7 @@
 //!
 //! Every key of one pool carries the hash tag `{<pool>}`, so a pool lives in
 //! one Redis Cluster slot and its Lua scripts may touch all of its keys.
-//! Pool ids never contain `{`, `}` or `:` (see [`crate::id`]), so no two
+//! Pool ids never contain `{`, `}` or `:` (see [`crate::pool::id`]), so no two
 //! pools' keys can collide.
 //!
 //! ```text
@@ -14,16 +14,20 @@
 //! tombola:{pool}:archive:<n>  list    rotated log segment n, kept for audit
 //! ```
 //!
+//! The pool catalog lives in Spin's key-value store, apart from Redis's
+//! logs: `tombola:catalog` (the index, a JSON list of pool ids) and
+//! `tombola:catalog:<pool>` (each pool's listing).
+//!
 //! ```
-//! use tombola_core::{keys, PoolId, RequestId};
+//! use tombola_core::pool::{keys, PoolId, RequestId};
 //!
 //! let pool = PoolId::new("summer")?;
 //! assert_eq!(keys::log(&pool), "tombola:{summer}:log");
-//! assert_eq!(keys::request(&pool, &RequestId::new("op-1#0")?), "tombola:{summer}:req:op-1#0");
-//! # Ok::<(), tombola_core::IdError>(())
+//! assert_eq!(keys::request(&pool, &RequestId::new("u42-1")?), "tombola:{summer}:req:u42-1");
+//! # Ok::<(), tombola_core::pool::IdError>(())
 //! ```
 
-use crate::id::{LockKey, OperationId, PoolId, RequestId};
+use crate::pool::id::{LockKey, OperationId, PoolId, RequestId};
 
 /// The hash tag shared by all of a pool's keys: `{<pool>}`.
 pub fn hash_tag(pool: &PoolId) -> String {
@@ -72,6 +76,16 @@ pub fn archive_index(pool: &PoolId) -> String {
     format!("tombola:{{{pool}}}:archive:index")
 }
 
+/// The pool catalog's index in Spin's key-value store: a JSON list of pool
+/// ids. Spin's Redis-backed store lists every key of its database, so the
+/// catalog keeps its own index instead of listing.
+pub const CATALOG_INDEX: &str = "tombola:catalog";
+
+/// A pool's listing in the catalog: `tombola:catalog:<pool>`.
+pub fn catalog_entry(pool: &str) -> String {
+    format!("{CATALOG_INDEX}:{pool}")
+}
+
 /// The kinds of state an operation keeps in Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OperationType {
@@ -85,13 +99,13 @@ pub enum OperationType {
 /// The key of an operation's state of the given type, from its lock key.
 ///
 /// ```
-/// use tombola_core::keys::{state, OperationType};
-/// use tombola_core::LockKey;
+/// use tombola_core::pool::keys::{state, OperationType};
+/// use tombola_core::pool::LockKey;
 ///
 /// let lock: LockKey = "summer/op-7".parse()?;
 /// assert_eq!(state(&lock, OperationType::MultiDraw), "tombola:{summer}:op:op-7");
 /// assert_eq!(state(&lock, OperationType::Rollback), "tombola:{summer}:req:op-7#rollback");
-/// # Ok::<(), tombola_core::IdError>(())
+/// # Ok::<(), tombola_core::pool::IdError>(())
 /// ```
 pub fn state(lock: &LockKey, kind: OperationType) -> String {
     match kind {

@@ -4,7 +4,7 @@ use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::ItemId;
+use crate::pool::id::ItemId;
 
 /// A number of units of one item, as given back by a RETURN.
 ///
@@ -26,6 +26,8 @@ pub enum FailReason {
     OutOfStock,
     /// The pool is closed.
     Closed,
+    /// A chunk of an operation that was rolled back before it in the log.
+    RolledBack,
     /// A seed log line names an item the pool does not have.
     UnknownItem,
     /// A seed log line recorded the draw as failed (`DRAW <id> FAILED`).
@@ -51,6 +53,8 @@ pub enum IgnoreReason {
     /// A RESTOCK that would take the item's stock or the pool's total weight
     /// past `u64::MAX`.
     Overflow,
+    /// A rollback of an operation already rolled back.
+    AlreadyRolledBack,
 }
 
 /// What applying one entry did. It is a pure function of the state before
@@ -85,7 +89,8 @@ pub enum Outcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<FailReason>,
     },
-    /// A RETURN gave units back.
+    /// A RETURN gave units back: for a rollback, exactly what the
+    /// operation's chunks held at that point of the log.
     Return {
         /// Units given back, unlimited items included (for them it changes
         /// nothing).

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fnv::fnv1a;
-use crate::id::{IdError, ItemId, PoolId};
-use crate::rules::Rules;
+use crate::pool::id::{IdError, ItemId, PoolId};
+use crate::pool::rules::Rules;
 
 /// The most items a pool holds.
 pub const MAX_ITEMS: usize = 1 << 20;
@@ -123,7 +123,7 @@ fn default_snapshot_every() -> u32 {
 /// field, and [`ValidConfig`] is the proof that a configuration was checked.
 ///
 /// ```
-/// use tombola_core::{Mode, PoolConfig, Stock};
+/// use tombola_core::pool::{Mode, PoolConfig, Stock};
 ///
 /// let config: PoolConfig = serde_json::from_str(r#"{
 ///     "id": "summer", "name": "Summer", "mode": "stock",
@@ -256,7 +256,7 @@ pub enum ConfigProblem {
 /// An invalid [`PoolConfig`]: the field at fault and what is wrong with it.
 ///
 /// ```
-/// use tombola_core::{ConfigField, ConfigProblem, PoolConfig};
+/// use tombola_core::pool::{ConfigField, ConfigProblem, PoolConfig};
 ///
 /// let config: PoolConfig = serde_json::from_str(r#"{
 ///     "id": "p", "name": "P", "mode": "weight",

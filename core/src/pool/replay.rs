@@ -6,13 +6,13 @@
 //! of the entry before `log[0]`, 0 until the log is first rotated) plus the
 //! list length RPUSH returned ([`seq_of_push`]).
 
-use crate::codec::CodecError;
-use crate::codec::Line;
-use crate::entry::Entry;
-use crate::machine::{apply, apply_line};
-use crate::outcome::Outcome;
-use crate::snapshot::Snapshot;
-use crate::state::PoolState;
+use crate::pool::codec::CodecError;
+use crate::pool::codec::Line;
+use crate::pool::entry::Entry;
+use crate::pool::machine::{apply, apply_line};
+use crate::pool::outcome::Outcome;
+use crate::pool::snapshot::Snapshot;
+use crate::pool::state::PoolState;
 
 /// A line of a log that does not decode, with its sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -79,14 +79,14 @@ where
 /// long log streams through a ledger instead of collecting every outcome.
 ///
 /// ```
-/// use tombola_core::{Ledger, Outcome};
+/// use tombola_core::pool::{Ledger, Outcome};
 ///
 /// let mut ledger = Ledger::new();
 /// assert_eq!(ledger.apply_line(b"CREATE/1 p 1 weight 32 P a:1:1")?, Outcome::Create);
 /// assert_eq!(ledger.apply_line(b"CLOSE/1")?, Outcome::Close);
 /// assert_eq!(ledger.seq(), 2);
 /// assert!(ledger.state().is_some_and(|state| state.is_closed()));
-/// # Ok::<(), tombola_core::ReplayError>(())
+/// # Ok::<(), tombola_core::pool::ReplayError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -231,11 +231,11 @@ impl Replayed {
 /// one by one; nothing is returned for a partial replay.
 ///
 /// ```
-/// use tombola_core::{replay, Entry, Outcome};
+/// use tombola_core::pool::{replay, Entry, Outcome};
 ///
 /// let log = ["CREATE/1 p 1 weight 32 P a:1:1", "DRAW/1 r1 2 0000000000000007 partial"];
 /// let entries = log.iter().zip(1..).map(|(line, seq)| Ok((seq, Entry::decode(line)?)));
-/// let replayed = replay(None, entries.collect::<Result<Vec<_>, tombola_core::CodecError>>()?)?;
+/// let replayed = replay(None, entries.collect::<Result<Vec<_>, tombola_core::pool::CodecError>>()?)?;
 /// assert_eq!(replayed.seq, 2);
 /// assert_eq!(replayed.outcome(2).map(Outcome::drawn).map(<[_]>::len), Some(1));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -260,14 +260,14 @@ where
 /// its sequence number; nothing is returned for a partial replay.
 ///
 /// ```
-/// use tombola_core::{replay_tail, Outcome};
+/// use tombola_core::pool::{replay_tail, Outcome};
 ///
 /// let log = ["CREATE/1 p 1 weight 32 P a:1:1", "CLOSE/1"];
 /// let replayed = replay_tail(None, log)?;
 /// assert_eq!(replayed.outcome(2), Some(&Outcome::Close));
 /// let tail = replay_tail(replayed.snapshot(), ["CLOSE/1"])?;
 /// assert_eq!(tail.seq, 3);
-/// # Ok::<(), tombola_core::ReplayError>(())
+/// # Ok::<(), tombola_core::pool::ReplayError>(())
 /// ```
 pub fn replay_tail<I>(start: Option<Snapshot>, lines: I) -> Result<Replayed, ReplayError>
 where

@@ -28,7 +28,7 @@
 
 use rand_core::RngCore;
 
-use crate::rules::uniform_below;
+use crate::pool::rules::uniform_below;
 
 /// Children per node.
 pub const LANES: usize = 16;
@@ -90,7 +90,7 @@ pub enum SamplerError {
 /// Two samplers are equal when they hold the same weights.
 ///
 /// ```
-/// use tombola_core::sampler::Sampler;
+/// use tombola_core::pool::sampler::Sampler;
 ///
 /// let mut sampler = Sampler::new(&[3, 0, 5])?;
 /// assert_eq!(sampler.total(), 8);
@@ -99,7 +99,7 @@ pub enum SamplerError {
 /// assert_eq!(sampler.find(3), Some(2));
 /// sampler.decrease(2, 5);
 /// assert_eq!(sampler.find(3), None);
-/// # Ok::<(), tombola_core::sampler::SamplerError>(())
+/// # Ok::<(), tombola_core::pool::sampler::SamplerError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sampler {

@@ -10,12 +10,12 @@
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use crate::codec::Line;
-use crate::config::{ConfigError, PoolConfig, ValidConfig};
-use crate::entry::{Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Return};
-use crate::id::{ItemId, OperationId, RequestId};
-use crate::outcome::{IgnoreReason, ItemCount, Outcome};
-use crate::state::{AddError, PoolState};
+use crate::pool::codec::Line;
+use crate::pool::config::{ConfigError, PoolConfig, ValidConfig};
+use crate::pool::entry::{Chunk, Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Rollback};
+use crate::pool::id::{ItemId, OperationId, RequestId};
+use crate::pool::outcome::{IgnoreReason, Outcome};
+use crate::pool::state::{AddError, PoolState};
 
 /// What a caller asks of a pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +32,6 @@ pub enum Command {
         all_or_nothing: bool,
         /// 64 bits from the host's CSPRNG.
         seed: u64,
-    },
-    /// Give back what a rolled-back operation drew.
-    Return {
-        /// The operation.
-        operation_id: OperationId,
-        /// The items it drew, one entry per unit, in any order.
-        items: Vec<ItemId>,
     },
     /// Add units of a limited item.
     Restock {
@@ -82,10 +75,7 @@ pub enum DecideError {
     /// RESTOCK of zero units.
     #[error("the quantity must be at least 1")]
     ZeroQuantity,
-    /// RETURN of no items.
-    #[error("nothing to return")]
-    NothingToReturn,
-    /// A RESTOCK or RETURN that would take an item's stock or the pool's total
+    /// A RESTOCK that would take an item's stock or the pool's total
     /// weight past `u64::MAX`.
     #[error("item {0} would overflow the pool's stock or total weight")]
     Overflow(ItemId),
@@ -105,7 +95,7 @@ pub enum DecideError {
 /// [`DecideError::BadCount`] unless `count` is 1 to [`MAX_DRAW_COUNT`].
 ///
 /// ```
-/// use tombola_core::{draw_entry, DecideError, RequestId};
+/// use tombola_core::pool::{draw_entry, DecideError, RequestId};
 ///
 /// let entry = draw_entry(RequestId::new("r1")?, 10, false, 0xdeadbeef)?;
 /// assert_eq!(entry.encode(), "DRAW/1 r1 10 00000000deadbeef partial");
@@ -127,20 +117,78 @@ pub fn draw_entry(
     }))
 }
 
+/// The CHUNK entry of chunk `index` of an operation, decided without
+/// reading the pool's state, as a draw is ([`draw_entry`]): whether the
+/// pool is open, has stock and whether the operation was rolled back is
+/// settled where the entry lands in the log. `at` is the host's clock now
+/// and `until` the end of the operation's rollback window, both in
+/// milliseconds since the Unix epoch.
+///
+/// # Errors
+///
+/// [`DecideError::BadCount`] unless `count` is 1 to [`MAX_DRAW_COUNT`].
+///
+/// ```
+/// use tombola_core::pool::{chunk_entry, OperationId};
+///
+/// let entry = chunk_entry(&OperationId::new("op-7")?, 2, 10, 0xbeef, 1_000, 3_601_000)?;
+/// assert_eq!(entry.encode(), "CHUNK/1 op-7 2 10 000000000000beef 1000 3601000");
+/// assert_eq!(entry.request_id().map(|r| r.to_string()), Some("op-7#2".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn chunk_entry(
+    operation: &OperationId,
+    index: u32,
+    count: u32,
+    seed: u64,
+    at: u64,
+    until: u64,
+) -> Result<Entry, DecideError> {
+    let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+    Ok(Entry::Chunk(Chunk {
+        operation_id: operation.clone(),
+        index,
+        count,
+        seed,
+        at,
+        until,
+    }))
+}
+
+/// The RETURN entry that rolls an operation back. It needs no state: what
+/// it gives back is what the operation's chunks hold where it lands in the
+/// log, and it is accepted on a closed pool, since giving back must always
+/// be possible. Its chunks after it fail until `until`.
+///
+/// ```
+/// use tombola_core::pool::{rollback_entry, OperationId};
+///
+/// let entry = rollback_entry(&OperationId::new("op-7")?, 5_000, 3_605_000);
+/// assert_eq!(entry.encode(), "RETURN/2 op-7 5000 3605000");
+/// assert_eq!(entry.request_id().map(|r| r.to_string()), Some("op-7#rollback".into()));
+/// # Ok::<(), tombola_core::pool::IdError>(())
+/// ```
+pub fn rollback_entry(operation: &OperationId, at: u64, until: u64) -> Entry {
+    Entry::Rollback(Rollback {
+        operation_id: operation.clone(),
+        at,
+        until,
+    })
+}
+
 /// Checks a command against the state the caller has read (`None`: no pool
 /// yet) and produces the entry to append.
 ///
-/// A RETURN's items are counted per item, in configuration order. A DRAW is
-/// not refused for lack of stock: its outcome records the failure.
+/// A DRAW is not refused for lack of stock: its outcome records the
+/// failure.
 ///
 /// # Errors
 ///
 /// A [`DecideError`] when the command does not apply to that state: see
-/// each variant. A RETURN is accepted on a closed pool: giving back what was
-/// drawn must always be possible.
+/// each variant.
 ///
 /// ```
-/// use tombola_core::{decide, Command, DecideError, PoolConfig, RequestId};
+/// use tombola_core::pool::{decide, Command, DecideError, PoolConfig, RequestId};
 ///
 /// let config: PoolConfig = serde_json::from_str(r#"{"id":"p","name":"P","mode":"weight",
 ///     "items":[{"id":"a","stock":1}]}"#)?;
@@ -172,10 +220,6 @@ pub fn decide(state: Option<&PoolState>, command: Command) -> Result<Entry, Deci
             }
             Ok(entry)
         }
-        Command::Return {
-            operation_id,
-            items,
-        } => decide_return(state, operation_id, items),
         Command::Restock { item, quantity } => {
             if state.is_closed() {
                 return Err(DecideError::Closed);
@@ -196,48 +240,12 @@ pub fn decide(state: Option<&PoolState>, command: Command) -> Result<Entry, Deci
     }
 }
 
-fn decide_return(
-    state: &PoolState,
-    operation_id: OperationId,
-    items: Vec<ItemId>,
-) -> Result<Entry, DecideError> {
-    if items.is_empty() {
-        return Err(DecideError::NothingToReturn);
-    }
-    let mut counts = vec![0u64; state.config().len()];
-    for item in items {
-        let position = state
-            .config()
-            .position(item.as_str())
-            .ok_or(DecideError::UnknownItem(item))?;
-        // One entry per unit drawn: far below u64::MAX.
-        counts[position as usize] += 1;
-    }
-    let mut returned = Vec::new();
-    for (position, (&count, item)) in (0u32..).zip(counts.iter().zip(state.config().items())) {
-        let Some(quantity) = NonZeroU64::new(count) else {
-            continue;
-        };
-        if let Err(AddError::Overflow) = state.check_add(position, count) {
-            return Err(DecideError::Overflow(item.id));
-        }
-        returned.push(ItemCount {
-            item: item.id,
-            quantity,
-        });
-    }
-    Ok(Entry::Return(Return {
-        operation_id,
-        items: returned,
-    }))
-}
-
 /// Applies an entry to a pool that may not exist yet, and returns its
 /// outcome. Never fails: a CREATE starts the pool; any other entry before
 /// it, and a second CREATE, change nothing and say so.
 ///
 /// ```
-/// use tombola_core::{apply, Entry, IgnoreReason, Outcome};
+/// use tombola_core::pool::{apply, Entry, IgnoreReason, Outcome};
 ///
 /// let mut state = None;
 /// let close = Entry::decode("CLOSE/1")?;
@@ -246,7 +254,7 @@ fn decide_return(
 /// assert_eq!(apply(&mut state, &create), Outcome::Create);
 /// assert_eq!(apply(&mut state, &close), Outcome::Close);
 /// assert!(state.is_some_and(|state| state.is_closed()));
-/// # Ok::<(), tombola_core::CodecError>(())
+/// # Ok::<(), tombola_core::pool::CodecError>(())
 /// ```
 pub fn apply(state: &mut Option<PoolState>, entry: &Entry) -> Outcome {
     apply_line(state, &entry.as_line())

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::entry::MAX_DRAW_COUNT;
-use crate::id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
-use crate::machine::Command;
+use crate::pool::entry::MAX_DRAW_COUNT;
+use crate::pool::id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
 
 /// Where a multi-draw stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,6 +105,18 @@ pub enum DrawStateCorrupted {
         /// Draws in total.
         total: u32,
     },
+    /// A state saved under one operation's key that names another pool or
+    /// operation.
+    #[error("saved for {expected} but names {found}")]
+    WrongKey {
+        /// The lock key of the pool and operation it was read for.
+        expected: String,
+        /// The lock key its fields name.
+        found: String,
+    },
+    /// A rollback position on a state that is not rolled back.
+    #[error("rollback_seq {0} on a state that is not rolled back")]
+    RollbackSeqWithoutRollback(u64),
     /// Updated before it was created.
     #[error("updated_at {updated_at} is before created_at {created_at}")]
     UpdatedBeforeCreated {
@@ -117,13 +128,13 @@ pub enum DrawStateCorrupted {
 }
 
 /// A multi-draw's progress, saved as JSON under
-/// [`keys::state`](crate::keys::state) after every chunk.
+/// [`keys::operation`](crate::pool::keys::operation) after every chunk, and
+/// kept marked rolled back for its TTL after a rollback.
 ///
 /// Timestamps are whatever the caller passes in (milliseconds since the
-/// Unix epoch, by convention): the core reads no clock. Fields are public
-/// because a saved state is data to be checked, not trusted: call
-/// [`DrawState::validate`] (or load with [`DrawState::from_json`], which
-/// does) before acting on one.
+/// Unix epoch, by convention): the core reads no clock. The ids are typed;
+/// the saved JSON is data to be checked, not trusted, so it is read with
+/// [`DrawState::load`] (or [`DrawState::from_json`]), which validates it.
 ///
 /// JSON:
 ///
@@ -135,11 +146,14 @@ pub enum DrawStateCorrupted {
 ///  "created_at":1700000000000,"updated_at":1700000000500}
 /// ```
 ///
+/// A rolled-back state also has `"rollback_seq"`, the position of its
+/// RETURN entry.
+///
 /// ```
-/// use tombola_core::{DrawState, DrawStatus, ItemId, OperationId, PoolId};
+/// use tombola_core::pool::{DrawState, DrawStatus, ItemId, OperationId, PoolId};
 ///
 /// let mut state = DrawState::new(&OperationId::new("op-7")?, &PoolId::new("summer")?, 3, 1_000);
-/// assert_eq!(state.chunk_request()?.as_str(), "op-7#0");
+/// assert_eq!(state.chunk_request().as_str(), "op-7#0");
 /// state.record(12, vec![ItemId::new("gold")?; 2], 1, 1_500);
 /// assert_eq!(state.completed, 3);
 /// assert_eq!(state.status, DrawStatus::Completed);
@@ -147,20 +161,18 @@ pub enum DrawStateCorrupted {
 /// assert_eq!(DrawState::from_json(&saved)?, state);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DrawState {
     /// The operation id, chosen by the client.
-    pub operation: String,
+    pub operation: OperationId,
     /// The pool drawn from.
-    pub pool: String,
+    pub pool: PoolId,
     /// `<pool>/<operation>`: see [`LockKey`].
-    pub lock_key: String,
+    #[serde(serialize_with = "as_text")]
+    pub lock_key: LockKey,
     /// Draws asked for.
     pub total: u32,
-    /// Draws per chunk, 1 to [`MAX_DRAW_COUNT`] (states saved before the
-    /// field existed ran chunks of the maximum).
-    #[serde(default = "max_chunk")]
+    /// Draws per chunk, 1 to [`MAX_DRAW_COUNT`].
     pub chunk_size: u32,
     /// Draws made so far, failed ones included.
     pub completed: u32,
@@ -168,10 +180,37 @@ pub struct DrawState {
     pub results: Vec<ChunkResult>,
     /// Where the operation stands.
     pub status: DrawStatus,
+    /// The sequence number of the RETURN entry that rolled it back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_seq: Option<u64>,
     /// When the operation started, as passed by the caller.
     pub created_at: u64,
     /// When the state last changed, as passed by the caller.
     pub updated_at: u64,
+}
+
+fn as_text<S: serde::Serializer>(key: &LockKey, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(key)
+}
+
+// The saved JSON as it is read, before its ids are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    operation: String,
+    pool: String,
+    lock_key: String,
+    total: u32,
+    // States saved before the field existed ran chunks of the maximum.
+    #[serde(default = "max_chunk")]
+    chunk_size: u32,
+    completed: u32,
+    results: Vec<ChunkResult>,
+    status: DrawStatus,
+    #[serde(default)]
+    rollback_seq: Option<u64>,
+    created_at: u64,
+    updated_at: u64,
 }
 
 fn max_chunk() -> u32 {
@@ -183,14 +222,15 @@ impl DrawState {
     /// most [`MAX_DRAW_COUNT`] (see [`DrawState::with_chunk_size`]).
     pub fn new(operation: &OperationId, pool: &PoolId, total: u32, now: u64) -> DrawState {
         DrawState {
-            operation: operation.to_string(),
-            pool: pool.to_string(),
-            lock_key: LockKey::new(pool.clone(), operation.clone()).to_string(),
+            operation: operation.clone(),
+            pool: pool.clone(),
+            lock_key: LockKey::new(pool.clone(), operation.clone()),
             total,
             chunk_size: MAX_DRAW_COUNT,
             completed: 0,
             results: Vec::new(),
             status: DrawStatus::InProgress,
+            rollback_seq: None,
             created_at: now,
             updated_at: now,
         }
@@ -214,21 +254,15 @@ impl DrawState {
         self.remaining().min(self.chunk_size).min(MAX_DRAW_COUNT)
     }
 
-    /// The request id of the next chunk: `<operation>#<chunk>`.
-    ///
-    /// # Errors
-    ///
-    /// [`DrawStateCorrupted`] if the state does not validate.
-    pub fn chunk_request(&self) -> Result<RequestId, DrawStateCorrupted> {
-        self.validate()?;
-        let (_, operation) = self.validate_ids()?;
+    /// The index of the next chunk, from 0.
+    pub fn next_chunk(&self) -> u32 {
         // Every chunk holds at least one of at most u32::MAX draws.
-        let chunk =
-            u32::try_from(self.results.len()).map_err(|_| DrawStateCorrupted::ResultsMismatch {
-                counted: self.results.len() as u64,
-                completed: self.completed,
-            })?;
-        Ok(RequestId::chunk(&operation, chunk))
+        u32::try_from(self.results.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The request id of the next chunk: `<operation>#<chunk>`.
+    pub fn chunk_request(&self) -> RequestId {
+        RequestId::chunk(&self.operation, self.next_chunk())
     }
 
     /// Records a chunk at `now`: the DRAW entry's sequence number, the items
@@ -254,26 +288,12 @@ impl DrawState {
             .collect()
     }
 
-    /// The command that gives back everything drawn, for a rollback; `None`
-    /// when nothing was drawn.
-    ///
-    /// # Errors
-    ///
-    /// [`DrawStateCorrupted`] if the state does not validate.
-    pub fn return_command(&self) -> Result<Option<Command>, DrawStateCorrupted> {
-        let operation_id = self.validate_ids()?.1;
-        self.validate()?;
-        let items = self.drawn();
-        Ok((!items.is_empty()).then_some(Command::Return {
-            operation_id,
-            items,
-        }))
-    }
-
-    /// Marks the operation rolled back at `now`.
-    pub fn roll_back(&mut self, now: u64) {
+    /// Marks the operation rolled back at `now` by the RETURN entry at
+    /// `seq`.
+    pub fn roll_back(&mut self, seq: u64, now: u64) {
         self.status = DrawStatus::RolledBack;
-        self.updated_at = now;
+        self.rollback_seq = Some(seq);
+        self.updated_at = now.max(self.updated_at);
     }
 
     /// The state as JSON.
@@ -288,9 +308,59 @@ impl DrawState {
     /// [`DrawStateCorrupted::Json`] if it does not parse, or what
     /// [`DrawState::validate`] finds.
     pub fn from_json(json: &str) -> Result<DrawState, DrawStateCorrupted> {
-        let state: DrawState = serde_json::from_str(json)
+        let saved: Saved = serde_json::from_str(json)
             .map_err(|error| DrawStateCorrupted::Json(error.to_string()))?;
+        fn field<T>(
+            field: &'static str,
+            text: &str,
+            parse: fn(&str) -> Result<T, IdError>,
+        ) -> Result<T, DrawStateCorrupted> {
+            if text.is_empty() {
+                return Err(DrawStateCorrupted::EmptyId(field));
+            }
+            parse(text).map_err(|error| DrawStateCorrupted::InvalidId { field, error })
+        }
+        let state = DrawState {
+            operation: field("operation", &saved.operation, OperationId::new)?,
+            pool: field("pool", &saved.pool, PoolId::new)?,
+            lock_key: field("lock_key", &saved.lock_key, str::parse::<LockKey>)?,
+            total: saved.total,
+            chunk_size: saved.chunk_size,
+            completed: saved.completed,
+            results: saved.results,
+            status: saved.status,
+            rollback_seq: saved.rollback_seq,
+            created_at: saved.created_at,
+            updated_at: saved.updated_at,
+        };
         state.validate()?;
+        Ok(state)
+    }
+
+    /// Loads the state saved under the key of `operation` in `pool`: what
+    /// [`DrawState::from_json`] checks, and that it names that pool and
+    /// operation.
+    ///
+    /// # Errors
+    ///
+    /// As [`DrawState::from_json`]; [`DrawStateCorrupted::WrongKey`] for a
+    /// state of another pool or operation; [`DrawStateCorrupted::Json`] for
+    /// bytes that are not UTF-8.
+    pub fn load(
+        bytes: &[u8],
+        pool: &PoolId,
+        operation: &OperationId,
+    ) -> Result<DrawState, DrawStateCorrupted> {
+        let json =
+            std::str::from_utf8(bytes).map_err(|_| DrawStateCorrupted::Json("not UTF-8".into()))?;
+        let state = DrawState::from_json(json)?;
+        let expected = LockKey::new(pool.clone(), operation.clone());
+        if state.lock_key != expected {
+            return Err(DrawStateCorrupted::WrongKey {
+                expected: expected.to_string(),
+                found: state.lock_key.to_string(),
+            });
+        }
         Ok(state)
     }
 
@@ -298,16 +368,21 @@ impl DrawState {
     ///
     /// # Errors
     ///
-    /// The first problem found, in this order: an empty or invalid operation
-    /// id, pool id or lock key; a lock key that does not match; a zero
-    /// total; completed above total; a chunk of 0 or over [`MAX_DRAW_COUNT`]
-    /// draws; chunk
-    /// sequence numbers that do not increase; results that do not add up to
-    /// completed; a status that contradicts the counts (in progress with
-    /// every draw made, completed with draws left); `updated_at` before
-    /// `created_at`.
+    /// The first problem found, in this order: a lock key that does not
+    /// match the pool and operation; a zero total; completed above total; a
+    /// chunk of 0 or over [`MAX_DRAW_COUNT`] draws; chunk sequence numbers
+    /// that do not increase; results that do not add up to completed; a
+    /// status that contradicts the counts (in progress with every draw made,
+    /// completed with draws left); a rollback position on a state not rolled
+    /// back; `updated_at` before `created_at`.
     pub fn validate(&self) -> Result<(), DrawStateCorrupted> {
-        self.validate_ids()?;
+        let expected = LockKey::new(self.pool.clone(), self.operation.clone());
+        if self.lock_key != expected {
+            return Err(DrawStateCorrupted::LockKeyMismatch {
+                expected: expected.to_string(),
+                found: self.lock_key.to_string(),
+            });
+        }
         if self.total == 0 {
             return Err(DrawStateCorrupted::ZeroTotal);
         }
@@ -354,6 +429,11 @@ impl DrawState {
                 total: self.total,
             });
         }
+        if let Some(seq) = self.rollback_seq
+            && self.status != DrawStatus::RolledBack
+        {
+            return Err(DrawStateCorrupted::RollbackSeqWithoutRollback(seq));
+        }
         if self.updated_at < self.created_at {
             return Err(DrawStateCorrupted::UpdatedBeforeCreated {
                 created_at: self.created_at,
@@ -361,29 +441,5 @@ impl DrawState {
             });
         }
         Ok(())
-    }
-
-    fn validate_ids(&self) -> Result<(PoolId, OperationId), DrawStateCorrupted> {
-        fn field<T>(
-            field: &'static str,
-            text: &str,
-            parse: fn(&str) -> Result<T, IdError>,
-        ) -> Result<T, DrawStateCorrupted> {
-            if text.is_empty() {
-                return Err(DrawStateCorrupted::EmptyId(field));
-            }
-            parse(text).map_err(|error| DrawStateCorrupted::InvalidId { field, error })
-        }
-        let operation = field("operation", &self.operation, OperationId::new)?;
-        let pool = field("pool", &self.pool, PoolId::new)?;
-        let lock_key = field("lock_key", &self.lock_key, str::parse::<LockKey>)?;
-        let expected = LockKey::new(pool.clone(), operation.clone());
-        if lock_key != expected {
-            return Err(DrawStateCorrupted::LockKeyMismatch {
-                expected: expected.to_string(),
-                found: self.lock_key.clone(),
-            });
-        }
-        Ok((pool, operation))
     }
 }
