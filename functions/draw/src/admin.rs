@@ -3,14 +3,13 @@
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
-use tombola_core::{Command, ItemId, PoolId, RequestId, Snapshot, decide};
+use tombola_core::pool::history;
+use tombola_core::pool::{Command, ItemId, PoolId, RequestId, decide};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
 
 use crate::commit::{self, state_of};
-use crate::ledger::{self, Start};
-use crate::pools::decide_problem;
-use crate::problem::{self, Problem};
-use crate::store::{self, Recording, Rotation};
-use crate::{backend, request};
+use crate::{backend, errors, request, store};
 
 /// `POST .../restock` body.
 #[derive(Debug, Deserialize)]
@@ -41,14 +40,13 @@ fn operator_change(
     pool: &PoolId,
     command: Command,
     request: RequestId,
-    fingerprint: &str,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     let conn = store::connect()?;
-    let (_, ledger) = commit::load(&conn, pool, None)?;
-    let entry = decide(Some(state_of(&ledger, pool)?), command).map_err(decide_problem)?;
-    let committed = commit::commit(&conn, pool, &request, &entry.encode(), fingerprint, None)?;
+    let computed = commit::load(&conn, pool)?;
+    let entry = decide(Some(state_of(&computed, pool)?), command).map_err(errors::decide)?;
+    let committed = commit::commit(&conn, pool, &request, &entry, None)?;
     tracing::info!(pool = %pool, request = %request, seq = committed.seq, outcome = ?committed.outcome, "operator change");
-    Ok(problem::json(
+    Ok(answer::json(
         200,
         &json!({
             "pool": pool, "request_id": request, "seq": committed.seq,
@@ -58,97 +56,72 @@ fn operator_change(
 }
 
 /// `POST /v1/pools/{pool}/restock` (operator).
-pub fn restock(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
+pub fn restock(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     let ask: RestockRequest = request::json(body)?;
     let request = ask
         .request_id
         .unwrap_or_else(|| generated_request("restock"));
-    let fingerprint = format!("restock:{}:{}", ask.item, ask.quantity);
     let command = Command::Restock {
         item: ask.item,
         quantity: ask.quantity,
     };
-    operator_change(pool, command, request, &fingerprint)
+    operator_change(pool, command, request)
 }
 
 /// `POST /v1/pools/{pool}/close` (operator).
-pub fn close(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
+pub fn close(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     let ask: CloseRequest = request::json(body)?;
     let request = ask.request_id.unwrap_or_else(|| generated_request("close"));
-    operator_change(pool, Command::Close, request, "close")
+    operator_change(pool, Command::Close, request)
 }
 
 /// `POST /v1/pools/{pool}/recover` (operator): replays the log from the
 /// newest usable snapshot, writes a new snapshot, and moves the replayed
 /// entries into a new archive segment (dropping the oldest segment when
-/// the archive is full).
-pub fn recover(pool: &PoolId) -> Result<Response, Problem> {
+/// the archive is full), as the core plans it.
+pub fn recover(pool: &PoolId) -> Result<Response, ApiError> {
     let conn = store::connect()?;
-    let history = store::history(&conn, pool)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
-    let ledger = ledger::newest(pool, &history, Vec::new())?;
-    let state = state_of(&ledger, pool)?.clone();
-    let seq = ledger.seq();
-    let snapshot = Snapshot { seq, state }.encode();
-    let live = &history.live;
-    let count = live.lines.len() as u64;
-    let mut archived = None;
-    let mut dropped = None;
-    if count == 0 {
-        store::record(
+    let history = store::history(&conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+    let computed = history::newest(pool, &history, Vec::new()).map_err(errors::unrecoverable)?;
+    let max_segments = tombola_edge::settings::number("archive_segments", 8).max(1) as usize;
+    let plan = history::compaction(pool, &history, &computed, max_segments)
+        .map_err(errors::unrecoverable)?;
+    if plan.count == 0 {
+        store::record_outcome(
             &conn,
             pool,
-            Recording {
-                snapshot: Some(&snapshot),
-                ..Recording::default()
+            store::Recording {
+                snapshot: Some((plan.seq, &plan.snapshot)),
+                ..store::Recording::default()
             },
         )?;
-    } else {
-        let segment_start = match (&ledger.start, &live.snapshot) {
-            (Start::Snapshot { seq, .. }, Some(bytes)) if *seq == live.base => Some(bytes.clone()),
-            _ if live.base == 0 => None,
-            _ => ledger::snapshot_at(pool, &history, live.base)?.map(|s| s.encode()),
-        };
-        let max_segments = backend::number_variable("archive_segments", 8).max(1) as usize;
-        dropped = (history.segments.len() >= max_segments).then(|| history.segments[0].first);
-        let moved = store::rotate(
-            &conn,
-            pool,
-            Rotation {
-                base: live.base,
-                count,
-                snapshot: &snapshot,
-                segment_start: segment_start.as_deref(),
-                drop_oldest: dropped,
-            },
-        )?;
-        if !moved {
-            return Err(Problem::conflict(
-                "recover-raced",
-                "another recover compacted the log at the same time; retry",
-            ));
-        }
-        archived = Some(live.base + 1);
+    } else if !store::rotate(&conn, pool, &plan)? {
+        return Err(ApiError::conflict(
+            "recover-raced",
+            "another recover compacted the log at the same time; retry",
+        ));
     }
+    let archived = (plan.count > 0).then_some(plan.base + 1);
     tracing::info!(
         pool = %pool,
-        seq,
-        replayed = ledger.entries.len(),
-        archived = count,
-        dropped = dropped.unwrap_or_default(),
+        seq = plan.seq,
+        replayed = computed.entries.len(),
+        archived = plan.count,
+        dropped = plan.drop_oldest.unwrap_or_default(),
         "pool recovered"
     );
-    Ok(problem::json(
+    Ok(answer::json(
         200,
         &json!({
             "pool": pool,
-            "seq": seq,
-            "replayed_from": ledger::start_seq(&ledger.start),
-            "entries_replayed": ledger.entries.len(),
-            "snapshot_seq": seq,
-            "archived_entries": count,
+            "seq": plan.seq,
+            "replayed_from": computed.start.seq(),
+            "entries_replayed": computed.entries.len(),
+            "snapshot_seq": plan.seq,
+            "archived_entries": plan.count,
             "archive_segment": archived,
-            "dropped_segment": dropped,
-            "skipped": ledger.skipped,
+            "dropped_segment": plan.drop_oldest,
+            "skipped": computed.skipped,
         }),
     ))
 }

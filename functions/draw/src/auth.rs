@@ -6,13 +6,13 @@
 use spin_sdk::http::IncomingRequest;
 use tombola_edge::token;
 
-use crate::problem::Problem;
+use tombola_edge::error::ApiError;
 
 /// Checks the request's bearer token against `admin_token`.
 ///
 /// 401 when there is no bearer token, 403 when it is wrong, 500 when the
 /// token is not configured (an empty token would let anyone in).
-pub fn require_admin(request: &IncomingRequest) -> Result<(), Problem> {
+pub fn require_admin(request: &IncomingRequest) -> Result<(), ApiError> {
     let header = request
         .headers()
         .get("authorization")
@@ -21,22 +21,17 @@ pub fn require_admin(request: &IncomingRequest) -> Result<(), Problem> {
         .map(|v| String::from_utf8_lossy(&v).into_owned());
     check(
         header.as_deref(),
-        spin_sdk::variables::get("admin_token").ok(),
+        tombola_edge::settings::secret("admin_token"),
     )
 }
 
-fn check(header: Option<&str>, expected: Option<String>) -> Result<(), Problem> {
+fn check(header: Option<&str>, expected: Option<String>) -> Result<(), ApiError> {
     let expected = expected.filter(|t| !t.is_empty()).ok_or_else(|| {
         tracing::error!("admin_token is not set; operator routes are closed");
-        Problem::new(
-            500,
-            "not-configured",
-            "Server not configured",
-            "the admin_token variable is not set",
-        )
+        ApiError::not_configured("the admin_token variable is not set")
     })?;
     let token = token::bearer(header).ok_or_else(|| {
-        Problem::new(
+        ApiError::new(
             401,
             "unauthorized",
             "Unauthorized",
@@ -47,7 +42,7 @@ fn check(header: Option<&str>, expected: Option<String>) -> Result<(), Problem> 
         Ok(())
     } else {
         tracing::warn!("operator route called with a wrong token");
-        Err(Problem::new(
+        Err(ApiError::new(
             403,
             "forbidden",
             "Forbidden",

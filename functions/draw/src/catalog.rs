@@ -7,11 +7,10 @@
 use serde::{Deserialize, Serialize};
 use spin_sdk::key_value::Store;
 
-use crate::backend;
-use crate::problem::Problem;
+use tombola_core::pool::keys;
+use tombola_edge::error::ApiError;
 
-const INDEX: &str = "tombola:catalog";
-const ENTRY_PREFIX: &str = "tombola:catalog:";
+use crate::backend;
 
 /// How a pool is listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,40 +20,42 @@ pub struct Listing {
     /// Display name.
     pub name: String,
     /// Weighting mode.
-    pub mode: tombola_core::Mode,
+    pub mode: tombola_core::pool::Mode,
     /// Number of items.
     pub items: usize,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_at: u64,
 }
 
-fn open() -> Result<Store, Problem> {
+fn open() -> Result<Store, ApiError> {
     backend::key_value().map_err(|e| {
-        Problem::unavailable(
-            "key-value",
+        ApiError::new(
+            503,
+            "key-value-unavailable",
+            "Service unavailable",
             format!("catalog store: {}", backend::describe_key_value(&e)),
         )
     })
 }
 
-fn kv_problem(step: &str, e: &spin_sdk::key_value::Error) -> Problem {
+fn kv_problem(step: &str, e: &spin_sdk::key_value::Error) -> ApiError {
     let message = format!("{step}: {}", backend::describe_key_value(e));
     tracing::error!(error = %message, "catalog step failed");
-    Problem::unavailable("key-value", message)
+    ApiError::new(503, "key-value-unavailable", "Service unavailable", message)
 }
 
-fn index(store: &Store) -> Result<Vec<String>, Problem> {
+fn index(store: &Store) -> Result<Vec<String>, ApiError> {
     match store
-        .get(INDEX)
+        .get(keys::CATALOG_INDEX)
         .map_err(|e| kv_problem("read catalog index", &e))?
     {
         None => Ok(Vec::new()),
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Problem::new(
+            ApiError::new(
                 500,
                 "catalog-corrupted",
                 "Catalog corrupted",
-                format!("{INDEX}: {e}"),
+                format!("{}: {e}", keys::CATALOG_INDEX),
             )
         }),
     }
@@ -65,11 +66,11 @@ fn index(store: &Store) -> Result<Vec<String>, Problem> {
 /// The store has no compare-and-swap, so the index is written, read back
 /// and written again until it holds the id: two creations racing each
 /// re-add what the other's write dropped.
-pub fn add(listing: &Listing) -> Result<(), Problem> {
+pub fn add(listing: &Listing) -> Result<(), ApiError> {
     let store = open()?;
     let entry = serde_json::to_vec(listing).expect("listings serialize");
     store
-        .set(&format!("{ENTRY_PREFIX}{}", listing.id), &entry)
+        .set(&keys::catalog_entry(&listing.id), &entry)
         .map_err(|e| kv_problem("write catalog entry", &e))?;
     for _ in 0..8 {
         let mut ids = index(&store)?;
@@ -78,32 +79,37 @@ pub fn add(listing: &Listing) -> Result<(), Problem> {
         }
         ids.push(listing.id.clone());
         store
-            .set(INDEX, &serde_json::to_vec(&ids).expect("ids serialize"))
+            .set(
+                keys::CATALOG_INDEX,
+                &serde_json::to_vec(&ids).expect("ids serialize"),
+            )
             .map_err(|e| kv_problem("write catalog index", &e))?;
     }
-    Err(Problem::unavailable(
-        "key-value",
+    Err(ApiError::new(
+        503,
+        "key-value-unavailable",
+        "Service unavailable",
         "the catalog index kept changing; retry",
     ))
 }
 
 /// Whether the catalog lists `id`.
-pub fn contains(id: &str) -> Result<bool, Problem> {
+pub fn contains(id: &str) -> Result<bool, ApiError> {
     Ok(index(&open()?)?.iter().any(|i| i == id))
 }
 
 /// Every listed pool, in creation order.
-pub fn list() -> Result<Vec<Listing>, Problem> {
+pub fn list() -> Result<Vec<Listing>, ApiError> {
     let store = open()?;
     let mut out = Vec::new();
     for id in index(&store)? {
-        let key = format!("{ENTRY_PREFIX}{id}");
+        let key = keys::catalog_entry(&id);
         match store
             .get(&key)
             .map_err(|e| kv_problem("read catalog entry", &e))?
         {
             Some(bytes) => out.push(serde_json::from_slice(&bytes).map_err(|e| {
-                Problem::new(
+                ApiError::new(
                     500,
                     "catalog-corrupted",
                     "Catalog corrupted",

@@ -1,19 +1,21 @@
 //! Committing an entry for a request id: append it (once), compute its
-//! outcome by replay, record the outcome, and write a snapshot when the
-//! tail has grown past the pool's interval. Every write path goes through
-//! [`commit`], so exactly-once and the log-first rule hold everywhere.
+//! outcome by replay, record the outcome, and write a snapshot when one is
+//! due. This is the one place that alternates between Redis and the core:
+//! when the core says the tail is not enough, it reads the history and
+//! asks again.
 
 use spin_sdk::redis::Connection;
-use tombola_core::{Outcome, PoolId, PoolState, RequestId};
+use tombola_core::pool::history::{self, Computed, FromTail, Tail};
+use tombola_core::pool::{Entry, Fingerprint, Outcome, PoolId, PoolState, Record, RequestId};
+use tombola_edge::error::ApiError;
 
-use crate::ledger::{self, Ledger, Start};
-use crate::problem::Problem;
-use crate::store::{self, Appended, Recording, StoreError};
+use crate::errors;
+use crate::store::{self, Appended, Recording};
 
 /// How long a request id's record is kept, and so how long a retry is
 /// answered from it.
 pub fn record_ttl_secs() -> u64 {
-    crate::backend::number_variable("request_ttl_secs", 86_400)
+    tombola_edge::settings::number("request_ttl_secs", 86_400)
 }
 
 /// An entry in the log, with its outcome.
@@ -30,31 +32,46 @@ pub struct Committed {
     pub state: Option<PoolState>,
 }
 
-/// Extra state saved atomically with the outcome record.
+/// Extra state saved atomically with the outcome record: a key of the
+/// pool, its JSON and its TTL.
 pub type SaveWith<'a> = &'a dyn Fn(&Committed) -> Option<(String, String, u64)>;
 
-/// Appends `line` for `request` unless its id was used, and returns the
-/// entry's outcome.
+/// Appends `entry` for `request` unless the request id was used, and
+/// returns the entry's outcome. What the record keeps to catch a reused id
+/// is the entry's [`Fingerprint`].
 ///
 /// 404 when the pool does not exist; 409 when the request id was used with
-/// another body (`fingerprint`); 503 when Redis is unreachable; 422 when
+/// another request; 503 when Redis is unreachable (with an unknown outcome
+/// once the append was sent: a retry with the same id is safe); 422 when
 /// the stored history cannot be replayed.
 pub fn commit(
     conn: &Connection,
     pool: &PoolId,
     request: &RequestId,
-    line: &str,
-    fingerprint: &str,
+    entry: &Entry,
     save_with: Option<SaveWith<'_>>,
-) -> Result<Committed, Problem> {
-    let appended = store::append(conn, pool, request, line, fingerprint, record_ttl_secs())?;
+) -> Result<Committed, ApiError> {
+    let fingerprint = Fingerprint::of(entry).ok_or_else(|| {
+        ApiError::from(tombola_edge::redis::StoreError::Data(format!(
+            "entry {} is not one a request appends",
+            entry.encode()
+        )))
+    })?;
+    let appended = store::append(
+        conn,
+        pool,
+        request,
+        &entry.encode(),
+        &fingerprint,
+        record_ttl_secs(),
+    )?;
     let (record, tail, fresh) = match appended {
-        Appended::NoPool => return Err(Problem::no_pool(pool.as_str())),
-        Appended::New { record, tail } => (record, tail, true),
-        Appended::Duplicate { record, tail } => (record, tail, false),
+        Appended::NoPool => return Err(errors::no_pool(pool.as_str())),
+        Appended::New(record, tail) => (record, tail, true),
+        Appended::Duplicate(record, tail) => (record, tail, false),
     };
-    if record.fingerprint != fingerprint {
-        return Err(Problem::conflict(
+    if !record.answers(&fingerprint) {
+        return Err(ApiError::conflict(
             "request-id-reused",
             format!(
                 "request id {request} was used for another request (entry {}); use a new id",
@@ -63,16 +80,12 @@ pub fn commit(
         )
         .with("seq", record.seq));
     }
-    // Each route logs its answer at info, with the sequence number.
     if fresh {
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "entry appended");
     } else {
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "request id seen before");
     }
-    if let Some(json) = &record.outcome {
-        let outcome = serde_json::from_str(json).map_err(|e| {
-            StoreError::Data(format!("recorded outcome of {request} is not valid: {e}"))
-        })?;
+    if let Some(outcome) = record.outcome {
         return Ok(Committed {
             seq: record.seq,
             outcome,
@@ -81,84 +94,84 @@ pub fn commit(
         });
     }
 
-    let mut ledger = ledger::from_tail(conn, pool, &tail)?;
-    if ledger.replayed.outcome(record.seq).is_none() {
-        // A retry of a request whose entry is already behind the newest
-        // snapshot: replay what the archive keeps.
-        let history = store::history(conn, pool)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
-        ledger = ledger::oldest(pool, &history)?;
-    }
-    let outcome = ledger
-        .replayed
-        .outcome(record.seq)
-        .cloned()
-        .ok_or_else(|| {
-            StoreError::Data(format!(
-                "entry {} of request {request} is no longer retained",
-                record.seq
-            ))
-        })?;
+    let computed = match history::for_entry(pool, &tail, record.seq)
+        .map_err(errors::unrecoverable)?
+    {
+        FromTail::Computed(computed) => *computed,
+        FromTail::NeedHistory { skipped } => {
+            let history =
+                store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+            tracing::warn!(pool = %pool, seq = record.seq, skipped = ?skipped, "the tail is not enough; replaying the history");
+            history::containing(pool, &history, record.seq, skipped)
+                .map_err(errors::unrecoverable)?
+        }
+    };
+    let outcome = computed.outcome(record.seq).cloned().ok_or_else(|| {
+        errors::unrecoverable(history::Unrecoverable {
+            position: format!("log entry {}", record.seq),
+            reason: "is not in the replayed history".into(),
+        })
+    })?;
     let committed = Committed {
         seq: record.seq,
         outcome,
         replay: !fresh,
-        state: ledger.replayed.state.clone(),
+        state: computed.replayed.state.clone(),
     };
-    let snapshot = snapshot_due(&ledger)
-        .then(|| ledger.replayed.snapshot())
-        .flatten();
-    let snapshot = snapshot.map(|s| s.encode());
-    let outcome_json = serde_json::to_string(&committed.outcome).expect("outcomes serialize");
+    let snapshot = computed.due_snapshot();
+    let encoded = snapshot.as_ref().map(|s| (s.seq, s.encode()));
     let extra = save_with.and_then(|f| f(&committed));
-    store::record(
+    let recorded = Record {
+        outcome: Some(committed.outcome.clone()),
+        ..record
+    };
+    store::record_outcome(
         conn,
         pool,
         Recording {
-            record: Some((request, &record, &outcome_json)),
-            snapshot: snapshot.as_deref(),
+            record: Some((request, &recorded)),
+            snapshot: encoded
+                .as_ref()
+                .map(|(seq, bytes)| (*seq, bytes.as_slice())),
             operation: extra.as_ref().map(|(k, j, t)| (k.as_str(), j.as_str(), *t)),
         },
     )?;
-    if snapshot.is_some() {
-        tracing::info!(pool = %pool, seq = ledger.seq(), "snapshot written");
+    if let Some((seq, _)) = encoded {
+        tracing::info!(pool = %pool, seq, "snapshot written");
     }
     Ok(committed)
 }
 
-/// Whether the replayed tail is long enough (or the snapshot it should
-/// have started from was unusable) to store a new snapshot.
-pub fn snapshot_due(ledger: &Ledger) -> bool {
-    let Some(state) = &ledger.replayed.state else {
-        return false;
-    };
-    let every = u64::from(state.config().snapshot_every().max(1));
-    let from = match &ledger.start {
-        Start::Beginning => 0,
-        Start::Snapshot { seq, .. } => *seq,
-    };
-    !ledger.skipped.is_empty() || ledger.seq().saturating_sub(from) >= every
-}
-
-/// The pool's state now: reads the snapshot and tail (and `extra`).
+/// The pool's state now, computed from a tail (and the history when the
+/// core asks for it).
 ///
 /// 404 when the pool does not exist.
-pub fn load(
-    conn: &Connection,
-    pool: &PoolId,
-    extra: Option<&str>,
-) -> Result<(Option<Vec<u8>>, Ledger), Problem> {
-    let (extra, tail) =
-        store::read(conn, pool, extra)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
-    let ledger = ledger::from_tail(conn, pool, &tail)?;
-    Ok((extra, ledger))
+pub fn computed(conn: &Connection, pool: &PoolId, tail: &Tail) -> Result<Computed, ApiError> {
+    match history::from_tail(pool, tail).map_err(errors::unrecoverable)? {
+        FromTail::Computed(computed) => Ok(*computed),
+        FromTail::NeedHistory { skipped } => {
+            tracing::warn!(pool = %pool, skipped = ?skipped, "snapshot unusable; replaying from the archive");
+            let history =
+                store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+            history::newest(pool, &history, skipped).map_err(errors::unrecoverable)
+        }
+    }
 }
 
-/// The state in `ledger`, or 404 when it holds no pool (its CREATE was
+/// The pool's state now.
+///
+/// 404 when the pool does not exist.
+pub fn load(conn: &Connection, pool: &PoolId) -> Result<Computed, ApiError> {
+    let tail = store::read(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+    computed(conn, pool, &tail)
+}
+
+/// The state in `computed`, or 404 when it holds no pool (its CREATE was
 /// lost).
-pub fn state_of<'a>(ledger: &'a Ledger, pool: &PoolId) -> Result<&'a PoolState, Problem> {
-    ledger
+pub fn state_of<'a>(computed: &'a Computed, pool: &PoolId) -> Result<&'a PoolState, ApiError> {
+    computed
         .replayed
         .state
         .as_ref()
-        .ok_or_else(|| Problem::no_pool(pool.as_str()))
+        .ok_or_else(|| errors::no_pool(pool.as_str()))
 }

@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::Response;
-use tombola_core::{FailReason, ItemId, Outcome, PoolId, RequestId};
+use tombola_core::pool::{FailReason, ItemId, Outcome, PoolId, RequestId, draw_entry};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::redis::StoreError;
 
 use crate::commit::{self, Committed};
-use crate::pools::decide_problem;
-use crate::problem::{self, Problem};
-use crate::{backend, request, store};
+use crate::{backend, errors, request, store};
 
 fn one() -> u32 {
     1
@@ -32,9 +33,9 @@ pub struct DrawRequest {
 #[derive(Debug, Serialize)]
 pub struct DrawResponse {
     /// The pool.
-    pub pool: String,
+    pub pool: PoolId,
     /// The request id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// The log entry's sequence number.
     pub seq: u64,
     /// The items drawn, in order.
@@ -48,56 +49,41 @@ pub struct DrawResponse {
     pub replay: bool,
 }
 
-/// The fingerprint a draw's record keeps, to catch a reused request id.
-pub fn fingerprint(count: u32, all_or_nothing: bool) -> String {
-    format!(
-        "draw:{count}:{}",
-        if all_or_nothing { "all" } else { "partial" }
-    )
-}
-
 /// `POST /v1/pools/{pool}/draws`.
-pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, Problem> {
+pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     let draw: DrawRequest = request::json(body)?;
-    let entry = tombola_core::draw_entry(
+    let entry = draw_entry(
         draw.request_id.clone(),
         draw.count,
         draw.all_or_nothing,
         backend::seed(),
     )
-    .map_err(decide_problem)?;
+    .map_err(errors::decide)?;
     let conn = store::connect()?;
-    let committed = commit::commit(
-        &conn,
-        pool,
-        &draw.request_id,
-        &entry.encode(),
-        &fingerprint(draw.count, draw.all_or_nothing),
-        None,
-    )?;
-    let response = answer(pool, &draw.request_id, committed)?;
+    let committed = commit::commit(&conn, pool, &draw.request_id, &entry, None)?;
+    let response = answer(pool, draw.request_id, committed)?;
     if response.reason == Some(FailReason::Closed) {
         return Err(
-            Problem::conflict("pool-closed", format!("pool {pool} is closed"))
+            ApiError::conflict("pool-closed", format!("pool {pool} is closed"))
                 .with("seq", response.seq)
                 .with("replay", response.replay),
         );
     }
-    Ok(problem::json(200, &response))
+    Ok(answer::json(200, &response))
 }
 
 fn answer(
     pool: &PoolId,
-    request: &RequestId,
+    request: RequestId,
     committed: Committed,
-) -> Result<DrawResponse, Problem> {
+) -> Result<DrawResponse, ApiError> {
     let Outcome::Draw {
         drawn,
         failed,
         reason,
     } = committed.outcome
     else {
-        return Err(store::StoreError::Data(format!(
+        return Err(StoreError::Data(format!(
             "entry {} of draw request {request} has outcome {:?}",
             committed.seq, committed.outcome
         ))
@@ -113,8 +99,8 @@ fn answer(
         "draw answered"
     );
     Ok(DrawResponse {
-        pool: pool.to_string(),
-        request_id: request.to_string(),
+        pool: pool.clone(),
+        request_id: request,
         seq: committed.seq,
         drawn,
         failed,

@@ -8,8 +8,10 @@ use serde::Serialize;
 use spin_sdk::http::Response;
 use spin_sdk::redis::RedisResult;
 
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+
 use crate::backend;
-use crate::problem::{self, Problem};
 
 const PROBE_PREFIX: &str = "tombola:health:probe:";
 
@@ -77,12 +79,8 @@ fn probe_key_value() -> Result<(), String> {
 
 fn probe_redis() -> Result<(), String> {
     let address = backend::redis_address();
-    let connection = backend::redis().map_err(|e| {
-        format!(
-            "cannot connect to Redis at {address}: {}",
-            backend::describe_redis(&e)
-        )
-    })?;
+    let connection = tombola_edge::redis::connect(&address)
+        .map_err(|e| format!("cannot connect to Redis at {address}: {}", e.message()))?;
     match connection.execute("PING", &[]) {
         Ok(reply) if reply == [RedisResult::Status("PONG".into())] => Ok(()),
         Ok(reply) => Err(format!("unexpected PING reply {reply:?}")),
@@ -99,7 +97,7 @@ pub async fn get() -> Response {
     };
     if health.key_value.is_ok() && health.redis.is_ok() {
         tracing::debug!("health probe passed");
-        return problem::json(200, &health);
+        return answer::json(200, &health);
     }
     for (service, check) in [("key_value", &health.key_value), ("redis", &health.redis)] {
         if let Some(error) = &check.error {
@@ -111,8 +109,8 @@ pub async fn get() -> Response {
         .filter_map(|(name, check)| check.error.as_ref().map(|e| format!("{name}: {e}")))
         .collect::<Vec<_>>()
         .join("; ");
-    Problem::unavailable("backend", detail)
+    ApiError::new(503, "backend-unavailable", "Service unavailable", detail)
         .with("key_value", &health.key_value)
         .with("redis", &health.redis)
-        .into_response()
+        .render(tombola_edge::error::Format::Problem)
 }

@@ -10,14 +10,17 @@
 //! - Routes: [`health`], [`pools`] (create, list, show), [`draws`],
 //!   [`operations`] (multi-draws: run, resume, roll back), [`admin`]
 //!   (restock, close, recover), [`audit`], [`log`].
-//! - [`commit`]: append once, replay, record: the one write path.
-//! - [`ledger`]: choosing where replay starts, falling back to the archive.
-//! - [`store`] and [`scripts`]: the Redis keys and Lua scripts.
+//! - [`commit`]: append once, replay, record; the one place that goes back
+//!   to Redis when the core says a tail is not enough.
+//! - [`store`] and [`scripts`]: moving the core's keys and formats to and
+//!   from Redis, one Lua script per round trip.
 //! - [`catalog`]: the pool catalog in Spin's key-value store.
-//! - [`request`], [`auth`], [`problem`]: input, operator tokens, errors.
-//! - [`backend`]: variables, connections, clock and seeds from the host.
+//! - [`request`], [`auth`], [`errors`]: bodies, operator tokens, and what
+//!   each refusal of the core is told.
+//! - [`backend`]: the stores' addresses, the clock and seeds.
 //!
-//! Handlers stay thin: everything that decides an outcome lives in `tombola-core`.
+//! Handlers stay thin: parse, ask `tombola-core`, persist in one script,
+//! answer. Every rule that decides what a client is told is the core's.
 
 pub mod admin;
 pub mod audit;
@@ -26,13 +29,12 @@ pub mod backend;
 pub mod catalog;
 pub mod commit;
 pub mod draws;
+pub mod errors;
 pub mod health;
-pub mod ledger;
 pub mod log;
 pub mod openapi;
 pub mod operations;
 pub mod pools;
-pub mod problem;
 pub mod request;
 pub mod router;
 pub mod scripts;

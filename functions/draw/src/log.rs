@@ -3,27 +3,26 @@
 
 use serde_json::json;
 use spin_sdk::http::Response;
-use tombola_core::PoolId;
+use tombola_core::pool::{PoolId, history};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::route::query_number;
 
-use crate::ledger::{self, Ledger};
-use crate::problem::{self, Problem};
-use crate::{request, store};
+use crate::{commit, errors, store};
 
 /// The most entries one page holds.
 pub const MAX_LIMIT: u64 = 1000;
 
 /// `GET /v1/pools/{pool}/log`.
-pub fn get(pool: &PoolId, query: &str) -> Result<Response, Problem> {
-    let after = request::query_number(query, "after", 0, 0..=u64::MAX)?;
-    let limit = request::query_number(query, "limit", 100, 1..=MAX_LIMIT)?;
+pub fn get(pool: &PoolId, query: &str) -> Result<Response, ApiError> {
+    let after = query_number(query, "after", 0, 0..=u64::MAX)?;
+    let limit = query_number(query, "limit", 100, 1..=MAX_LIMIT)?;
     let conn = store::connect()?;
-    let (_, tail) =
-        store::read(&conn, pool, None)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
-    let mut ledger: Ledger = ledger::from_tail(&conn, pool, &tail)?;
-    if after < ledger::start_seq(&ledger.start) {
-        let history =
-            store::history(&conn, pool)?.ok_or_else(|| Problem::no_pool(pool.as_str()))?;
-        ledger = ledger::oldest(pool, &history)?;
+    let tail = store::read(&conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+    let mut computed = commit::computed(&conn, pool, &tail)?;
+    if after < computed.start.seq() {
+        let history = store::history(&conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+        computed = history::oldest(pool, &history).map_err(errors::unrecoverable)?;
     }
     // The oldest entry kept anywhere: the archive's first segment, or the
     // live log when nothing was archived.
@@ -31,10 +30,10 @@ pub fn get(pool: &PoolId, query: &str) -> Result<Response, Problem> {
         .first()
         .copied()
         .unwrap_or(tail.base + 1);
-    let entries: Vec<_> = ledger
+    let entries: Vec<_> = computed
         .entries
         .iter()
-        .zip(&ledger.replayed.outcomes)
+        .zip(&computed.replayed.outcomes)
         .filter(|((seq, _), _)| *seq > after)
         .take(limit as usize)
         .map(|((seq, entry), (_, outcome))| {
@@ -42,12 +41,12 @@ pub fn get(pool: &PoolId, query: &str) -> Result<Response, Problem> {
         })
         .collect();
     let next_after = entries.last().and_then(|e| e["seq"].as_u64());
-    Ok(problem::json(
+    Ok(answer::json(
         200,
         &json!({
             "pool": pool,
             "retained_from": retained_from,
-            "last_seq": ledger.seq(),
+            "last_seq": computed.seq(),
             "entries": entries,
             "next_after": next_after,
         }),

@@ -2,13 +2,13 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::{Command, DecideError, PoolConfig, PoolId, PoolState, Stock, decide};
+use tombola_core::pool::{Command, Entry, PoolConfig, PoolId, PoolState, Stock, decide};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
 
 use crate::catalog::{self, Listing};
 use crate::commit::{self, state_of};
-use crate::ledger::Start;
-use crate::problem::{self, Problem};
-use crate::{backend, request, store};
+use crate::{backend, errors, request, store};
 
 /// One item as a pool view shows it.
 #[derive(Debug, Serialize)]
@@ -44,7 +44,7 @@ pub struct PoolView {
     /// Display name.
     pub name: String,
     /// Weighting mode.
-    pub mode: tombola_core::Mode,
+    pub mode: tombola_core::pool::Mode,
     /// Rules version its draws follow.
     pub rules: u32,
     /// Snapshot interval, in entries.
@@ -92,28 +92,11 @@ pub fn view(state: &PoolState, seq: u64, snapshot_seq: u64) -> PoolView {
     }
 }
 
-/// Maps a refusal of the core to an answer.
-pub fn decide_problem(error: DecideError) -> Problem {
-    match error {
-        DecideError::Config(e) => Problem::bad_request(&e.field.to_string(), e.to_string()),
-        DecideError::BadCount(_) => Problem::bad_request("count", error.to_string()),
-        DecideError::UnknownItem(_) => Problem::conflict("no-such-item", error.to_string()),
-        DecideError::UnlimitedItem(_) => Problem::conflict("item-unlimited", error.to_string()),
-        DecideError::ZeroQuantity => Problem::bad_request("quantity", error.to_string()),
-        DecideError::Overflow(_) => Problem::conflict("stock-overflow", error.to_string()),
-        DecideError::NoPool => Problem::new(404, "no-such-pool", "No such pool", error.to_string()),
-        DecideError::AlreadyExists => Problem::conflict("pool-exists", error.to_string()),
-        DecideError::Closed => Problem::conflict("pool-closed", error.to_string()),
-        DecideError::AlreadyClosed => Problem::conflict("pool-closed", error.to_string()),
-        DecideError::NothingToReturn => Problem::conflict("nothing-to-return", error.to_string()),
-    }
-}
-
 /// `POST /v1/pools` (operator): creates a pool from its configuration.
-pub fn create(body: &[u8]) -> Result<Response, Problem> {
+pub fn create(body: &[u8]) -> Result<Response, ApiError> {
     let config: PoolConfig = request::json(body)?;
-    let entry = decide(None, Command::Create(config)).map_err(decide_problem)?;
-    let tombola_core::Entry::Create(valid) = &entry else {
+    let entry = decide(None, Command::Create(config)).map_err(errors::decide)?;
+    let Entry::Create(valid) = &entry else {
         unreachable!("a Create command decides a CREATE entry")
     };
     let pool = valid.pool().clone();
@@ -130,7 +113,7 @@ pub fn create(body: &[u8]) -> Result<Response, Problem> {
             // The log exists but an earlier create failed before listing it.
             catalog::add(&listing)?;
         }
-        return Err(Problem::conflict(
+        return Err(ApiError::conflict(
             "pool-exists",
             format!("pool {pool} already exists"),
         ));
@@ -138,27 +121,26 @@ pub fn create(body: &[u8]) -> Result<Response, Problem> {
     tracing::info!(pool = %pool, seq = 1, "pool created");
     catalog::add(&listing)?;
     let mut state = None;
-    tombola_core::apply(&mut state, &entry);
+    tombola_core::pool::apply(&mut state, &entry);
     let state = state.expect("a CREATE entry starts a pool");
-    Ok(problem::json(201, &view(&state, 1, 0)))
+    Ok(answer::json(201, &view(&state, 1, 0)))
 }
 
 /// `GET /v1/pools`: every pool in the catalog.
-pub fn list() -> Result<Response, Problem> {
-    Ok(problem::json(
+pub fn list() -> Result<Response, ApiError> {
+    Ok(answer::json(
         200,
         &serde_json::json!({ "pools": catalog::list()? }),
     ))
 }
 
 /// `GET /v1/pools/{pool}`: configuration, remaining stock, live odds.
-pub fn show(pool: &PoolId) -> Result<Response, Problem> {
+pub fn show(pool: &PoolId) -> Result<Response, ApiError> {
     let conn = store::connect()?;
-    let (_, ledger) = commit::load(&conn, pool, None)?;
-    let state = state_of(&ledger, pool)?;
-    let snapshot_seq = match &ledger.start {
-        Start::Beginning => 0,
-        Start::Snapshot { seq, .. } => *seq,
-    };
-    Ok(problem::json(200, &view(state, ledger.seq(), snapshot_seq)))
+    let computed = commit::load(&conn, pool)?;
+    let state = state_of(&computed, pool)?;
+    Ok(answer::json(
+        200,
+        &view(state, computed.seq(), computed.start.seq()),
+    ))
 }

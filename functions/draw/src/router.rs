@@ -1,12 +1,14 @@
-//! Maps a method and a path to a handler.
+//! The route table and dispatch.
 //!
 //! [`ROUTES`] is the one list of what the component serves: dispatch reads
 //! it, and a test compares the published OpenAPI document with it.
 
 use spin_sdk::http::{IncomingRequest, Response};
-use tombola_core::{OperationId, PoolId};
+use tombola_core::pool::{OperationId, PoolId};
+use tombola_edge::error::{ApiError, Format};
+use tombola_edge::route::{self, Params, Route};
 
-use crate::problem::{self, Problem};
+use crate::request::{MAX_BODY, MAX_POOL_BODY};
 use crate::{admin, audit, auth, draws, health, log, operations, pools, request};
 
 /// What serves a route.
@@ -44,147 +46,98 @@ pub enum Handler {
     Log,
 }
 
-/// A route: method, path template (`{name}` marks a path parameter),
-/// whether it needs the admin token, and its handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    /// HTTP method, upper case.
-    pub method: &'static str,
-    /// Path template.
-    pub path: &'static str,
-    /// Whether `Authorization: Bearer <admin_token>` is required.
-    pub admin: bool,
-    /// What serves it.
-    pub handler: Handler,
-}
+impl Handler {
+    /// Whether the route needs `Authorization: Bearer <admin_token>`.
+    pub fn admin(self) -> bool {
+        matches!(
+            self,
+            Handler::CreatePool
+                | Handler::Restock
+                | Handler::Close
+                | Handler::Recover
+                | Handler::Audit
+        )
+    }
 
-const fn route(method: &'static str, path: &'static str, admin: bool, handler: Handler) -> Route {
-    Route {
-        method,
-        path,
-        admin,
-        handler,
+    /// The largest body the route reads (0: it reads none).
+    pub fn body_limit(self) -> usize {
+        match self {
+            Handler::CreatePool => MAX_POOL_BODY,
+            Handler::Draw
+            | Handler::RunOperation
+            | Handler::Rollback
+            | Handler::Restock
+            | Handler::Close
+            | Handler::Recover => MAX_BODY,
+            _ => 0,
+        }
     }
 }
 
 /// Every route the component serves.
-pub const ROUTES: &[Route] = &[
-    route("GET", "/v1/health", false, Handler::Health),
-    route("GET", "/v1/openapi.json", false, Handler::OpenApi),
-    route("GET", "/v1/ping", false, Handler::Ping),
-    route("POST", "/v1/pools", true, Handler::CreatePool),
-    route("GET", "/v1/pools", false, Handler::ListPools),
-    route("GET", "/v1/pools/{pool}", false, Handler::ShowPool),
-    route("POST", "/v1/pools/{pool}/draws", false, Handler::Draw),
-    route(
-        "POST",
-        "/v1/pools/{pool}/operations",
-        false,
-        Handler::RunOperation,
-    ),
-    route(
+pub const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "/v1/health", Handler::Health),
+    Route::new("GET", "/v1/openapi.json", Handler::OpenApi),
+    Route::new("GET", "/v1/ping", Handler::Ping),
+    Route::new("POST", "/v1/pools", Handler::CreatePool),
+    Route::new("GET", "/v1/pools", Handler::ListPools),
+    Route::new("GET", "/v1/pools/{pool}", Handler::ShowPool),
+    Route::new("POST", "/v1/pools/{pool}/draws", Handler::Draw),
+    Route::new("POST", "/v1/pools/{pool}/operations", Handler::RunOperation),
+    Route::new(
         "GET",
         "/v1/pools/{pool}/operations/{operation}",
-        false,
         Handler::GetOperation,
     ),
-    route(
+    Route::new(
         "POST",
         "/v1/pools/{pool}/operations/{operation}/rollback",
-        false,
         Handler::Rollback,
     ),
-    route("POST", "/v1/pools/{pool}/restock", true, Handler::Restock),
-    route("POST", "/v1/pools/{pool}/close", true, Handler::Close),
-    route("POST", "/v1/pools/{pool}/recover", true, Handler::Recover),
-    route("GET", "/v1/pools/{pool}/audit", true, Handler::Audit),
-    route("GET", "/v1/pools/{pool}/log", false, Handler::Log),
+    Route::new("POST", "/v1/pools/{pool}/restock", Handler::Restock),
+    Route::new("POST", "/v1/pools/{pool}/close", Handler::Close),
+    Route::new("POST", "/v1/pools/{pool}/recover", Handler::Recover),
+    Route::new("GET", "/v1/pools/{pool}/audit", Handler::Audit),
+    Route::new("GET", "/v1/pools/{pool}/log", Handler::Log),
 ];
-
-/// Path parameters captured by a template match, in template order.
-pub type Params<'a> = Vec<(&'static str, &'a str)>;
-
-/// Matches `path` against a template, capturing `{name}` segments.
-pub fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Params<'a>> {
-    let mut params = Vec::new();
-    let mut want = template.split('/');
-    let mut have = path.split('/');
-    loop {
-        match (want.next(), have.next()) {
-            (None, None) => return Some(params),
-            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') && !h.is_empty() => {
-                params.push((&w[1..w.len() - 1], h));
-            }
-            (Some(w), Some(h)) if w == h => {}
-            _ => return None,
-        }
-    }
-}
-
-fn param<'a>(params: &Params<'a>, name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .expect("handlers only ask for their template's parameters")
-}
 
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
     let method = tombola_edge::host::method_name(&request.method());
-    let path_and_query = request.path_with_query().unwrap_or_default();
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query.as_str(), ""));
-    let (path, query) = (path.to_owned(), query.to_owned());
-
-    let mut allowed = Vec::new();
-    for route in ROUTES {
-        let Some(params) = match_template(route.path, &path) else {
-            continue;
-        };
-        if route.method != method {
-            allowed.push(route.method);
-            continue;
-        }
-        let result = serve(route, &params, &query, request).await;
-        return result.unwrap_or_else(|problem| {
-            if problem.status >= 500 {
-                tracing::error!(%method, %path, status = problem.status, detail = %problem.detail, "request failed");
-            } else {
-                tracing::debug!(%method, %path, status = problem.status, detail = %problem.detail, "request refused");
-            }
-            problem.into_response()
-        });
-    }
-    let problem = if allowed.is_empty() {
-        Problem::no_route(&method, &path)
-    } else {
-        Problem::method_not_allowed(&method, &path, &allowed)
+    let target = request.path_with_query().unwrap_or_default();
+    let (path, query) = route::split_target(&target);
+    let result = match route::find(ROUTES, &method, path) {
+        Ok((route, params)) => serve(route.handler, &params, query, request).await,
+        Err(miss) => Err(miss.into_error(&method, path)),
     };
-    problem.into_response()
+    result.unwrap_or_else(|error| {
+        error.log(&method, path);
+        error.render(Format::Problem)
+    })
 }
 
 async fn serve(
-    route: &Route,
+    handler: Handler,
     params: &Params<'_>,
     query: &str,
     incoming: IncomingRequest,
-) -> Result<Response, Problem> {
-    if route.admin {
+) -> Result<Response, ApiError> {
+    if handler.admin() {
         auth::require_admin(&incoming)?;
     }
-    let pool = || request::path_id("pool", param(params, "pool"), PoolId::new);
-    let operation = || request::path_id("operation", param(params, "operation"), OperationId::new);
-    let body = if route.method == "POST" {
-        request::body(incoming).await?
-    } else {
-        Vec::new()
+    let pool = || params.get("pool", PoolId::new);
+    let operation = || params.get("operation", OperationId::new);
+    let body = match handler.body_limit() {
+        0 => Vec::new(),
+        limit => request::body(incoming, limit).await?,
     };
-    match route.handler {
+    match handler {
         Handler::Health => Ok(health::get().await),
         Handler::OpenApi => Ok(crate::openapi::document()),
-        Handler::Ping => Ok(problem::json(200, &serde_json::json!({ "pong": true }))),
+        Handler::Ping => Ok(tombola_edge::answer::json(
+            200,
+            &serde_json::json!({ "pong": true }),
+        )),
         Handler::CreatePool => pools::create(&body),
         Handler::ListPools => pools::list(),
         Handler::ShowPool => pools::show(&pool()?),
@@ -205,18 +158,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn templates_capture_segments() {
-        assert_eq!(
-            match_template("/v1/pools/{pool}/draws", "/v1/pools/summer/draws"),
-            Some(vec![("pool", "summer")])
-        );
-        assert_eq!(match_template("/v1/pools/{pool}", "/v1/pools/"), None);
-        assert_eq!(match_template("/v1/pools/{pool}", "/v1/pools/a/b"), None);
-        assert_eq!(match_template("/v1/health", "/v1/health"), Some(vec![]));
-        assert_eq!(match_template("/v1/health", "/v1/healthz"), None);
-    }
-
-    #[test]
     fn no_two_routes_share_a_method_and_path() {
         for (i, a) in ROUTES.iter().enumerate() {
             for b in &ROUTES[i + 1..] {
@@ -228,5 +169,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_posts_read_a_body_and_pools_take_the_largest() {
+        for route in ROUTES {
+            assert_eq!(
+                route.handler.body_limit() > 0,
+                route.method == "POST",
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+        assert_eq!(Handler::CreatePool.body_limit(), MAX_POOL_BODY);
     }
 }

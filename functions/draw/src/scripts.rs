@@ -8,19 +8,22 @@
 
 pub use tombola_edge::redis::{Reply, Script};
 
-const PRELUDE: &str = include_str!("scripts/prelude.lua");
+/// The Lua shared by every script: the snapshot's sequence number, read
+/// from the format [`tombola_core::pool::Snapshot`] writes (a test in the
+/// integration suite holds the two together), and the tail reply.
+pub const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
 macro_rules! script {
-    ($name:ident, $file:literal) => {
+    ($name:ident, $kind:ident, $file:literal) => {
         #[doc = concat!("`", $file, "`.")]
         pub const $name: Script =
-            Script::new($file, PRELUDE, include_str!(concat!("scripts/", $file)));
+            Script::$kind($file, PRELUDE, include_str!(concat!("scripts/", $file)));
     };
 }
 
-script!(CREATE, "create.lua");
-script!(APPEND, "append.lua");
-script!(READ, "read.lua");
-script!(RECORD, "record.lua");
-script!(HISTORY, "history.lua");
-script!(ROTATE, "rotate.lua");
+script!(CREATE, writing, "create.lua");
+script!(APPEND, writing, "append.lua");
+script!(READ, reading, "read.lua");
+script!(RECORD, writing, "record.lua");
+script!(HISTORY, reading, "history.lua");
+script!(ROTATE, writing, "rotate.lua");

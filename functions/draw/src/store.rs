@@ -1,103 +1,37 @@
 //! A pool's persistence in Redis: one script call per round trip.
 //!
-//! The keys are `tombola-core`'s ([`tombola_core::keys`]). Errors keep
-//! Redis's fault apart from ours: [`StoreError::Unavailable`] (cannot reach
-//! Redis) and [`StoreError::Busy`] (Redis up but not serving) are 503s a
-//! client retries; [`StoreError::Data`] (a reply or a stored value of the
-//! wrong shape) is a 500 an operator must look at.
+//! The keys and every stored format are `tombola-core`'s
+//! ([`tombola_core::pool::keys`], [`Record`], [`Tail`] and [`History`]);
+//! this module only moves them. Errors keep Redis's fault apart from ours
+//! ([`StoreError`]).
 
-use spin_sdk::redis::{Connection, RedisResult};
-use tombola_core::{PoolId, RequestId, keys};
+use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
+use tombola_core::pool::history::{Compaction, History, Segment, Tail};
+use tombola_core::pool::{Fingerprint, OperationId, PoolId, Record, RequestId, keys};
+use tombola_edge::error::ApiError;
 
-use crate::backend;
+use crate::errors;
 use crate::scripts::{self, Reply};
 
 pub use tombola_edge::redis::StoreError;
 
-/// Opens the Redis connection for a request.
+/// Opens the Redis connection for a request, at the `redis_address`
+/// variable's address.
 pub fn connect() -> Result<Connection, StoreError> {
-    backend::redis().map_err(|e| {
-        let message = backend::describe_redis(&e);
-        match e {
-            spin_sdk::redis::Error::InvalidAddress => StoreError::Data(format!(
-                "redis_address {:?} is invalid or not allowed: {message}",
-                backend::redis_address()
-            )),
-            _ => StoreError::Unavailable(format!("connect: {message}")),
-        }
+    tombola_edge::redis::connect(&crate::backend::redis_address())
+}
+
+fn read_tail(reply: &mut Reply) -> Result<Tail, StoreError> {
+    Ok(Tail {
+        base: reply.uint()?,
+        start: reply.uint()?,
+        snapshot: reply.bytes_or_nil()?,
+        lines: reply.rest()?,
     })
 }
 
-/// A pool's newest snapshot and the log after it, as one script read them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tail {
-    /// The sequence number of the entry before `log[0]`.
-    pub base: u64,
-    /// The list index the lines start at.
-    pub start: u64,
-    /// The stored snapshot, undecoded.
-    pub snapshot: Option<Vec<u8>>,
-    /// Log lines from `start` on.
-    pub lines: Vec<String>,
-}
-
-impl Tail {
-    /// The sequence number of the first line.
-    pub fn first_seq(&self) -> u64 {
-        self.base + self.start + 1
-    }
-
-    /// The sequence number of the last line (of the entry before the first
-    /// line when there are none).
-    pub fn last_seq(&self) -> u64 {
-        self.base + self.start + self.lines.len() as u64
-    }
-
-    fn read(reply: &mut Reply) -> Result<Self, StoreError> {
-        Ok(Self {
-            base: reply.uint()?,
-            start: reply.uint()?,
-            snapshot: reply.bytes_or_nil()?,
-            lines: reply.rest()?,
-        })
-    }
-}
-
-/// A request id's record: where its entry is, the body it came with, and
-/// the outcome once computed. Stored as `<seq> <fingerprint>[ <outcome>]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// The entry's sequence number.
-    pub seq: u64,
-    /// What the request asked, so a reuse with another body is caught.
-    pub fingerprint: String,
-    /// The outcome as JSON, once recorded.
-    pub outcome: Option<String>,
-}
-
-impl Record {
-    /// Parses a stored record.
-    pub fn parse(text: &str) -> Result<Self, StoreError> {
-        let bad = || StoreError::Data(format!("request record {text:?} is malformed"));
-        let mut parts = text.splitn(3, ' ');
-        let seq = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let fingerprint = parts.next().filter(|f| !f.is_empty()).ok_or_else(bad)?;
-        Ok(Self {
-            seq,
-            fingerprint: fingerprint.to_owned(),
-            outcome: parts.next().map(str::to_owned),
-        })
-    }
-
-    /// The record as the append script stores it, before the outcome.
-    pub fn pending(&self) -> String {
-        format!("{} {}", self.seq, self.fingerprint)
-    }
-
-    /// The record with its outcome.
-    pub fn complete(&self, outcome: &str) -> String {
-        format!("{} {} {outcome}", self.seq, self.fingerprint)
-    }
+fn record(text: &str) -> Result<Record, ApiError> {
+    Record::decode(text).map_err(errors::record)
 }
 
 /// What appending an entry for a request id did.
@@ -105,20 +39,12 @@ impl Record {
 pub enum Appended {
     /// The pool does not exist; nothing was written.
     NoPool,
-    /// The entry was appended with this sequence number.
-    New {
-        /// The request's record, as stored (no outcome yet).
-        record: Record,
-        /// Snapshot and tail, the new entry last.
-        tail: Tail,
-    },
-    /// The request id was used before; nothing was written.
-    Duplicate {
-        /// The earlier request's record.
-        record: Record,
-        /// Snapshot and tail as they are now.
-        tail: Tail,
-    },
+    /// The entry was appended: its record (no outcome yet), and the
+    /// snapshot and tail with the new entry last.
+    New(Record, Tail),
+    /// The request id was used before; nothing was written: the earlier
+    /// request's record, and the snapshot and tail as they are now.
+    Duplicate(Record, Tail),
 }
 
 fn status(reply: &mut Reply) -> Result<String, StoreError> {
@@ -135,20 +61,21 @@ pub fn create(conn: &Connection, pool: &PoolId, line: &str) -> Result<bool, Stor
     match status(&mut reply)?.as_str() {
         "OK" => Ok(true),
         "EXISTS" => Ok(false),
-        other => Err(StoreError::Data(format!("create.lua replied {other:?}"))),
+        other => Err(reply.unexpected(other)),
     }
 }
 
-/// Appends `line` for `request` unless the request id was used before.
+/// Appends `line` for `request` unless the request id has a record.
 pub fn append(
     conn: &Connection,
     pool: &PoolId,
     request: &RequestId,
     line: &str,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     record_ttl_secs: u64,
-) -> Result<Appended, StoreError> {
+) -> Result<Appended, ApiError> {
     let ttl = record_ttl_secs.to_string();
+    let fingerprint_text = fingerprint.to_string();
     let mut reply = scripts::APPEND.call(
         conn,
         &[
@@ -157,94 +84,129 @@ pub fn append(
             &keys::snap(pool),
             &keys::request(pool, request),
         ],
-        &[line.as_bytes(), fingerprint.as_bytes(), ttl.as_bytes()],
+        &[line.as_bytes(), fingerprint_text.as_bytes(), ttl.as_bytes()],
     )?;
     match status(&mut reply)?.as_str() {
         "NOPOOL" => Ok(Appended::NoPool),
         "OK" => {
             let seq = reply.uint()?;
-            let tail = Tail::read(&mut reply)?;
-            Ok(Appended::New {
-                record: Record {
-                    seq,
-                    fingerprint: fingerprint.to_owned(),
-                    outcome: None,
-                },
-                tail,
-            })
+            let tail = read_tail(&mut reply)?;
+            let record = Record {
+                seq,
+                fingerprint: fingerprint.clone(),
+                outcome: None,
+            };
+            Ok(Appended::New(record, tail))
         }
         "DUP" => {
-            let record = Record::parse(&reply.text()?)?;
-            let tail = Tail::read(&mut reply)?;
-            Ok(Appended::Duplicate { record, tail })
+            let record = record(&reply.text()?)?;
+            let tail = read_tail(&mut reply)?;
+            Ok(Appended::Duplicate(record, tail))
         }
-        other => Err(StoreError::Data(format!("append.lua replied {other:?}"))),
+        other => Err(reply.unexpected(other).into()),
     }
 }
 
-/// The value of an extra key read along with a tail (`None`: no such key).
-pub type Extra = Option<Vec<u8>>;
+/// The saved state of an operation and its rollback's record, as read
+/// along with a tail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperationKeys {
+    /// The DrawState's JSON, undecoded.
+    pub state: Option<Vec<u8>>,
+    /// The rollback's request record.
+    pub rollback: Option<Record>,
+}
 
-/// Reads the newest snapshot and tail, and the value of `extra` (a key of
-/// the same pool) if given. `None` when the pool does not exist.
-pub fn read(
-    conn: &Connection,
-    pool: &PoolId,
-    extra: Option<&str>,
-) -> Result<Option<(Extra, Tail)>, StoreError> {
-    let (base, log, snap) = (keys::base(pool), keys::log(pool), keys::snap(pool));
-    let mut keys: Vec<&str> = vec![&base, &log, &snap];
-    keys.extend(extra);
-    let mut reply = scripts::READ.call(conn, &keys, &[])?;
+/// Reads the newest snapshot and tail; `None` when the pool does not
+/// exist.
+pub fn read(conn: &Connection, pool: &PoolId) -> Result<Option<Tail>, StoreError> {
+    let mut reply = scripts::READ.call(
+        conn,
+        &[&keys::base(pool), &keys::log(pool), &keys::snap(pool)],
+        &[],
+    )?;
     match status(&mut reply)?.as_str() {
         "NOPOOL" => Ok(None),
-        "OK" => {
-            let extra = reply.bytes_or_nil()?;
-            Ok(Some((extra, Tail::read(&mut reply)?)))
-        }
-        other => Err(StoreError::Data(format!("read.lua replied {other:?}"))),
+        "OK" => Ok(Some(read_tail(&mut reply)?)),
+        other => Err(reply.unexpected(other)),
     }
 }
 
-/// What to write after an entry's outcome is known.
+/// The saved state of an operation and its rollback's record, without the
+/// pool's log (one MGET).
+pub fn operation_keys(
+    conn: &Connection,
+    pool: &PoolId,
+    operation: &OperationId,
+) -> Result<OperationKeys, ApiError> {
+    let names = [
+        keys::operation(pool, operation),
+        keys::request(pool, &RequestId::rollback(operation)),
+    ];
+    let mut values = mget(conn, &names)?.into_iter();
+    let state = values.next().flatten();
+    let rollback = values
+        .next()
+        .flatten()
+        .map(|bytes| {
+            String::from_utf8(bytes)
+                .map_err(|_| StoreError::Data("a request record is not UTF-8".into()).into())
+                .and_then(|text| record(&text))
+        })
+        .transpose()?;
+    Ok(OperationKeys { state, rollback })
+}
+
+/// What to write after an entry's outcome is known, in one script.
 #[derive(Debug, Default)]
 pub struct Recording<'a> {
-    /// The request's record and its outcome JSON.
-    pub record: Option<(&'a RequestId, &'a Record, &'a str)>,
-    /// A snapshot to store if it is newer than the stored one.
-    pub snapshot: Option<&'a [u8]>,
+    /// The request's record, with its outcome (written only over its own
+    /// pending record).
+    pub record: Option<(&'a RequestId, &'a Record)>,
+    /// A snapshot to store if it is newer than the stored one, with its
+    /// sequence number.
+    pub snapshot: Option<(u64, &'a [u8])>,
     /// An operation's state key, JSON and TTL.
     pub operation: Option<(&'a str, &'a str, u64)>,
 }
 
 /// Records an outcome, a snapshot and an operation's state in one script.
-pub fn record(conn: &Connection, pool: &PoolId, what: Recording<'_>) -> Result<(), StoreError> {
+pub fn record_outcome(
+    conn: &Connection,
+    pool: &PoolId,
+    what: Recording<'_>,
+) -> Result<(), StoreError> {
     let request_key = match what.record {
-        Some((request, _, _)) => keys::request(pool, request),
+        Some((request, _)) => keys::request(pool, request),
         // A key of the pool that is never a request record, so the
         // script's key list stays in the pool's slot.
         None => keys::base(pool),
     };
     let snap = keys::snap(pool);
-    let mut keys: Vec<&str> = vec![&request_key, &snap];
+    let mut names: Vec<&str> = vec![&request_key, &snap];
     let (pending, complete) = match what.record {
-        Some((_, record, outcome)) => (record.pending(), record.complete(outcome)),
+        Some((_, record)) => (record.pending(), record.encode()),
         None => (String::new(), String::new()),
+    };
+    let (snap_seq, snap_bytes) = match what.snapshot {
+        Some((seq, bytes)) => (seq.to_string(), bytes),
+        None => (String::new(), &[][..]),
     };
     let (op_json, op_ttl) = match what.operation {
         Some((key, json, ttl)) => {
-            keys.push(key);
+            names.push(key);
             (json, ttl.to_string())
         }
         None => ("", String::new()),
     };
     let mut reply = scripts::RECORD.call(
         conn,
-        &keys,
+        &names,
         &[
             pending.as_bytes(),
             complete.as_bytes(),
-            what.snapshot.unwrap_or_default(),
+            snap_bytes,
+            snap_seq.as_bytes(),
             op_json.as_bytes(),
             op_ttl.as_bytes(),
         ],
@@ -256,30 +218,8 @@ pub fn record(conn: &Connection, pool: &PoolId, what: Recording<'_>) -> Result<(
             tracing::debug!(pool = %pool, recorded, snapshot_written = written, "recorded");
             Ok(())
         }
-        other => Err(StoreError::Data(format!("record.lua replied {other:?}"))),
+        other => Err(reply.unexpected(other)),
     }
-}
-
-/// One archived log segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// The sequence number of its first line.
-    pub first: u64,
-    /// The snapshot at `first - 1`, if one was kept (none for a segment
-    /// that starts the log).
-    pub snapshot: Option<Vec<u8>>,
-    /// Its lines.
-    pub lines: Vec<String>,
-}
-
-/// Everything retained of a pool: the archive, oldest first, then the live
-/// snapshot and the whole log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct History {
-    /// Archived segments, oldest first.
-    pub segments: Vec<Segment>,
-    /// The live snapshot and the whole live log (`start` is 0).
-    pub live: Tail,
 }
 
 /// The archive's index: the first sequence number of each segment.
@@ -289,9 +229,9 @@ pub fn segment_firsts(conn: &Connection, pool: &PoolId) -> Result<Vec<u64>, Stor
         .execute(
             "LRANGE",
             &[
-                spin_sdk::redis::RedisParameter::Binary(key.into_bytes()),
-                spin_sdk::redis::RedisParameter::Int64(0),
-                spin_sdk::redis::RedisParameter::Int64(-1),
+                RedisParameter::Binary(key.into_bytes()),
+                RedisParameter::Int64(0),
+                RedisParameter::Int64(-1),
             ],
         )
         .map_err(|e| StoreError::from_redis("LRANGE archive index", &e))?;
@@ -317,14 +257,14 @@ pub fn history(conn: &Connection, pool: &PoolId) -> Result<Option<History>, Stor
         owned.push(keys::archive(pool, first));
         owned.push(keys::archive_snap(pool, first));
     }
-    let keys: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     let args: Vec<String> = firsts.iter().map(u64::to_string).collect();
     let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    let mut reply = scripts::HISTORY.call(conn, &keys, &args)?;
+    let mut reply = scripts::HISTORY.call(conn, &names, &args)?;
     match status(&mut reply)?.as_str() {
         "NOPOOL" => return Ok(None),
         "OK" => {}
-        other => return Err(StoreError::Data(format!("history.lua replied {other:?}"))),
+        other => return Err(reply.unexpected(other)),
     }
     let count = reply.uint()?;
     let mut segments = Vec::new();
@@ -339,34 +279,14 @@ pub fn history(conn: &Connection, pool: &PoolId) -> Result<Option<History>, Stor
             lines,
         });
     }
-    let live = Tail::read(&mut reply)?;
+    let live = read_tail(&mut reply)?;
     Ok(Some(History { segments, live }))
 }
 
-/// A compaction to perform.
-#[derive(Debug)]
-pub struct Rotation<'a> {
-    /// The base the compaction was computed against.
-    pub base: u64,
-    /// How many log entries move to the new segment.
-    pub count: u64,
-    /// The snapshot at `base + count`.
-    pub snapshot: &'a [u8],
-    /// The snapshot at `base` (the new segment's start), if the pool
-    /// existed there.
-    pub segment_start: Option<&'a [u8]>,
-    /// The oldest segment to drop, when the archive is full.
-    pub drop_oldest: Option<u64>,
-}
-
-/// Moves replayed entries into the archive; `false` if another
+/// Performs a compaction planned by the core; `false` if another
 /// compaction moved the log first.
-pub fn rotate(
-    conn: &Connection,
-    pool: &PoolId,
-    rotation: Rotation<'_>,
-) -> Result<bool, StoreError> {
-    let first = rotation.base + 1;
+pub fn rotate(conn: &Connection, pool: &PoolId, plan: &Compaction) -> Result<bool, StoreError> {
+    let first = plan.base + 1;
     let mut owned = vec![
         keys::base(pool),
         keys::log(pool),
@@ -375,32 +295,57 @@ pub fn rotate(
         keys::archive(pool, first),
         keys::archive_snap(pool, first),
     ];
-    if let Some(oldest) = rotation.drop_oldest {
+    if let Some(oldest) = plan.drop_oldest {
         owned.push(keys::archive(pool, oldest));
         owned.push(keys::archive_snap(pool, oldest));
     }
-    let keys: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     let (base, count, first) = (
-        rotation.base.to_string(),
-        rotation.count.to_string(),
+        plan.base.to_string(),
+        plan.count.to_string(),
         first.to_string(),
     );
     let mut reply = scripts::ROTATE.call(
         conn,
-        &keys,
+        &names,
         &[
             base.as_bytes(),
             count.as_bytes(),
-            rotation.snapshot,
-            rotation.segment_start.unwrap_or_default(),
+            &plan.snapshot,
+            plan.segment_start.as_deref().unwrap_or_default(),
             first.as_bytes(),
         ],
     )?;
     match status(&mut reply)?.as_str() {
         "OK" => Ok(true),
         "MOVED" => Ok(false),
-        other => Err(StoreError::Data(format!("rotate.lua replied {other:?}"))),
+        other => Err(reply.unexpected(other)),
     }
+}
+
+fn mget(conn: &Connection, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    let params: Vec<_> = names
+        .iter()
+        .map(|name| RedisParameter::Binary(name.clone().into_bytes()))
+        .collect();
+    let values = conn
+        .execute("MGET", &params)
+        .map_err(|e| StoreError::from_redis("MGET", &e))?;
+    if values.len() != names.len() {
+        return Err(StoreError::Data(format!(
+            "MGET of {} keys returned {} values",
+            names.len(),
+            values.len()
+        )));
+    }
+    values
+        .into_iter()
+        .map(|value| match value {
+            RedisResult::Nil => Ok(None),
+            RedisResult::Binary(bytes) => Ok(Some(bytes)),
+            other => Err(StoreError::Data(format!("MGET returned {other:?}"))),
+        })
+        .collect()
 }
 
 /// Reads request records (`None` where there is none), in order.
@@ -411,55 +356,15 @@ pub fn records(
 ) -> Result<Vec<Option<String>>, StoreError> {
     let mut out = Vec::with_capacity(requests.len());
     for batch in requests.chunks(512) {
-        let params: Vec<_> = batch
-            .iter()
-            .map(|r| spin_sdk::redis::RedisParameter::Binary(keys::request(pool, r).into_bytes()))
-            .collect();
-        let values = conn
-            .execute("MGET", &params)
-            .map_err(|e| StoreError::from_redis("MGET request records", &e))?;
-        if values.len() != batch.len() {
-            return Err(StoreError::Data(format!(
-                "MGET of {} records returned {} values",
-                batch.len(),
-                values.len()
-            )));
-        }
-        for value in values {
-            out.push(match value {
-                RedisResult::Nil => None,
-                RedisResult::Binary(b) => Some(
-                    String::from_utf8(b)
-                        .map_err(|_| StoreError::Data("a request record is not UTF-8".into()))?,
-                ),
-                other => return Err(StoreError::Data(format!("MGET returned {other:?}"))),
-            });
+        let names: Vec<String> = batch.iter().map(|r| keys::request(pool, r)).collect();
+        for value in mget(conn, &names)? {
+            out.push(
+                value
+                    .map(String::from_utf8)
+                    .transpose()
+                    .map_err(|_| StoreError::Data("a request record is not UTF-8".into()))?,
+            );
         }
     }
     Ok(out)
-}
-
-/// Deletes a key of the pool; `Ok(false)` if it was not there.
-pub fn delete(conn: &Connection, key: &str) -> Result<bool, StoreError> {
-    conn.del(&[key.to_owned()])
-        .map(|n| n > 0)
-        .map_err(|e| StoreError::from_redis("DEL", &e))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_round_trip_and_reject_garbage() {
-        let pending = Record::parse("12 d:1:0").unwrap();
-        assert_eq!(pending.outcome, None);
-        assert_eq!(pending.pending(), "12 d:1:0");
-        let done = Record::parse(&pending.complete(r#"{"kind":"draw"}"#)).unwrap();
-        assert_eq!(done.seq, 12);
-        assert_eq!(done.outcome.as_deref(), Some(r#"{"kind":"draw"}"#));
-        for bad in ["", "x d", "12", "12 "] {
-            assert!(Record::parse(bad).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -4,9 +4,5 @@ use spin_sdk::http::Response;
 
 /// A 200 answer carrying a JSON document compiled into the component.
 pub fn json(text: &'static str) -> Response {
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(text)
-        .build()
+    crate::answer::bytes(200, "application/json", &[], text.as_bytes().to_vec())
 }

@@ -1,18 +1,9 @@
-//! What a component asks of its host besides storage: variables, the
+//! What a component asks of its host besides storage and settings: the
 //! clock, randomness, and a place for its logs.
 
 use spin_sdk::http::Method;
 
-/// A numeric variable, or `default` when it is unset or not a number.
-pub fn number_variable(name: &str, default: u64) -> u64 {
-    match spin_sdk::variables::get(name) {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(variable = name, value = %text, default, "not a number; using the default");
-            default
-        }),
-        Err(_) => default,
-    }
-}
+pub use crate::settings::number as number_variable;
 
 /// Milliseconds since the Unix epoch, from the host's clock.
 pub fn now_millis() -> u64 {

@@ -2,16 +2,26 @@
 //! outcome (that is `tombola-core`'s), all of it talks to the host.
 //!
 //! # Layout
-//! - [`redis`]: Redis errors told apart (connection, busy, data), Lua
-//!   scripts called by SHA-1, flat replies read front to back.
-//! - [`body`]: request bodies read with a bound, JSON parsed with the field
-//!   at fault named.
+//! - [`route`]: route tables with typed path parameters, and queries.
+//! - [`body`]: request bodies read with a bound (413 past it), JSON parsed
+//!   with the field at fault named.
+//! - [`error`]: [`error::ApiError`], the one error type, rendered as
+//!   problem+json or in the state API's envelope.
+//! - [`answer`]: JSON answers, written in one piece.
 //! - [`document`]: documents served as they are (the OpenAPI documents).
+//! - [`redis`]: connecting, Redis errors told apart (connection, unknown
+//!   outcome, busy, data), Lua scripts called by SHA-1, flat replies read
+//!   front to back.
 //! - [`token`]: bearer tokens, compared in constant time.
-//! - [`host`]: variables, the clock, seeds, method names, tracing.
+//! - [`settings`]: Spin variables with their defaults.
+//! - [`host`]: the clock, seeds, method names, tracing.
 
+pub mod answer;
 pub mod body;
 pub mod document;
+pub mod error;
 pub mod host;
 pub mod redis;
+pub mod route;
+pub mod settings;
 pub mod token;

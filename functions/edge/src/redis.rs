@@ -7,13 +7,21 @@
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
 /// Why a Redis step failed. [`StoreError::Unavailable`] (cannot reach
-/// Redis) and [`StoreError::Busy`] (Redis up but not serving) are the
-/// caller's to retry: a 503. [`StoreError::Data`] (a reply or a stored
-/// value of the wrong shape) is a 500 an operator must look at.
+/// Redis, nothing was sent), [`StoreError::Unknown`] (a write was sent and
+/// no answer came back) and [`StoreError::Busy`] (Redis up but not
+/// serving) are the caller's to retry: a 503. [`StoreError::Data`] (a
+/// reply or a stored value of the wrong shape) and
+/// [`StoreError::NotConfigured`] are 500s an operator must look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
-    /// Redis cannot be reached: connection refused, reset or timed out.
+    /// Redis cannot be reached: connection refused, reset or timed out
+    /// before anything that writes was sent.
     Unavailable(String),
+    /// A write was sent, and the connection failed or timed out before its
+    /// answer: it may or may not have been applied.
+    Unknown(String),
+    /// The Redis address is invalid or not allowed by the manifest.
+    NotConfigured(String),
     /// Redis answers but cannot serve now (loading, busy, out of memory,
     /// read-only replica).
     Busy(String),
@@ -70,7 +78,11 @@ impl StoreError {
     /// The message, for logs and error answers.
     pub fn message(&self) -> &str {
         match self {
-            StoreError::Unavailable(m) | StoreError::Busy(m) | StoreError::Data(m) => m,
+            StoreError::Unavailable(m)
+            | StoreError::Unknown(m)
+            | StoreError::NotConfigured(m)
+            | StoreError::Busy(m)
+            | StoreError::Data(m) => m,
         }
     }
 
@@ -78,10 +90,31 @@ impl StoreError {
     pub fn kind(&self) -> &'static str {
         match self {
             StoreError::Unavailable(_) => "connection",
+            StoreError::Unknown(_) => "unknown outcome",
+            StoreError::NotConfigured(_) => "configuration",
             StoreError::Busy(_) => "busy",
             StoreError::Data(_) => "data",
         }
     }
+}
+
+/// Opens a connection to `address` for this request.
+///
+/// # Errors
+///
+/// [`StoreError::NotConfigured`] for an address that is invalid or not in
+/// the manifest's `allowed_outbound_hosts`; [`StoreError::Unavailable`]
+/// when Redis cannot be reached.
+pub fn connect(address: &str) -> Result<Connection, StoreError> {
+    Connection::open(address).map_err(|error| {
+        let message = describe_redis(&error);
+        match error {
+            spin_sdk::redis::Error::InvalidAddress => {
+                StoreError::NotConfigured(format!("redis_address {address:?}: {message}"))
+            }
+            _ => StoreError::Unavailable(format!("connect: {message}")),
+        }
+    })
 }
 
 /// A Redis error as one readable line.
@@ -108,22 +141,36 @@ pub fn describe_key_value(error: &spin_sdk::key_value::Error) -> String {
     }
 }
 
-/// One Lua script: its name for logs, and its source as a prelude shared
-/// by a component's scripts followed by its own body.
+/// One Lua script: its name for logs, its source as a prelude shared by a
+/// component's scripts followed by its own body, and whether it writes.
 pub struct Script {
     /// Name used in logs and errors.
     pub name: &'static str,
     prelude: &'static str,
     body: &'static str,
+    writes: bool,
 }
 
 impl Script {
-    /// A script named `name` whose source is `prelude` then `body`.
-    pub const fn new(name: &'static str, prelude: &'static str, body: &'static str) -> Self {
+    /// A script that only reads, named `name`, whose source is `prelude`
+    /// then `body`.
+    pub const fn reading(name: &'static str, prelude: &'static str, body: &'static str) -> Self {
         Self {
             name,
             prelude,
             body,
+            writes: false,
+        }
+    }
+
+    /// A script that writes: a connection that fails while it runs leaves
+    /// its outcome unknown ([`StoreError::Unknown`]).
+    pub const fn writing(name: &'static str, prelude: &'static str, body: &'static str) -> Self {
+        Self {
+            name,
+            prelude,
+            body,
+            writes: true,
         }
     }
 
@@ -164,7 +211,10 @@ impl Script {
             }
             other => other,
         }
-        .map_err(|e| StoreError::from_redis(self.name, &e))?;
+        .map_err(|e| match StoreError::from_redis(self.name, &e) {
+            StoreError::Unavailable(message) if self.writes => StoreError::Unknown(message),
+            other => other,
+        })?;
         Ok(Reply::new(self.name, values))
     }
 }

@@ -121,6 +121,13 @@ impl From<crate::store::StoreError> for ApiError {
         );
         match error {
             StoreError::Unavailable(m) => ApiError::new(503, "redis-unavailable", m),
+            StoreError::Unknown(m) => ApiError::new(
+                503,
+                "redis-unavailable",
+                format!("{m}; the outcome is unknown"),
+            )
+            .with("outcome", "unknown"),
+            StoreError::NotConfigured(m) => ApiError::new(500, "not-configured", m),
             StoreError::Busy(m) => ApiError::new(503, "redis-busy", m),
             StoreError::Data(m) => ApiError::new(500, "redis-data-error", m),
         }

@@ -2,7 +2,7 @@
 
 use spin_sdk::redis::Connection;
 use spin_sdk::variables;
-use tombola_core::state_api::DEFAULT_MAX_VALUE_BYTES;
+use tombola_core::state::DEFAULT_MAX_VALUE_BYTES;
 
 /// The Redis address used when the `redis_address` variable is not set.
 pub const DEFAULT_REDIS_ADDRESS: &str = "redis://127.0.0.1:6379";

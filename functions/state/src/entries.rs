@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use tombola_core::state_api::{Metadata, StateKey, cas_matches, encode_value};
+use tombola_core::state::{Metadata, StateKey, cas_matches, encode_value};
 
 use crate::answer::{self, ApiError};
 use crate::request;

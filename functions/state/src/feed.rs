@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state_api::{Event, check_feed_start};
+use tombola_core::state::{Event, check_feed_start};
 
 use crate::answer::{self, ApiError};
 use crate::request;

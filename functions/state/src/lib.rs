@@ -19,7 +19,7 @@
 //! - [`backend`]: variables and the Redis connection.
 //!
 //! The rules (what a key, a value or metadata may be, what a CAS compares,
-//! the event and snapshot formats) live in [`tombola_core::state_api`].
+//! the event and snapshot formats) live in [`tombola_core::state`].
 
 pub mod answer;
 pub mod auth;

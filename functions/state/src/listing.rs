@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state_api::ListQuery;
+use tombola_core::state::ListQuery;
 
 use crate::answer::{self, ApiError};
 use crate::request;

@@ -21,7 +21,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use serde_json::{Value, json};
-    use tombola_core::state_api::{
+    use tombola_core::state::{
         DEFAULT_LIST_LIMIT, MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS,
         RESERVED_KEYS,
     };

@@ -3,17 +3,25 @@
 
 use serde::de::DeserializeOwned;
 use spin_sdk::http::IncomingRequest;
-use tombola_core::state_api::{KeyError, StateKey};
-use tombola_edge::body::FieldError;
+use tombola_core::state::{KeyError, StateKey};
+use tombola_edge::body::{BodyError, FieldError};
 
 use crate::answer::ApiError;
 use crate::router;
 
-/// Reads the body, refusing one over `max` bytes without reading it all.
+/// Reads the body, refusing one over `max` bytes (413) without reading
+/// past it.
 pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiError> {
     tombola_edge::body::read(request, max)
         .await
-        .map_err(field_error)
+        .map_err(|error| match error {
+            BodyError::TooLarge { max } => ApiError::new(
+                413,
+                "body-too-large",
+                format!("the request body is over this route's limit of {max} bytes"),
+            ),
+            BodyError::Unreadable(message) => ApiError::bad_request("body", message),
+        })
 }
 
 fn field_error(error: FieldError) -> ApiError {

@@ -8,13 +8,13 @@
 //! first, and the first that matches is the resource, whatever the method.
 //! `{key}` is last and takes the rest of the path, `/` included, so a key
 //! can never be read back under a fixed route's name: those names are
-//! refused as keys ([`tombola_core::state_api::RESERVED_KEYS`], and
+//! refused as keys ([`tombola_core::state::RESERVED_KEYS`], and
 //! [`request::key`] for the ones the core does not know). Matching reads
 //! the path as sent; a parameter is percent-decoded only once matched
 //! ([`request::path_param`]).
 
 use spin_sdk::http::{IncomingRequest, Response};
-use tombola_core::state_api::check_source;
+use tombola_core::state::check_source;
 
 use crate::answer::ApiError;
 use crate::auth::{Access, Caller, Tokens};

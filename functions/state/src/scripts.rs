@@ -12,19 +12,19 @@ pub use tombola_edge::redis::{Reply, Script};
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
 macro_rules! script {
-    ($name:ident, $file:literal) => {
+    ($name:ident, $kind:ident, $file:literal) => {
         #[doc = concat!("`", $file, "`.")]
         pub const $name: Script =
-            Script::new($file, PRELUDE, include_str!(concat!("scripts/", $file)));
+            Script::$kind($file, PRELUDE, include_str!(concat!("scripts/", $file)));
     };
 }
 
-script!(GET, "get.lua");
-script!(PUT, "put.lua");
-script!(DELETE, "delete.lua");
-script!(KEYS, "keys.lua");
-script!(STATS, "stats.lua");
-script!(EVENTS, "events.lua");
-script!(SNAPSHOT, "snapshot.lua");
-script!(SNAPSHOTS, "snapshots.lua");
-script!(RESTORE, "restore.lua");
+script!(GET, reading, "get.lua");
+script!(PUT, writing, "put.lua");
+script!(DELETE, writing, "delete.lua");
+script!(KEYS, reading, "keys.lua");
+script!(STATS, reading, "stats.lua");
+script!(EVENTS, reading, "events.lua");
+script!(SNAPSHOT, writing, "snapshot.lua");
+script!(SNAPSHOTS, reading, "snapshots.lua");
+script!(RESTORE, writing, "restore.lua");

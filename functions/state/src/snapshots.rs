@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state_api::SnapshotInfo;
+use tombola_core::state::SnapshotInfo;
 
 use crate::answer::{self, ApiError};
 use crate::store::Store;

@@ -26,7 +26,7 @@
 //! (a reply of the wrong shape) is a 500 an operator must look at.
 
 use spin_sdk::redis::Connection;
-use tombola_core::state_api::{ListQuery, SnapshotInfo, StateKey};
+use tombola_core::state::{ListQuery, SnapshotInfo, StateKey};
 
 use crate::backend::{self, Settings};
 use crate::scripts::{self, Reply, Script};

@@ -140,7 +140,6 @@ async fn bad_input_is_400_with_the_field_and_writes_nothing() {
         (br#"{"count": 1}"#.to_vec(), "request_id"),
         (br#"{"request_id": "r1", "colour": 1}"#.to_vec(), "body"),
         (b"{not json".to_vec(), "body"),
-        (vec![b' '; 65 * 1024], "body"),
     ];
     for (body, field) in cases {
         let response = app

@@ -50,6 +50,15 @@ fn admin_post(path: impl Into<String>, body: impl Into<Vec<u8>>, field: &'static
     }
 }
 
+/// A body over its route's limit: 413, no field.
+fn too_large(path: &str, authorization: Option<String>, body: Vec<u8>) -> Case {
+    Case {
+        authorization,
+        field: None,
+        ..post(path, body, 413, "body")
+    }
+}
+
 fn get(path: impl Into<String>, status: u16, field: Option<&'static str>) -> Case {
     Case {
         method: "GET",
@@ -266,22 +275,27 @@ async fn a_huge_body_is_refused_before_it_is_all_sent() {
     let app = app_with_pool().await;
     let before = everything(&app).await;
     let admin = admin().unwrap();
+    // Each route's limit: 64 KiB, and 64 MiB for a pool's configuration.
     let cases = [
-        ("/v1/pools/p/draws", "", 400),
-        ("/v1/pools/p/operations", "", 400),
-        ("/v1/pools", admin.as_str(), 400),
-        ("/v1/pools/p/restock", admin.as_str(), 400),
-        ("/v1/pools/p/close", "Bearer wrong", 403),
+        ("/v1/pools/p/draws", "", 413, 10 << 20),
+        ("/v1/pools/p/operations", "", 413, 10 << 20),
+        ("/v1/pools", admin.as_str(), 413, 100 << 20),
+        ("/v1/pools/p/restock", admin.as_str(), 413, 10 << 20),
+        ("/v1/pools/p/close", "Bearer wrong", 403, 10 << 20),
     ];
-    for (path, authorization, status) in cases {
-        let answer = partial_post(app.addr, path, authorization, 10 << 20, 1 << 20).await;
+    for (path, authorization, status, size) in cases {
+        let answer = partial_post(app.addr, path, authorization, size, 1 << 20).await;
         assert_eq!(answer.status, status, "{path}: {}", answer.body);
         assert_eq!(
             answer.content_type.as_deref(),
             Some("application/problem+json")
         );
-        if status == 400 {
-            assert_eq!(answer.body["field"], "body", "{path}: {}", answer.body);
+        if status == 413 {
+            assert_eq!(
+                answer.body["type"], "https://tombola.dev/problems/body-too-large",
+                "{path}: {}",
+                answer.body
+            );
         }
     }
     assert!(
@@ -299,8 +313,8 @@ async fn oversized_and_deep_bodies_are_refused() {
     let mut padded = br#"{"request_id": "big", "count": 1}"#.to_vec();
     padded.resize(65 * 1024, b' ');
     let cases = vec![
-        post(draws, vec![b' '; 65 * 1024], 400, "body"),
-        post(draws, padded, 400, "body"),
+        too_large(draws, None, vec![b' '; 65 * 1024]),
+        too_large(draws, None, padded),
         post(draws, deep_objects(10_000), 400, "a"),
         post(
             draws,
@@ -330,7 +344,7 @@ async fn oversized_and_deep_bodies_are_refused() {
             ),
             "request_id",
         ),
-        admin_post("/v1/pools/p/close", vec![b'{'; 65 * 1024], "body"),
+        too_large("/v1/pools/p/close", admin(), vec![b'{'; 65 * 1024]),
     ];
     refuse_all(&app, cases).await;
 }

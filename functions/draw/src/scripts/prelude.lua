@@ -1,7 +1,8 @@
 -- Shared by every Tombola script (prepended to each).
 -- Replies are flat arrays: Spin's Redis `execute` flattens nested ones.
 
--- The sequence number of an encoded snapshot: the first varint of the
+-- The sequence number of an encoded snapshot (tombola_core::pool::Snapshot,
+-- either format version): the first varint of the
 -- payload, after the 9-byte header. nil when there is none to read; the
 -- component checks the whole snapshot (magic, checksum) when it decodes it.
 local function snap_seq(snap)

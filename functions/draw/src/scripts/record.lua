@@ -2,7 +2,8 @@
 -- writes a snapshot if it is newer than the stored one, and saves an
 -- operation's state, in one round trip.
 -- KEYS: req, snap[, op].
--- ARGV: pending record, full record, snapshot|'', op state|'', op TTL (s).
+-- ARGV: pending record, full record, snapshot|'', its sequence number|'',
+--       op state|'', op TTL (s).
 -- Reply: {'OK', recorded 0|1, snapshot written 0|1}
 local recorded = 0
 if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -11,14 +12,14 @@ if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 local written = 0
 if ARGV[3] ~= '' then
-  local new = snap_seq(ARGV[3])
+  local new = tonumber(ARGV[4])
   local old = snap_seq(redis.call('GET', KEYS[2]))
-  if new and (not old or old < new) then
+  if not old or old < new then
     redis.call('SET', KEYS[2], ARGV[3])
     written = 1
   end
 end
-if KEYS[3] and ARGV[4] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[4], 'EX', tonumber(ARGV[5]))
+if KEYS[3] and ARGV[5] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[5], 'EX', tonumber(ARGV[6]))
 end
 return {'OK', recorded, written}
