@@ -57,6 +57,8 @@
 //! - [`keys`]: the Redis keys of a pool.
 //! - [`state_api`]: the versioned state API's rules: keys, values,
 //!   compare-and-swap, the change feed and snapshots.
+//! - [`lottery`]: the store's lottery back office: games, barcodes, packs,
+//!   sales, business days and their close, sync mutations and backoff.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -68,6 +70,7 @@ pub mod entry;
 mod fnv;
 pub mod id;
 pub mod keys;
+pub mod lottery;
 pub mod machine;
 pub mod outcome;
 pub mod replay;
