@@ -57,8 +57,7 @@
 //! - [`keys`]: the Redis keys of a pool.
 //! - [`state_api`]: the versioned state API's rules: keys, values,
 //!   compare-and-swap, the change feed and snapshots.
-//! - [`lottery`]: the store's lottery back office: games, barcodes, packs,
-//!   sales, business days and their close, sync mutations and backoff.
+//! - [`lottery`]: the back office: games, barcodes, packs, days, sync rules.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
