@@ -18,6 +18,8 @@
 //!   operations, the audit, and the Redis keys of a pool.
 //! - [`state`]: the versioned state API's rules: keys, values,
 //!   compare-and-swap, the change feed and snapshots.
+//! - [`lottery`]: the back office: games, barcodes, bins, packs, sales,
+//!   business days and their two-phase close, sync mutations and backoff.
 //! - [`number`]: the one rule for whole numbers in JSON (`3`, `3.0` and
 //!   `3e0` are the same count), shared by every API.
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@
 
 mod crc;
 mod fnv;
+pub mod lottery;
 pub mod number;
 pub mod pool;
 pub mod state;

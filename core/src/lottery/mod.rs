@@ -1,0 +1,63 @@
+//! The lottery back office's rules: what a store's instant-ticket inventory
+//! may do, pure and free of I/O.
+//!
+//! The store's app (`functions/backoffice`) reads rows, calls these
+//! functions with them, and writes back the values they return; a refusal
+//! is a typed error naming the field at fault, and leaves nothing to write.
+//!
+//! # Layout
+//!
+//! - [`money`]: [`Cents`], whole cents, never floating point.
+//! - [`game`]: [`Game`], [`GameCode`], ticket [`Numbering`] and the
+//!   [`PackTerms`] a pack copies from its game.
+//! - [`barcode`]: [`BarcodeLayout`] as data, the named defaults, and
+//!   reading a [`Barcode`] through one.
+//! - [`bin`]: [`BinNumber`] and bins created in bulk.
+//! - [`pack`]: [`Pack`] and its lifecycle RECEIVED -> ACTIVE -> SETTLED or
+//!   RETURNED, one active pack per bin.
+//! - [`sales`]: [`Serial`], [`Reading`] and the tickets sold between two
+//!   readings, [`sold_between`].
+//! - [`date`]: the [`BusinessDate`] a day is for.
+//! - [`day`]: the business [`Day`], OPEN -> PENDING_CLOSE -> CLOSED or back
+//!   to OPEN, one open day per store.
+//! - [`close`]: the [`PreparedClose`] a day keeps while pending: closing
+//!   serials, sales per pack and bin, totals and [`Variance`]s.
+//! - [`mutation`]: each change as a [`Mutation`], `{name, args}`, for the
+//!   outbox the store pushes to the cloud.
+//! - [`backoff`]: whether a push answer is retried ([`classify`]) and when
+//!   ([`retry_delay`], [`parse_retry_after`]).
+
+pub mod backoff;
+pub mod barcode;
+pub mod bin;
+pub mod close;
+pub mod date;
+pub mod day;
+pub mod game;
+pub mod money;
+pub mod mutation;
+pub mod pack;
+pub mod sales;
+
+pub use backoff::{
+    Delivery, FIRST_DELAY, MAX_DELAY, PushAnswer, base_delay, classify, next_attempt_at,
+    parse_retry_after, retry_delay,
+};
+pub use barcode::{
+    Barcode, BarcodeError, BarcodeField, BarcodeLayout, DEFAULT_LAYOUT, LayoutError, LayoutRecord,
+    Span,
+};
+pub use bin::{BinError, BinNumber, new_bins};
+pub use close::{
+    BinTotal, CloseError, CloseLine, Count, Opening, PreparedClose, Variance, VarianceKind,
+};
+pub use date::{BusinessDate, DateError};
+pub use day::{Day, DayError, DayState, DayStatus};
+pub use game::{CodeError, Game, GameCode, GameError, GameSpec, GameStatus, Numbering, PackTerms};
+pub use money::Cents;
+pub use mutation::{MUTATION_NAMES, Mutation, MutationError};
+pub use pack::{
+    Activation, Displace, DisplaceAction, Pack, PackError, PackKey, PackNumber, PackState,
+    PackStatus, ReturnedFrom,
+};
+pub use sales::{Reading, ReadingRole, Sale, SalesError, Serial, sold_between};
