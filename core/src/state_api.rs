@@ -1186,7 +1186,7 @@ impl Record {
 /// An idempotency key already names the record of another request.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
-    "this Idempotency-Key was used for a different {first} request, whose answer it keeps; nothing was written: use a new key for a new request"
+    "was used for a different {first} request, whose answer it keeps; nothing was written: use a new key for a new request"
 )]
 pub struct KeyReused {
     /// The kind of the request that used it first.
@@ -1993,7 +1993,7 @@ mod tests {
         assert!(
             reused
                 .to_string()
-                .starts_with("this Idempotency-Key was used for a different put request"),
+                .starts_with("was used for a different put request"),
             "{reused}"
         );
 

@@ -23,13 +23,13 @@ mod tests {
     use serde_json::{Value, json};
     use tombola_core::state_api::{
         DEFAULT_LIST_LIMIT, MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS,
-        RESERVED_KEYS,
+        RESERVED_KEYS, RESERVED_PREFIXES,
     };
 
     use super::*;
     use crate::auth::Access;
     use crate::feed::{MAX_EVENTS, MAX_WAIT_SECS};
-    use crate::router::{ROUTES, Route, fixed_names};
+    use crate::router::{ROUTES, Route};
 
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(path_key, &schemas["Key"], "a path key is any key");
         let key = schemas["Key"]["pattern"].as_str().unwrap();
         assert!(key.ends_with(&format!("]{{1,{MAX_KEY_LEN}}}$")), "{key}");
-        for name in RESERVED_KEYS.iter().copied().chain(fixed_names()) {
+        for name in RESERVED_KEYS {
             let e = name.replace('.', "\\.");
             let alternative = [format!("(?:{e}|"), format!("|{e}|"), format!("|{e})")];
             assert!(
@@ -196,7 +196,9 @@ mod tests {
                 "{name} is not refused by {key}"
             );
         }
-        assert!(key.contains("|snapshots/)"), "{key}");
+        for prefix in RESERVED_PREFIXES {
+            assert!(key.contains(&format!("$|{prefix})")), "{prefix} in {key}");
+        }
         assert_eq!(
             schemas["Metadata"]["properties"]["ttl"]["maximum"],
             MAX_TTL_SECS
