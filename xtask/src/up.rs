@@ -80,6 +80,7 @@ pub fn run_app(args: &[String]) -> Result<()> {
     }
     let state = root().join(".tombola");
     std::fs::create_dir_all(&state)?;
+    eprintln!("Building the components for wasm32-wasip2 (release)");
     build::components()?;
 
     let (stop_tx, stop_rx) = mpsc::channel();
@@ -163,16 +164,15 @@ fn spin_up(state: &Path, address: &str, key_value_url: &str, tokens: &Tokens) ->
 }
 
 fn wasmtime_host(address: &str, key_value_url: &str, tokens: &Tokens) -> Result<Child> {
-    run(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "tombola-tests",
-        "--bin",
-        "tombola-host",
-    ]))?;
-    let binary = root().join("target/release/tombola-host");
-    eprintln!("Spin is not installed: serving under Tombola's wasmtime host");
+    // The dev profile is the one `cargo xtask test` builds (with the
+    // compiler crates optimized, see the workspace's Cargo.toml), so after
+    // a test run this is a no-op rather than a second build of wasmtime.
+    eprintln!(
+        "Spin is not installed: building Tombola's wasmtime host (the dev profile `cargo xtask test` shares; a first build takes several minutes)"
+    );
+    run(cargo().args(["build", "--package", "tombola-tests", "--bin", "tombola-host"]))?;
+    let binary = root().join("target/debug/tombola-host");
+    eprintln!("Serving under Tombola's wasmtime host");
     let mut cmd = Command::new(binary);
     cmd.current_dir(root())
         .args(["--listen", LISTEN, "--key-value"])

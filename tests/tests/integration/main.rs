@@ -11,4 +11,5 @@ mod hostile;
 mod operations;
 mod pools;
 mod recovery;
+mod scripts;
 mod state;

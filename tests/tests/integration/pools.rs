@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use tombola_tests::app::TestApp;
+use tombola_tests::keys;
 
 fn summer() -> serde_json::Value {
     json!({
@@ -111,7 +112,7 @@ async fn duplicate_and_invalid_pools_are_refused_and_write_nothing() {
     }
     let mut redis = app.redis_connection(0).await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("tombola:{p}*")
+        .arg(keys::all("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
