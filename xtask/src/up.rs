@@ -170,7 +170,13 @@ fn wasmtime_host(address: &str, key_value_url: &str, tokens: &Tokens) -> Result<
     eprintln!(
         "Spin is not installed: building Tombola's wasmtime host (the dev profile `cargo xtask test` shares; a first build takes several minutes)"
     );
-    run(cargo().args(["build", "--package", "tombola-tests", "--bin", "tombola-host"]))?;
+    run(cargo().args([
+        "build",
+        "--package",
+        "tombola-tests",
+        "--bin",
+        "tombola-host",
+    ]))?;
     let binary = root().join("target/debug/tombola-host");
     eprintln!("Serving under Tombola's wasmtime host");
     let mut cmd = Command::new(binary);
