@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::host::{GuestLogs, Host, HostOptions, InstantiationStats};
+use crate::host::{GuestLogs, Host, HostOptions, InstantiationStats, SocketWrites};
 use crate::redis_server::RedisServer;
 
 /// The admin token tests run with.
@@ -94,6 +94,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     logs: Arc<GuestLogs>,
     stats: Arc<InstantiationStats>,
+    writes: Arc<SocketWrites>,
     server: tokio::task::JoinHandle<Result<()>>,
 }
 
@@ -122,6 +123,7 @@ impl TestApp {
         let host = Arc::new(Host::new(&options)?);
         let logs = host.logs();
         let stats = host.stats();
+        let writes = host.socket_writes();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(host.serve(listener));
@@ -130,6 +132,7 @@ impl TestApp {
             addr,
             logs,
             stats,
+            writes,
             server,
         })
     }
@@ -232,6 +235,11 @@ impl TestApp {
     /// The host's instantiation counts and times.
     pub fn host_stats(&self) -> Arc<InstantiationStats> {
         self.stats.clone()
+    }
+
+    /// The writes the host made on each open connection.
+    pub fn socket_writes(&self) -> Arc<SocketWrites> {
+        self.writes.clone()
     }
 
     /// Everything the guests printed so far, one block per request.

@@ -7,6 +7,7 @@ mod decided;
 mod draws;
 mod faults;
 mod health;
+mod host_fidelity;
 mod hostile;
 mod operations;
 mod pools;
