@@ -28,9 +28,8 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// Host options for the workspace's `spin.toml` over `redis`: logs in
-/// database 0, the key-value store in database 1, as `runtime-config.toml`
-/// lays them out.
+/// Host options for the workspace's `spin.toml` over `redis`. No component
+/// uses a key-value store, so the host is given none.
 pub fn options_for(redis: &RedisServer) -> HostOptions {
     HostOptions {
         manifest: workspace_root().join("spin.toml"),
@@ -39,7 +38,7 @@ pub fn options_for(redis: &RedisServer) -> HostOptions {
             ("admin_token".to_owned(), ADMIN_TOKEN.to_owned()),
             ("log_level".to_owned(), "debug".to_owned()),
         ]),
-        key_value_stores: BTreeMap::from([("default".to_owned(), redis.url(1))]),
+        key_value_stores: BTreeMap::new(),
         echo_guest_output: false,
     }
 }

@@ -112,7 +112,6 @@ impl Host {
         let child = Command::new(root().join("target/debug/tombola-host"))
             .current_dir(root())
             .args(["--listen", &addr])
-            .args(["--key-value", &format!("default={}", redis.url(1))])
             .env("SPIN_VARIABLE_REDIS_ADDRESS", redis.address())
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_READER_TOKEN", "schemathesis-reader-token")

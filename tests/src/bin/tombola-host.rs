@@ -50,10 +50,6 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
-    if args.key_value_stores.is_empty() {
-        args.key_value_stores
-            .insert("default".into(), "redis://127.0.0.1:6379/1".into());
-    }
     Ok(args)
 }
 
