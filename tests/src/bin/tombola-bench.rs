@@ -725,7 +725,7 @@ async fn main() -> Result<()> {
 
     println!("\n### Host overhead: `GET /v1/health`\n");
     println!(
-        "A request that does the host's I/O but no draw: the health route writes, reads and deletes a key-value probe key (three round trips through Spin's key-value interface, to Redis) and sends Redis a `PING`.\n"
+        "A request that does the host's I/O but no draw: the health route opens a Redis connection and sends it a `PING`.\n"
     );
     println!("| clients | requests/s | p50 ms | p99 ms | p999 ms | errors | instantiate µs |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
