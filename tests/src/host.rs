@@ -48,7 +48,7 @@ pub struct HostOptions {
     /// Application variable values, as `SPIN_VARIABLE_*` gives them to Spin.
     pub variables: BTreeMap<String, String>,
     /// The Redis URL behind each key-value store label, as
-    /// `runtime-config.toml` maps them.
+    /// a Spin runtime configuration maps them (no Tombola component uses one).
     pub key_value_stores: BTreeMap<String, String>,
     /// Whether guest output is also printed to the host's stderr as it comes.
     pub echo_guest_output: bool,

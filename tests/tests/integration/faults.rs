@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tombola_core::pool::{PoolId, RequestId, keys};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp, TestResponse, options_for, send};
+use tombola_tests::keys;
 use tombola_tests::process::HostProcess;
 use tombola_tests::redis_server::{Persistence, RedisServer};
 
@@ -594,8 +594,7 @@ fn signal(redis: &RedisServer, name: &str) {
 /// Whether Redis holds a record for `request_id` in [`POOL`], read by the
 /// test's own connection.
 async fn has_record(app: &TestApp, request_id: &str) -> bool {
-    let pool = PoolId::new(POOL).unwrap();
-    let key = keys::request(&pool, &RequestId::new(request_id).unwrap());
+    let key = keys::request(POOL, request_id);
     let mut redis = app.redis_connection(0).await.unwrap();
     redis::cmd("EXISTS")
         .arg(key)

@@ -1,7 +1,7 @@
 //! Creating, listing and showing pools; operator authentication.
 
 use serde_json::json;
-use tombola_core::pool::keys;
+use tombola_core::pool::keys::{CATALOG_LISTINGS, CATALOG_POOLS};
 use tombola_tests::app::TestApp;
 use tombola_tests::keys;
 
@@ -48,7 +48,7 @@ async fn create_list_and_show() {
     // The catalog lives in Redis beside the logs, under the core's keys.
     let mut redis = app.redis_connection(0).await.unwrap();
     let order: Vec<String> = redis::cmd("ZRANGE")
-        .arg(keys::CATALOG_POOLS)
+        .arg(CATALOG_POOLS)
         .arg(0)
         .arg(-1)
         .query_async(&mut redis)
@@ -56,7 +56,7 @@ async fn create_list_and_show() {
         .unwrap();
     assert_eq!(order, ["summer"]);
     let listing: String = redis::cmd("HGET")
-        .arg(keys::CATALOG_LISTINGS)
+        .arg(CATALOG_LISTINGS)
         .arg("summer")
         .query_async(&mut redis)
         .await
@@ -108,11 +108,11 @@ async fn a_create_that_finds_the_log_lists_the_pool_from_its_stored_configuratio
     let mut redis = app.redis_connection(0).await.unwrap();
     let () = redis::pipe()
         .cmd("ZREM")
-        .arg(keys::CATALOG_POOLS)
+        .arg(CATALOG_POOLS)
         .arg("summer")
         .ignore()
         .cmd("HDEL")
-        .arg(keys::CATALOG_LISTINGS)
+        .arg(CATALOG_LISTINGS)
         .arg("summer")
         .ignore()
         .query_async(&mut redis)
