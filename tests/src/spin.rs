@@ -44,15 +44,6 @@ wasmtime::component::bindgen!({
 
 use fermyon::spin::{key_value, redis as spin_redis, variables};
 
-/// The bound the fault suites allow a refused connection to take. The host
-/// itself sets no connect timeout, because Spin sets none.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// The bound the fault suites allow one Redis command to take. The host
-/// itself sets no response timeout, because Spin sets none: a Redis that
-/// accepts connections and never answers holds a request for as long as it
-/// stays silent.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The most bytes Spin buffers on the host for one result
 /// (`spin_world::MAX_HOST_BUFFERED_BYTES`).
 pub const MAX_HOST_BUFFERED_BYTES: usize = 128 << 20;
