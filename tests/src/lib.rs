@@ -5,6 +5,7 @@
 //! - [`manifest`]: reads `spin.toml` (components, routes, variables, grants).
 //! - [`outbound`]: `allowed_outbound_hosts` checks.
 //! - [`spin`]: Spin's key-value, Redis and variables interfaces.
+//! - [`sqlite`]: Spin's SQLite interface, over rusqlite.
 //! - [`host`]: compiles, routes and runs each request in a fresh instance.
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
@@ -19,3 +20,4 @@ pub mod outbound;
 pub mod process;
 pub mod redis_server;
 pub mod spin;
+pub mod sqlite;
