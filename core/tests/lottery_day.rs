@@ -768,7 +768,10 @@ fn packs_change_only_within_an_open_day() {
     let store = store();
     assert_eq!(open_day(Some(&store.day)).unwrap(), &store.day);
     let counts = [count(&store.up, next(3)), count(&store.down, next(20))];
-    let pending = store.day.prepare([&store.up, &store.down], &counts).unwrap();
+    let pending = store
+        .day
+        .prepare([&store.up, &store.down], &counts)
+        .unwrap();
     assert_eq!(
         open_day(Some(&pending)).unwrap_err(),
         DayError::NotOpen {

@@ -82,11 +82,7 @@ impl ApiError {
     }
 
     /// 404 for a thing that does not exist.
-    pub fn not_found(
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn not_found(code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
         Self::new(404, code, title, detail)
     }
 
