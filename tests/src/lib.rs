@@ -11,6 +11,8 @@
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
 //! - [`load`]: a bounded concurrent HTTP load generator for benchmarks.
 //! - [`process`]: the standalone host as a child process, for kill tests.
+//! - [`store`]: the store's app (`spin-store.toml`) over a SQLite file of
+//!   its own, in process or as a child, and a dump of every table.
 
 pub mod app;
 pub mod host;
@@ -21,3 +23,4 @@ pub mod process;
 pub mod redis_server;
 pub mod spin;
 pub mod sqlite;
+pub mod store;
