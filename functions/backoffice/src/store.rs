@@ -429,7 +429,7 @@ pub fn update_day(db: &Db, day: &Day) -> Result<(), ApiError> {
     )?;
     db.run(
         "UPDATE day_serials SET closing = NULL, tickets = NULL, amount = NULL WHERE date = ?",
-        &[date.clone()],
+        std::slice::from_ref(&date),
     )?;
     for line in close.map(|c| c.lines()).unwrap_or_default() {
         let [game, number] = key_params(line.pack);
