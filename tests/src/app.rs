@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::host::{GuestLogs, Host, HostOptions, InstantiationStats};
+use crate::host::{GuestLogs, Host, HostOptions, InstantiationStats, SocketWrites};
 use crate::redis_server::RedisServer;
 
 /// The admin token tests run with.
@@ -28,9 +28,8 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// Host options for the workspace's `spin.toml` over `redis`: logs in
-/// database 0, the key-value store in database 1, as `runtime-config.toml`
-/// lays them out.
+/// Host options for the workspace's `spin.toml` over `redis`. No component
+/// uses a key-value store, so the host is given none.
 pub fn options_for(redis: &RedisServer) -> HostOptions {
     HostOptions {
         manifest: workspace_root().join("spin.toml"),
@@ -39,7 +38,7 @@ pub fn options_for(redis: &RedisServer) -> HostOptions {
             ("admin_token".to_owned(), ADMIN_TOKEN.to_owned()),
             ("log_level".to_owned(), "debug".to_owned()),
         ]),
-        key_value_stores: BTreeMap::from([("default".to_owned(), redis.url(1))]),
+        key_value_stores: BTreeMap::new(),
         sqlite_databases: BTreeMap::new(),
         echo_guest_output: false,
     }
@@ -95,6 +94,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     logs: Arc<GuestLogs>,
     stats: Arc<InstantiationStats>,
+    writes: Arc<SocketWrites>,
     server: tokio::task::JoinHandle<Result<()>>,
 }
 
@@ -123,6 +123,7 @@ impl TestApp {
         let host = Arc::new(Host::new(&options)?);
         let logs = host.logs();
         let stats = host.stats();
+        let writes = host.socket_writes();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(host.serve(listener));
@@ -131,6 +132,7 @@ impl TestApp {
             addr,
             logs,
             stats,
+            writes,
             server,
         })
     }
@@ -233,6 +235,11 @@ impl TestApp {
     /// The host's instantiation counts and times.
     pub fn host_stats(&self) -> Arc<InstantiationStats> {
         self.stats.clone()
+    }
+
+    /// The writes the host made on each open connection.
+    pub fn socket_writes(&self) -> Arc<SocketWrites> {
+        self.writes.clone()
     }
 
     /// Everything the guests printed so far, one block per request.

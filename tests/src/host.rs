@@ -6,24 +6,26 @@
 //! a guest prints is captured per request and kept in [`GuestLogs`], so a
 //! failing test can show it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
-use hyper::server::conn::http1;
-use tokio::net::TcpListener;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -31,7 +33,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::manifest::{self, Manifest, Route};
 use crate::outbound::AllowedHost;
-use crate::spin::{self, Connections, Grants, SpinCtx};
+use crate::spin::{self, Grants, RedisKeyValue, SpinCtx};
 use crate::sqlite;
 
 /// How much of one request's guest output is kept.
@@ -47,7 +49,7 @@ pub struct HostOptions {
     /// Application variable values, as `SPIN_VARIABLE_*` gives them to Spin.
     pub variables: BTreeMap<String, String>,
     /// The Redis URL behind each key-value store label, as
-    /// `runtime-config.toml` maps them.
+    /// a Spin runtime configuration maps them (no Tombola component uses one).
     pub key_value_stores: BTreeMap<String, String>,
     /// The file behind each SQLite database label, as Spin's runtime
     /// configuration maps them (`default`: `.spin/sqlite_db.db`).
@@ -99,10 +101,10 @@ pub struct Host {
     engine: Engine,
     components: Vec<LoadedComponent>,
     routes: Vec<(Route, usize)>,
-    connections: Arc<Connections>,
     logs: Arc<GuestLogs>,
     echo: bool,
     stats: Arc<InstantiationStats>,
+    writes: Arc<SocketWrites>,
 }
 
 /// How many instances the host created and how long that took in all.
@@ -131,6 +133,97 @@ impl InstantiationStats {
             return 0.0;
         }
         self.nanos.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0
+    }
+}
+
+/// How many writes the HTTP server has made on each open connection, by
+/// client address: a response that took more than one write is one that
+/// Nagle's algorithm can hold back.
+#[derive(Debug, Default)]
+pub struct SocketWrites(Mutex<HashMap<SocketAddr, Arc<AtomicU64>>>);
+
+impl SocketWrites {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<AtomicU64>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn track(&self, stream: TcpStream, client: SocketAddr) -> CountedWrites {
+        let writes = Arc::new(AtomicU64::new(0));
+        self.lock().insert(client, writes.clone());
+        CountedWrites { stream, writes }
+    }
+
+    fn forget(&self, client: SocketAddr) {
+        self.lock().remove(&client);
+    }
+
+    /// The writes that put bytes on the connection from `client` so far,
+    /// or `None` once it is closed.
+    pub fn count(&self, client: SocketAddr) -> Option<u64> {
+        self.lock().get(&client).map(|w| w.load(Ordering::SeqCst))
+    }
+}
+
+/// A connection that counts the writes that moved bytes, each one `write`
+/// or `writev` call on the socket, and otherwise passes everything through.
+struct CountedWrites {
+    stream: TcpStream,
+    writes: Arc<AtomicU64>,
+}
+
+impl CountedWrites {
+    fn counted(&self, polled: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = &polled
+            && *n > 0
+        {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        polled
+    }
+}
+
+impl AsyncRead for CountedWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.counted(polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.counted(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -166,7 +259,6 @@ pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     grants: Arc<Grants>,
-    connections: Arc<Connections>,
     sqlite: sqlite::SqliteState,
 }
 
@@ -194,7 +286,6 @@ impl RequestState {
         SpinCtx {
             table: &mut self.table,
             grants: &self.grants,
-            connections: &self.connections,
         }
     }
 }
@@ -279,6 +370,13 @@ impl Host {
         spin::SpinHost::add_to_linker::<_, SpinView>(&mut linker, RequestState::spin)?;
         sqlite::add_to_linker(&mut linker, |state: &mut RequestState| &mut state.sqlite)?;
 
+        // One store per label for the whole application, shared by every
+        // component granted it, as Spin's runtime config makes them.
+        let stores: BTreeMap<String, Arc<RedisKeyValue>> = options
+            .key_value_stores
+            .iter()
+            .map(|(label, url)| (label.clone(), Arc::new(RedisKeyValue::new(url.clone()))))
+            .collect();
         let mut components = Vec::new();
         let mut routes = Vec::new();
         for component in &manifest.components {
@@ -296,13 +394,13 @@ impl Host {
                 .with_context(|| format!("allowed_outbound_hosts of {}", component.id))?;
             let mut key_value_stores = BTreeMap::new();
             for label in &component.key_value_stores {
-                let url = options.key_value_stores.get(label).with_context(|| {
+                let store = stores.get(label).with_context(|| {
                     format!(
                         "component {} uses key-value store {label:?}, which the host has no backend for",
                         component.id
                     )
                 })?;
-                key_value_stores.insert(label.clone(), url.clone());
+                key_value_stores.insert(label.clone(), store.clone());
             }
             let sqlite = sqlite::grants_for(
                 &component.id,
@@ -340,16 +438,21 @@ impl Host {
             engine,
             components,
             routes,
-            connections: Arc::new(Connections::default()),
             logs: Arc::new(GuestLogs::default()),
             echo: options.echo_guest_output,
             stats: Arc::new(InstantiationStats::default()),
+            writes: Arc::new(SocketWrites::default()),
         })
     }
 
     /// Instantiation counts and times.
     pub fn stats(&self) -> Arc<InstantiationStats> {
         self.stats.clone()
+    }
+
+    /// The writes made on each open connection.
+    pub fn socket_writes(&self) -> Arc<SocketWrites> {
+        self.writes.clone()
     }
 
     /// The guest output of recent requests.
@@ -396,7 +499,6 @@ impl Host {
                 wasi,
                 http: WasiHttpCtx::new(),
                 grants: component.grants.clone(),
-                connections: self.connections.clone(),
                 sqlite: sqlite::SqliteState::new(component.sqlite.clone()),
             },
         );
@@ -458,14 +560,18 @@ impl Host {
 
     /// Accepts connections on `listener` and serves them until the task is
     /// dropped or aborted.
+    ///
+    /// Connections are served as Spin 4.0.2's HTTP trigger serves them:
+    /// HTTP/1.1 or HTTP/2 by what the client speaks, keep-alive on, and
+    /// Nagle's algorithm left on (Spin never sets `TCP_NODELAY`), so a
+    /// response the guest writes in more than one piece can wait for the
+    /// client's delayed ACK exactly as it would under Spin.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> Result<()> {
         loop {
             let (stream, client) = listener.accept().await?;
-            // Answers go out whole at once: without this, Nagle's algorithm
-            // holds a response's last segment until the client's delayed
-            // ACK (tens of milliseconds) whenever requests do not overlap.
-            stream.set_nodelay(true)?;
+            let stream = self.writes.track(stream, client);
             let host = self.clone();
+            let host_writes = self.writes.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
                     let host = host.clone();
@@ -483,13 +589,14 @@ impl Host {
                         Ok::<_, std::convert::Infallible>(response)
                     }
                 });
-                if let Err(error) = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
+                if let Err(error) =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
                 {
                     tracing::debug!(%client, %error, "connection closed with an error");
                 }
+                host_writes.forget(client);
             });
         }
     }

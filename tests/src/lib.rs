@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod host;
+pub mod keys;
 pub mod load;
 pub mod manifest;
 pub mod outbound;

@@ -24,7 +24,6 @@ pub const START_LIMIT: Duration = Duration::from_secs(60);
 pub struct HostProcess {
     binary: PathBuf,
     redis_address: String,
-    key_value_url: String,
     addr: SocketAddr,
     output: PathBuf,
     child: Option<Child>,
@@ -32,8 +31,7 @@ pub struct HostProcess {
 
 impl HostProcess {
     /// Starts `binary` (the `tombola-host` executable) on a free loopback
-    /// port in front of `redis`: logs in database 0, the key-value store in
-    /// database 1, the admin token [`ADMIN_TOKEN`].
+    /// port in front of `redis`, with the admin token [`ADMIN_TOKEN`].
     ///
     /// Fails when it does not answer `GET /v1/health` with 200 within
     /// [`START_LIMIT`].
@@ -42,7 +40,6 @@ impl HostProcess {
         let mut host = Self {
             binary: binary.to_owned(),
             redis_address: redis.address(),
-            key_value_url: redis.url(1),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             output: std::env::temp_dir()
                 .join(format!("tombola-host-{}-{port}.log", std::process::id())),
@@ -78,7 +75,6 @@ impl HostProcess {
             .arg("--manifest")
             .arg(workspace_root().join("spin.toml"))
             .args(["--listen", &self.addr.to_string()])
-            .args(["--key-value", &format!("default={}", self.key_value_url)])
             .env("SPIN_VARIABLE_REDIS_ADDRESS", &self.redis_address)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_READER_TOKEN", "test-reader-token")

@@ -2,16 +2,31 @@
 //! `fermyon:spin/key-value`, `fermyon:spin/redis` and `fermyon:spin/variables`
 //! at version 2.0.0, generated from the WIT that ships in `spin-sdk`.
 //!
+//! Redis is reached the way Spin 4.0.2 reaches it (its
+//! `factor-outbound-redis` and `key-value-redis` crates, over `redis` 0.32):
+//!
+//! - Outbound Redis opens a new multiplexed connection on every
+//!   `connection.open` and closes it when the guest drops the resource, so
+//!   every request that opens one pays a TCP connect and the client's
+//!   handshake.
+//! - A key-value store backed by Redis shares one connection manager per
+//!   store label for the whole application, created on the first `open`,
+//!   and sends `PING` on every `open`, ignoring its answer. While Redis is
+//!   unreachable the manager reconnects in the background and every command
+//!   waits for that attempt, with Spin's effective backoff
+//!   ([`kv_reconnect_config`]).
+//! - Neither sets a connect or response timeout: `redis` 0.32 has none by
+//!   default and Spin sets none.
+//!
 //! Redis replies are flattened into one list, nested arrays included, and
 //! every failure becomes `error::other` with the client's message, exactly as
 //! Spin does; that is why Tombola's scripts answer with flat arrays.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Value};
 use wasmtime::component::{Resource, ResourceTable};
 
@@ -29,55 +44,82 @@ wasmtime::component::bindgen!({
 
 use fermyon::spin::{key_value, redis as spin_redis, variables};
 
-/// How long opening a Redis connection may take before it counts as down.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long one Redis command may take before it counts as failed.
-pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most bytes Spin buffers on the host for one result
+/// (`spin_world::MAX_HOST_BUFFERED_BYTES`).
+pub const MAX_HOST_BUFFERED_BYTES: usize = 128 << 20;
 
-/// Connections shared by every request, as Spin keeps them per host.
+/// The reconnect schedule Spin 4.0.2's key-value connection manager runs.
 ///
-/// A connection that fails with an I/O error is dropped, so the next
-/// request connects afresh: a Redis restart costs the requests made while
-/// it was down and nothing more.
-#[derive(Default)]
-pub struct Connections {
-    by_address: Mutex<HashMap<String, MultiplexedConnection>>,
+/// Spin builds its manager with `redis` 0.32's defaults: retry factor 100,
+/// exponent base 2, six retries, no timeouts. That release hands the factor
+/// to `backon` as the exponent and never sets a minimum delay, so `backon`'s
+/// own defaults fill in: the first retry waits 1 s, every later one
+/// 100 s capped at 60 s, each plus up to 100% jitter. A full attempt while
+/// Redis stays down therefore lasts 301 to 602 s, and a Redis that comes
+/// back mid-wait is noticed only when the current sleep ends.
+pub fn kv_reconnect_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_min_delay(Duration::from_secs(1))
+        .set_exponent_base(100.0)
+        .set_max_delay(Duration::from_secs(60))
+        .set_number_of_retries(6)
+        .set_connection_timeout(None)
+        .set_response_timeout(None)
 }
 
-impl Connections {
-    /// A connection to `address`, reusing the shared one when there is one.
-    pub async fn get(&self, address: &str) -> redis::RedisResult<MultiplexedConnection> {
-        if let Some(conn) = self.lock().get(address) {
-            return Ok(conn.clone());
-        }
-        let client = redis::Client::open(address)?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        self.lock().insert(address.to_owned(), conn.clone());
-        Ok(conn)
-    }
+/// A key-value store label backed by Redis, shared by every component and
+/// request of the application, as Spin's `KeyValueRedis` is.
+pub struct RedisKeyValue {
+    url: String,
+    manager: tokio::sync::OnceCell<ConnectionManager>,
+}
 
-    /// Forgets the connection to `address` if `error` means it is broken.
-    pub fn forget_if_broken(&self, address: &str, error: &redis::RedisError) {
-        if error.is_io_error()
-            || error.is_connection_dropped()
-            || error.is_connection_refusal()
-            || error.is_timeout()
-            || error.is_unrecoverable_error()
-        {
-            self.lock().remove(address);
+impl std::fmt::Debug for RedisKeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisKeyValue")
+            .field("url", &self.url)
+            .field("connected", &self.manager.initialized())
+            .finish()
+    }
+}
+
+impl RedisKeyValue {
+    /// A store over the Redis database at `url`, not yet connected.
+    pub fn new(url: String) -> Self {
+        Self {
+            url,
+            manager: tokio::sync::OnceCell::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MultiplexedConnection>> {
-        self.by_address
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The shared connection manager, created by the first caller.
+    ///
+    /// Creating it connects with the reconnect schedule, so while Redis is
+    /// down this waits out every retry before failing; callers arriving
+    /// meanwhile wait for the same attempt.
+    async fn manager(&self) -> Result<ConnectionManager, key_value::Error> {
+        self.manager
+            .get_or_try_init(|| async {
+                redis::Client::open(self.url.as_str())?
+                    .get_connection_manager_with_config(kv_reconnect_config())
+                    .await
+            })
+            .await
+            .cloned()
+            .map_err(kv_error)
     }
+}
+
+/// Spin's `log_error`: a key-value failure is logged and handed to the
+/// guest as `other` with the error's debug text.
+fn kv_error(error: impl std::fmt::Debug) -> key_value::Error {
+    tracing::warn!("key-value error: {error:?}");
+    key_value::Error::Other(format!("{error:?}"))
+}
+
+/// Spin's refusal of a result too large to buffer.
+fn too_large() -> String {
+    format!("query result exceeds limit of {MAX_HOST_BUFFERED_BYTES} bytes")
 }
 
 /// What one component instance may use, fixed when the host starts.
@@ -87,8 +129,9 @@ pub struct Grants {
     pub variables: BTreeMap<String, String>,
     /// Where it may open Redis connections.
     pub allowed_hosts: Vec<AllowedHost>,
-    /// Key-value store labels it may open, with the Redis URL behind each.
-    pub key_value_stores: BTreeMap<String, String>,
+    /// Key-value store labels it may open, each with the application's
+    /// shared store behind it.
+    pub key_value_stores: BTreeMap<String, Arc<RedisKeyValue>>,
 }
 
 /// The host side of one request's Spin interfaces.
@@ -97,68 +140,35 @@ pub struct SpinCtx<'a> {
     pub table: &'a mut ResourceTable,
     /// The component's grants.
     pub grants: &'a Grants,
-    /// The host's shared connections.
-    pub connections: &'a Connections,
 }
 
-/// A `fermyon:spin/redis` connection.
+/// A `fermyon:spin/redis` connection, owned by the guest's resource: it is
+/// opened by `open` and closed when the resource is dropped.
 pub struct RedisConnection {
-    address: String,
     conn: MultiplexedConnection,
 }
 
 /// A `fermyon:spin/key-value` store, backed by a Redis database as Spin's
 /// Redis provider does: keys unprefixed, `get-keys` lists the database.
 pub struct KeyValueStore {
-    url: String,
-}
-
-/// Runs `cmd`, dropping the shared connection if the failure broke it.
-///
-/// Spin opens a connection per `open` call, so a Redis restart between two
-/// requests costs it nothing; a shared connection that the restart closed
-/// is therefore replaced and the command sent once more. Tombola's scripts
-/// are idempotent per request id, so a command that did run before the
-/// connection dropped is answered as a duplicate, never applied twice.
-async fn run<T: redis::FromRedisValue>(
-    connections: &Connections,
-    address: &str,
-    conn: &mut MultiplexedConnection,
-    cmd: &redis::Cmd,
-) -> Result<T, String> {
-    let error = match cmd.query_async(conn).await {
-        Ok(value) => return Ok(value),
-        Err(e) => e,
-    };
-    connections.forget_if_broken(address, &error);
-    if !error.is_connection_dropped() {
-        return Err(error.to_string());
-    }
-    let mut fresh = connections.get(address).await.map_err(|e| e.to_string())?;
-    cmd.query_async(&mut fresh).await.map_err(|e| {
-        connections.forget_if_broken(address, &e);
-        e.to_string()
-    })
+    manager: ConnectionManager,
 }
 
 impl SpinCtx<'_> {
-    fn connection(&self, res: &Resource<RedisConnection>) -> (String, MultiplexedConnection) {
-        let conn = self
-            .table
-            .get(res)
-            .expect("the guest only holds live connection handles");
-        (conn.address.clone(), conn.conn.clone())
-    }
-
     async fn redis_query<T: redis::FromRedisValue>(
         &mut self,
         res: &Resource<RedisConnection>,
         cmd: redis::Cmd,
     ) -> Result<T, spin_redis::Error> {
-        let (address, mut conn) = self.connection(res);
-        run(self.connections, &address, &mut conn, &cmd)
+        let mut conn = self
+            .table
+            .get(res)
+            .map_err(|_| spin_redis::Error::Other("could not find connection for resource".into()))?
+            .conn
+            .clone();
+        cmd.query_async(&mut conn)
             .await
-            .map_err(spin_redis::Error::Other)
+            .map_err(|e| spin_redis::Error::Other(e.to_string()))
     }
 
     async fn kv_query<T: redis::FromRedisValue>(
@@ -166,20 +176,13 @@ impl SpinCtx<'_> {
         res: &Resource<KeyValueStore>,
         cmd: redis::Cmd,
     ) -> Result<T, key_value::Error> {
-        let url = self
+        let mut manager = self
             .table
             .get(res)
             .expect("the guest only holds live store handles")
-            .url
+            .manager
             .clone();
-        let connections = self.connections;
-        let mut conn = connections
-            .get(&url)
-            .await
-            .map_err(|e| key_value::Error::Other(format!("key-value backend unreachable: {e}")))?;
-        run(connections, &url, &mut conn, &cmd)
-            .await
-            .map_err(key_value::Error::Other)
+        cmd.query_async(&mut manager).await.map_err(kv_error)
     }
 }
 
@@ -206,6 +209,21 @@ fn flatten(value: Value, out: &mut Vec<spin_redis::RedisResult>) -> Result<(), S
     Ok(())
 }
 
+/// What a result costs the host to buffer, as Spin counts it.
+fn buffered_size(results: &[spin_redis::RedisResult]) -> usize {
+    use spin_redis::RedisResult as R;
+    let item = std::mem::size_of::<R>();
+    std::mem::size_of::<Vec<R>>()
+        + results
+            .iter()
+            .map(|r| match r {
+                R::Nil | R::Int64(_) => item,
+                R::Binary(b) => item + b.len(),
+                R::Status(s) => item + s.len(),
+            })
+            .sum::<usize>()
+}
+
 impl spin_redis::Host for SpinCtx<'_> {}
 
 impl spin_redis::HostConnection for SpinCtx<'_> {
@@ -216,16 +234,17 @@ impl spin_redis::HostConnection for SpinCtx<'_> {
         if !self.grants.allowed_hosts.iter().any(|h| h.allows(&address)) {
             return Err(spin_redis::Error::InvalidAddress);
         }
-        if redis::Client::open(address.as_str()).is_err() {
-            return Err(spin_redis::Error::InvalidAddress);
-        }
-        let connections = self.connections;
-        let conn = connections
-            .get(&address)
+        let client =
+            redis::Client::open(address.as_str()).map_err(|_| spin_redis::Error::InvalidAddress)?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(None)
+            .set_response_timeout(None);
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(|e| spin_redis::Error::Other(e.to_string()))?;
         self.table
-            .push(RedisConnection { address, conn })
+            .push(RedisConnection { conn })
             .map_err(|_| spin_redis::Error::TooManyConnections)
     }
 
@@ -248,8 +267,15 @@ impl spin_redis::HostConnection for SpinCtx<'_> {
         res: Resource<RedisConnection>,
         key: String,
     ) -> Result<Option<Vec<u8>>, spin_redis::Error> {
-        self.redis_query(&res, redis::cmd("GET").arg(key).to_owned())
-            .await
+        let value: Option<Vec<u8>> = self
+            .redis_query(&res, redis::cmd("GET").arg(key).to_owned())
+            .await?;
+        if std::mem::size_of::<Option<Vec<u8>>>() + value.as_ref().map_or(0, Vec::len)
+            > MAX_HOST_BUFFERED_BYTES
+        {
+            return Err(spin_redis::Error::Other(too_large()));
+        }
+        Ok(value)
     }
 
     async fn set(
@@ -325,6 +351,9 @@ impl spin_redis::HostConnection for SpinCtx<'_> {
         let value: Value = self.redis_query(&res, cmd).await?;
         let mut out = Vec::new();
         flatten(value, &mut out).map_err(spin_redis::Error::Other)?;
+        if buffered_size(&out) > MAX_HOST_BUFFERED_BYTES {
+            return Err(spin_redis::Error::Other(too_large()));
+        }
         Ok(out)
     }
 
@@ -338,15 +367,20 @@ impl key_value::Host for SpinCtx<'_> {}
 
 impl key_value::HostStore for SpinCtx<'_> {
     async fn open(&mut self, label: String) -> Result<Resource<KeyValueStore>, key_value::Error> {
-        let url = self
+        let store = self
             .grants
             .key_value_stores
             .get(&label)
-            .ok_or(key_value::Error::AccessDenied)?
-            .clone();
+            .ok_or(key_value::Error::AccessDenied)?;
+        let mut manager = store.manager().await?;
+        // Spin pings on every open and ignores the answer: a failure has
+        // already set the manager reconnecting in the background.
+        if let Err(error) = redis::cmd("PING").query_async::<()>(&mut manager).await {
+            tracing::debug!(%error, "key-value ping on open failed");
+        }
         self.table
-            .push(KeyValueStore { url })
-            .map_err(|e| key_value::Error::Other(e.to_string()))
+            .push(KeyValueStore { manager })
+            .map_err(|_| key_value::Error::StoreTableFull)
     }
 
     async fn get(
@@ -354,8 +388,15 @@ impl key_value::HostStore for SpinCtx<'_> {
         res: Resource<KeyValueStore>,
         key: String,
     ) -> Result<Option<Vec<u8>>, key_value::Error> {
-        self.kv_query(&res, redis::cmd("GET").arg(key).to_owned())
-            .await
+        let value: Option<Vec<u8>> = self
+            .kv_query(&res, redis::cmd("GET").arg(key).to_owned())
+            .await?;
+        if std::mem::size_of::<Option<Vec<u8>>>() + value.as_ref().map_or(0, Vec::len)
+            > MAX_HOST_BUFFERED_BYTES
+        {
+            return Err(key_value::Error::Other(too_large()));
+        }
+        Ok(value)
     }
 
     async fn set(
@@ -391,8 +432,18 @@ impl key_value::HostStore for SpinCtx<'_> {
         &mut self,
         res: Resource<KeyValueStore>,
     ) -> Result<Vec<String>, key_value::Error> {
-        self.kv_query(&res, redis::cmd("KEYS").arg("*").to_owned())
-            .await
+        let keys: Vec<String> = self
+            .kv_query(&res, redis::cmd("KEYS").arg("*").to_owned())
+            .await?;
+        let size = std::mem::size_of::<Vec<String>>()
+            + keys
+                .iter()
+                .map(|k| std::mem::size_of::<String>() + k.len())
+                .sum::<usize>();
+        if size > MAX_HOST_BUFFERED_BYTES {
+            return Err(key_value::Error::Other(too_large()));
+        }
+        Ok(keys)
     }
 
     async fn drop(&mut self, res: Resource<KeyValueStore>) -> wasmtime::Result<()> {

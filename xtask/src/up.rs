@@ -24,10 +24,9 @@ const LISTEN: &str = "127.0.0.1:3000";
 /// Where the store's app listens.
 const STORE_LISTEN: &str = "127.0.0.1:3001";
 
-/// Splits `redis://[auth@]host:port[/db]` into the address the manifest's
-/// `redis_address` takes (no database) and the URL of database 1 for the
-/// key-value store.
-fn split_redis_url(url: &str) -> Result<(String, String)> {
+/// The address the manifest's `redis_address` takes (no database) from
+/// `redis://[auth@]host:port[/db]`.
+fn redis_address(url: &str) -> Result<String> {
     let Some((scheme, rest)) = url.split_once("://") else {
         bail!("REDIS_URL {url:?} must look like redis://host:port");
     };
@@ -35,8 +34,7 @@ fn split_redis_url(url: &str) -> Result<(String, String)> {
     if authority.is_empty() {
         bail!("REDIS_URL {url:?} has no host");
     }
-    let address = format!("{scheme}://{authority}");
-    Ok((address.clone(), format!("{address}/1")))
+    Ok(format!("{scheme}://{authority}"))
 }
 
 /// The app's tokens: from `SPIN_VARIABLE_<NAME>` when set, else from
@@ -88,6 +86,7 @@ pub fn run_app(args: &[String]) -> Result<()> {
     }
     let state = root().join(".tombola");
     std::fs::create_dir_all(&state)?;
+    eprintln!("Building the components for wasm32-wasip2 (release)");
     build::components()?;
 
     let (stop_tx, stop_rx) = mpsc::channel();
@@ -112,7 +111,7 @@ pub fn run_app(args: &[String]) -> Result<()> {
             (Some(server), url)
         }
     };
-    let (address, key_value_url) = split_redis_url(&redis_url)?;
+    let address = redis_address(&redis_url)?;
     let tokens = Tokens::load(&state)?;
 
     let store_token = token(&state, "store_token")?;
@@ -120,12 +119,12 @@ pub fn run_app(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&store_dir)?;
     let (mut child, mut store) = if on_path("spin") {
         (
-            spin_up(&state, &address, &key_value_url, &tokens)?,
+            spin_up(&address, &tokens)?,
             spin_up_store(&state, &store_dir, &store_token)?,
         )
     } else {
         (
-            wasmtime_host(&address, &key_value_url, &tokens)?,
+            wasmtime_host(&address, &tokens)?,
             wasmtime_store(&store_dir, &store_token)?,
         )
     };
@@ -176,16 +175,10 @@ pub fn run_app(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn spin_up(state: &Path, address: &str, key_value_url: &str, tokens: &Tokens) -> Result<Child> {
-    let runtime_config = state.join("runtime-config.toml");
-    std::fs::write(
-        &runtime_config,
-        format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{key_value_url}\"\n"),
-    )?;
+fn spin_up(address: &str, tokens: &Tokens) -> Result<Child> {
     let mut cmd = Command::new("spin");
     cmd.current_dir(root())
-        .args(["up", "--listen", LISTEN, "--runtime-config-file"])
-        .arg(&runtime_config)
+        .args(["up", "--listen", LISTEN])
         .env("SPIN_VARIABLE_REDIS_ADDRESS", address);
     tokens.apply(&mut cmd);
     eprintln!("Serving under spin up");
@@ -212,7 +205,7 @@ fn spin_up_store(state: &Path, store_dir: &Path, store_token: &str) -> Result<Ch
 }
 
 fn wasmtime_store(store_dir: &Path, store_token: &str) -> Result<Child> {
-    let mut cmd = Command::new(root().join("target/release/tombola-host"));
+    let mut cmd = Command::new(root().join("target/debug/tombola-host"));
     cmd.current_dir(root())
         .args(["--manifest", "spin-store.toml", "--listen", STORE_LISTEN])
         .arg("--sqlite-database")
@@ -225,21 +218,25 @@ fn wasmtime_store(store_dir: &Path, store_token: &str) -> Result<Child> {
         .context("cannot start tombola-host for the store's app")
 }
 
-fn wasmtime_host(address: &str, key_value_url: &str, tokens: &Tokens) -> Result<Child> {
+fn wasmtime_host(address: &str, tokens: &Tokens) -> Result<Child> {
+    // The dev profile is the one `cargo xtask test` builds (with the
+    // compiler crates optimized, see the workspace's Cargo.toml), so after
+    // a test run this is a no-op rather than a second build of wasmtime.
+    eprintln!(
+        "Spin is not installed: building Tombola's wasmtime host (the dev profile `cargo xtask test` shares; a first build takes several minutes)"
+    );
     run(cargo().args([
         "build",
-        "--release",
         "--package",
         "tombola-tests",
         "--bin",
         "tombola-host",
     ]))?;
-    let binary = root().join("target/release/tombola-host");
-    eprintln!("Spin is not installed: serving under Tombola's wasmtime host");
+    let binary = root().join("target/debug/tombola-host");
+    eprintln!("Serving under Tombola's wasmtime host");
     let mut cmd = Command::new(binary);
     cmd.current_dir(root())
-        .args(["--listen", LISTEN, "--key-value"])
-        .arg(format!("default={key_value_url}"))
+        .args(["--listen", LISTEN])
         .env("SPIN_VARIABLE_REDIS_ADDRESS", address);
     tokens.apply(&mut cmd);
     cmd.spawn().context("cannot start tombola-host")
@@ -250,19 +247,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redis_urls_split_into_address_and_key_value_database() {
+    fn redis_urls_lose_their_database_to_become_the_address() {
         assert_eq!(
-            split_redis_url("redis://127.0.0.1:6379/0").unwrap(),
-            (
-                "redis://127.0.0.1:6379".to_owned(),
-                "redis://127.0.0.1:6379/1".to_owned()
-            )
+            redis_address("redis://127.0.0.1:6379/0").unwrap(),
+            "redis://127.0.0.1:6379"
         );
         assert_eq!(
-            split_redis_url("redis://:pw@db:6380").unwrap().0,
+            redis_address("redis://:pw@db:6380").unwrap(),
             "redis://:pw@db:6380"
         );
-        assert!(split_redis_url("127.0.0.1:6379").is_err());
-        assert!(split_redis_url("redis:///0").is_err());
+        assert!(redis_address("127.0.0.1:6379").is_err());
+        assert!(redis_address("redis:///0").is_err());
     }
 }

@@ -14,9 +14,16 @@
 //! tombola:{pool}:archive:<n>  list    rotated log segment n, kept for audit
 //! ```
 //!
-//! The pool catalog lives in Spin's key-value store, apart from Redis's
-//! logs: `tombola:catalog` (the index, a JSON list of pool ids) and
-//! `tombola:catalog:<pool>` (each pool's listing).
+//! The pool catalog, which pools exist and how to list them, lives beside
+//! the logs under a hash tag of its own, so its scripts stay in one slot:
+//!
+//! ```text
+//! tombola:{catalog}:pools     sorted set  pool ids, scored by creation time (ms)
+//! tombola:{catalog}:listings  hash        pool id -> its listing as JSON
+//! ```
+//!
+//! A pool named `catalog` shares that slot, never a key: a pool's keys end
+//! in the names above, which are not `pools` or `listings`.
 //!
 //! ```
 //! use tombola_core::pool::{keys, PoolId, RequestId};
@@ -76,15 +83,14 @@ pub fn archive_index(pool: &PoolId) -> String {
     format!("tombola:{{{pool}}}:archive:index")
 }
 
-/// The pool catalog's index in Spin's key-value store: a JSON list of pool
-/// ids. Spin's Redis-backed store lists every key of its database, so the
-/// catalog keeps its own index instead of listing.
-pub const CATALOG_INDEX: &str = "tombola:catalog";
+/// The catalog's order: a sorted set of pool ids scored by creation time,
+/// `tombola:{catalog}:pools`. Written only together with
+/// [`CATALOG_LISTINGS`], in one script.
+pub const CATALOG_POOLS: &str = "tombola:{catalog}:pools";
 
-/// A pool's listing in the catalog: `tombola:catalog:<pool>`.
-pub fn catalog_entry(pool: &str) -> String {
-    format!("{CATALOG_INDEX}:{pool}")
-}
+/// The catalog's listings: a hash from pool id to its listing as JSON,
+/// `tombola:{catalog}:listings`. Holds exactly the ids of [`CATALOG_POOLS`].
+pub const CATALOG_LISTINGS: &str = "tombola:{catalog}:listings";
 
 /// The kinds of state an operation keeps in Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -147,5 +153,23 @@ mod tests {
         let tag = hash_tag(&pool);
         assert_eq!(tag, "{p.1}");
         assert!(keys.iter().all(|key| key.contains(&tag)));
+    }
+
+    #[test]
+    fn the_catalog_shares_one_slot_and_no_key_with_a_pool_named_catalog() {
+        let catalog = [CATALOG_POOLS, CATALOG_LISTINGS];
+        let pool = PoolId::new("catalog").unwrap();
+        assert!(catalog.iter().all(|key| key.contains(&hash_tag(&pool))));
+        let pool_keys = [
+            log(&pool),
+            base(&pool),
+            snap(&pool),
+            archive_index(&pool),
+            request(&pool, &RequestId::new("pools").unwrap()),
+            operation(&pool, &OperationId::new("listings").unwrap()),
+        ];
+        for key in catalog {
+            assert!(!pool_keys.iter().any(|k| k == key), "{key}");
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! retained revision. This module holds what decides whether a request is
 //! acceptable and what goes on the wire; the component persists.
 //!
-//! - Keys: [`StateKey`], `[A-Za-z0-9:_.\-/]{1,256}` and not a route name.
+//! - Keys: [`StateKey`], `[A-Za-z0-9:_.\-/]{1,256}` and not a route name
+//!   ([`RESERVED_KEYS`], [`RESERVED_PREFIXES`]).
 //! - Values: any JSON but `null` (which means "absent" in a compare-and-swap),
 //!   at most a configured number of bytes once written compactly
 //!   ([`encode_value`]).
@@ -15,10 +16,15 @@
 //!   number of seconds ([`Metadata`]).
 //! - Compare-and-swap: [`cas_matches`] compares JSON values as values
 //!   ([`json_equal`]), not as text.
-//! - The change feed: [`Event`], and [`check_feed_start`] for the revision
-//!   a follower may resume from.
+//! - The change feed: [`Event`], stored in parts ([`Event::encode`]) and
+//!   built into the feed's JSON when read ([`Event::decode`]), and
+//!   [`check_feed_start`] for the revision a follower may resume from.
 //! - Listing: [`ListQuery`], a prefix, a page size and a cursor.
 //! - Snapshots: [`SnapshotInfo`].
+//! - Retries: a write may carry an [`IdempotencyKey`]; its [`Record`]
+//!   holds the request's [`Fingerprint`] and what it answered
+//!   ([`Recorded`]), [`replay`] says what a retry is told, and
+//!   [`WriteOutcome`] what a client is told of a write the store failed.
 //!
 //! ```
 //! use tombola_core::state::{StateKey, cas_matches};
@@ -44,9 +50,25 @@ use thiserror::Error;
 /// The longest key, in bytes (keys are ASCII).
 pub const MAX_KEY_LEN: usize = 256;
 
-/// Path segments the API serves routes under: a key equal to one of them,
-/// or starting with `snapshots/`, could not be read back by path.
-pub const RESERVED_KEYS: &[&str] = &["keys", "cas", "stats", "snapshot", "snapshots", "events"];
+/// The names of the API's fixed routes, in the order the component's route
+/// table lists them: the router serves these paths before any key, so a
+/// key equal to one of them could be written but never read back. This is
+/// the one list; the component's route table and its OpenAPI document are
+/// checked against it by their tests.
+pub const RESERVED_KEYS: &[&str] = &[
+    "openapi.json",
+    "keys",
+    "stats",
+    "events",
+    "cas",
+    "snapshot",
+    "snapshots",
+];
+
+/// The literal starts of the API's routes with a parameter
+/// (`snapshots/{revision}/restore`): no key may start with one, for the
+/// same reason as [`RESERVED_KEYS`].
+pub const RESERVED_PREFIXES: &[&str] = &["snapshots/"];
 
 /// The default largest value, in bytes of compact JSON: 1 MiB.
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 1024 * 1024;
@@ -91,7 +113,8 @@ pub enum KeyError {
         /// Its byte offset.
         position: usize,
     },
-    /// The key names a route ([`RESERVED_KEYS`], or `snapshots/...`).
+    /// The key names a route ([`RESERVED_KEYS`]) or starts like one
+    /// ([`RESERVED_PREFIXES`]).
     #[error("is reserved for the API's own routes")]
     Reserved,
 }
@@ -124,7 +147,7 @@ impl StateKey {
             return Err(KeyError::Empty);
         }
         check_chars(text)?;
-        if RESERVED_KEYS.contains(&text) || text.starts_with("snapshots/") {
+        if RESERVED_KEYS.contains(&text) || RESERVED_PREFIXES.iter().any(|p| text.starts_with(p)) {
             return Err(KeyError::Reserved);
         }
         Ok(Self(text.to_owned()))
@@ -322,8 +345,31 @@ pub enum EventKind {
     Expire,
 }
 
-/// One change, as the feed serves it and the store keeps it: one JSON
-/// object per revision, in this field order:
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 3] = [EventKind::Put, EventKind::Delete, EventKind::Expire];
+
+    /// Its name, as the feed's `type` and the stored event spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Put => "put",
+            EventKind::Delete => "delete",
+            EventKind::Expire => "expire",
+        }
+    }
+
+    /// The kind a name spells, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// The first line of every event stored in [`Event::encode`]'s format;
+/// events written by earlier builds are JSON objects and start with `{`.
+pub const STORED_EVENT_TAG: &str = "e1";
+
+/// One change, as the feed serves it: one JSON object per revision, in
+/// this field order:
 ///
 /// ```json
 /// {"revision":7,"key":"a","type":"put","old_value":1,"new_value":2,
@@ -334,6 +380,10 @@ pub enum EventKind {
 /// Redis had already carried out); `new_value` is `null` on a delete or an
 /// expiry. `timestamp` is milliseconds since the Unix epoch. Revisions are
 /// consecutive: the feed holds exactly one event per revision.
+///
+/// The store keeps an event in its parts ([`Event::encode`]), which the
+/// Lua scripts can write without building JSON, and the feed builds the
+/// JSON from them ([`Event::decode`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
@@ -352,6 +402,137 @@ pub struct Event {
     pub timestamp: u64,
     /// Who: the `X-Source` header, the token's name, `ttl` or `restore`.
     pub source: String,
+}
+
+/// Why a stored event cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StoredEventError {
+    /// The text ends before the named line.
+    #[error("it ends before its {0} line")]
+    Missing(&'static str),
+    /// The first line is neither [`STORED_EVENT_TAG`] nor the start of a
+    /// JSON object.
+    #[error("it starts with {0:?}, which is no event format")]
+    Tag(String),
+    /// A line that holds a whole number does not.
+    #[error("its {field} is {found:?}, not a whole number")]
+    Number {
+        /// The line.
+        field: &'static str,
+        /// What it holds.
+        found: String,
+    },
+    /// The type line names no [`EventKind`].
+    #[error("its type is {0:?}, not put, delete or expire")]
+    Kind(String),
+    /// The old value's length runs past the end of the text, or splits a
+    /// character.
+    #[error("its old value is {len} bytes long, past the end of the event")]
+    OldLength {
+        /// The length the event gives.
+        len: usize,
+    },
+    /// A value is not JSON text.
+    #[error("its {field} is not JSON: {reason}")]
+    Value {
+        /// `old_value` or `new_value`.
+        field: &'static str,
+        /// What the parser said.
+        reason: String,
+    },
+    /// An event of an earlier build (a JSON object) that is not an event.
+    #[error("it is not an event object: {0}")]
+    Json(String),
+}
+
+impl Event {
+    /// The stored form, as the scripts write it: seven lines, then the two
+    /// values' JSON text back to back.
+    ///
+    /// ```text
+    /// e1 LF revision LF type LF timestamp LF key LF source LF old-length LF old new
+    /// ```
+    ///
+    /// `type` is an [`EventKind::name`]; `old-length` is the byte length
+    /// of `old`, 0 when there was no old value; `new` is the rest of the
+    /// text, empty when there is no new value (JSON text is never empty).
+    /// Neither a key nor a source holds a line feed ([`StateKey`],
+    /// [`check_source`]), and values may hold any bytes, since the length
+    /// says where `old` ends.
+    pub fn encode(&self) -> String {
+        let old = self.old_value.as_ref().map(Value::to_string);
+        let new = self.new_value.as_ref().map(Value::to_string);
+        let old = old.as_deref().unwrap_or_default();
+        format!(
+            "{STORED_EVENT_TAG}\n{}\n{}\n{}\n{}\n{}\n{}\n{old}{}",
+            self.revision,
+            self.kind.name(),
+            self.timestamp,
+            self.key,
+            self.source,
+            old.len(),
+            new.as_deref().unwrap_or_default(),
+        )
+    }
+
+    /// Reads a stored event: [`Event::encode`]'s form, or the JSON object
+    /// (the feed's own form) that earlier builds stored, which stays
+    /// readable as it is.
+    ///
+    /// Fails, naming the part at fault, when the text is neither, a number
+    /// or the type is not one, or a value is not JSON.
+    pub fn decode(stored: &str) -> Result<Self, StoredEventError> {
+        if stored.starts_with('{') {
+            return serde_json::from_str(stored).map_err(|e| StoredEventError::Json(e.to_string()));
+        }
+        let mut lines = stored.splitn(8, '\n');
+        let mut line = |name| lines.next().ok_or(StoredEventError::Missing(name));
+        let tag = line("tag")?;
+        if tag != STORED_EVENT_TAG {
+            return Err(StoredEventError::Tag(tag.chars().take(16).collect()));
+        }
+        let number = |field, text: &str| {
+            text.parse::<u64>().map_err(|_| StoredEventError::Number {
+                field,
+                found: text.to_owned(),
+            })
+        };
+        let revision = number("revision", line("revision")?)?;
+        let kind = line("type")?;
+        let kind = EventKind::from_name(kind).ok_or_else(|| StoredEventError::Kind(kind.into()))?;
+        let timestamp = number("timestamp", line("timestamp")?)?;
+        let key = line("key")?.to_owned();
+        let source = line("source")?.to_owned();
+        let old_len = number("old-length", line("old-length")?)?;
+        let values = line("values")?;
+        let split = usize::try_from(old_len)
+            .ok()
+            .filter(|&len| values.is_char_boundary(len))
+            .ok_or(StoredEventError::OldLength {
+                len: usize::try_from(old_len).unwrap_or(usize::MAX),
+            })?;
+        let (old, new) = values.split_at(split);
+        let value = |field, text: &str| {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| StoredEventError::Value {
+                    field,
+                    reason: e.to_string(),
+                })
+        };
+        Ok(Self {
+            revision,
+            key,
+            kind,
+            old_value: value("old_value", old)?,
+            new_value: value("new_value", new)?,
+            timestamp,
+            source,
+        })
+    }
 }
 
 /// A follower asked for changes the feed no longer holds.
@@ -474,6 +655,591 @@ impl SnapshotInfo {
     }
 }
 
+/// The header a state write may carry so that it can be retried safely.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+
+/// The longest idempotency key, in characters (ASCII).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 128;
+
+/// How long a write's record is kept when `idempotency_ttl_secs` is not
+/// set, in seconds: one day.
+pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+
+/// Whether `c` may appear in an idempotency key: the characters of UUIDs,
+/// ULIDs and base64 (standard or URL-safe), and `:` `.` `~`.
+pub fn is_idempotency_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '~' | '+' | '/' | '=')
+}
+
+/// Why an `Idempotency-Key` header is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IdempotencyKeyError {
+    /// The key is empty (or `""`).
+    #[error("must not be empty")]
+    Empty,
+    /// The key holds a character outside the set.
+    #[error(
+        "holds {ch:?} at character {position}; idempotency keys use A-Z, a-z, 0-9 and - _ . : ~ + / ="
+    )]
+    InvalidChar {
+        /// The character.
+        ch: char,
+        /// Its position, counted in characters from 0.
+        position: usize,
+    },
+    /// The key is longer than [`MAX_IDEMPOTENCY_KEY_LEN`].
+    #[error("is {len} characters long; the most is {MAX_IDEMPOTENCY_KEY_LEN}")]
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// A valid idempotency key: 1 to [`MAX_IDEMPOTENCY_KEY_LEN`] characters
+/// for which [`is_idempotency_key_char`] holds. The key names the record
+/// of the write made under it; it is the client's to choose and to keep
+/// unique per request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Reads the header's value: the key bare (`Idempotency-Key: 8e03...`)
+    /// or as a quoted string, as the IETF draft writes it
+    /// (`Idempotency-Key: "8e03..."`); both name the same key.
+    ///
+    /// Fails when the key is empty, holds a character outside the set
+    /// (naming it and where), or is too long.
+    pub fn parse(header: &str) -> Result<Self, IdempotencyKeyError> {
+        let key = header
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or(header);
+        if key.is_empty() {
+            return Err(IdempotencyKeyError::Empty);
+        }
+        if let Some((position, ch)) = key
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !is_idempotency_key_char(*c))
+        {
+            return Err(IdempotencyKeyError::InvalidChar { ch, position });
+        }
+        if key.len() > MAX_IDEMPOTENCY_KEY_LEN {
+            return Err(IdempotencyKeyError::TooLong { len: key.len() });
+        }
+        Ok(Self(key.to_owned()))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The routes that write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// `PUT {key}`.
+    Put,
+    /// `DELETE {key}`.
+    Delete,
+    /// `POST cas`.
+    Cas,
+    /// `POST snapshot`.
+    Snapshot,
+    /// `POST snapshots/{revision}/restore`.
+    Restore,
+}
+
+impl WriteKind {
+    /// Every kind.
+    pub const ALL: [WriteKind; 5] = [
+        WriteKind::Put,
+        WriteKind::Delete,
+        WriteKind::Cas,
+        WriteKind::Snapshot,
+        WriteKind::Restore,
+    ];
+
+    /// Its name, as a fingerprint starts with it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteKind::Put => "put",
+            WriteKind::Delete => "delete",
+            WriteKind::Cas => "cas",
+            WriteKind::Snapshot => "snapshot",
+            WriteKind::Restore => "restore",
+        }
+    }
+
+    /// The kind a name spells, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+impl fmt::Display for WriteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A write request, validated, as far as its idempotency key's record
+/// tells one request from another: the route and everything that decides
+/// what it writes. Values and metadata are in their stored form
+/// ([`encode_value`], [`Metadata::encode`]), so two requests that would
+/// store the same bytes are the same request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Write<'a> {
+    /// `PUT {key}`.
+    Put {
+        /// The key.
+        key: &'a StateKey,
+        /// The value, stored form.
+        value: &'a str,
+        /// The metadata, stored form.
+        metadata: Option<&'a str>,
+        /// Who it is attributed to.
+        source: &'a str,
+    },
+    /// `DELETE {key}`.
+    Delete {
+        /// The key.
+        key: &'a StateKey,
+        /// Who it is attributed to.
+        source: &'a str,
+    },
+    /// `POST cas`.
+    Cas {
+        /// The key.
+        key: &'a StateKey,
+        /// The value it expects (`null`: none).
+        expected: &'a Value,
+        /// The new value, stored form.
+        value: &'a str,
+        /// The metadata, stored form.
+        metadata: Option<&'a str>,
+        /// Who it is attributed to.
+        source: &'a str,
+    },
+    /// `POST snapshot`.
+    Snapshot,
+    /// `POST snapshots/{revision}/restore`.
+    Restore {
+        /// The snapshot's revision.
+        snapshot: u64,
+        /// Who it is attributed to.
+        source: &'a str,
+    },
+}
+
+/// FNV-1a over 128 bits: deterministic, with no seed from the OS. A
+/// fingerprint tells apart requests made under one client's own key, so an
+/// adversarial collision only ever confuses the client that made it.
+struct Fnv128(u128);
+
+impl Fnv128 {
+    const OFFSET: u128 = 0x6C62_272E_07BB_0142_62B8_2175_6295_C58D;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+
+    fn new() -> Self {
+        Self(Self::OFFSET)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u128::from(byte)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    /// One field, length first, so that no two lists of fields hash the
+    /// same bytes; `None` is a marker no length can be.
+    fn field(&mut self, field: Option<&str>) {
+        match field {
+            Some(text) => {
+                self.bytes(text.len().to_string().as_bytes());
+                self.bytes(b":");
+                self.bytes(text.as_bytes());
+            }
+            None => self.bytes(b"-"),
+        }
+    }
+}
+
+/// What tells a write request from another under one idempotency key:
+/// `<kind> <32 hex digits>`, the [`WriteKind::name`] and a 128-bit FNV-1a
+/// hash of the request's fields ([`Write`]), each written as its byte
+/// length, `:` and its bytes (`-` for absent metadata). It is the same for
+/// the same request in every build that keeps this format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    kind: WriteKind,
+    text: String,
+}
+
+impl Fingerprint {
+    /// Reads a stored fingerprint.
+    ///
+    /// Fails (`None`) unless it is a kind's name, a space and 32 lower-case
+    /// hex digits.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (kind, hash) = text.split_once(' ')?;
+        let kind = WriteKind::from_name(kind)?;
+        let hex = hash.len() == 32
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        hex.then(|| Self {
+            kind,
+            text: text.to_owned(),
+        })
+    }
+
+    /// The write it is of.
+    pub fn kind(&self) -> WriteKind {
+        self.kind
+    }
+
+    /// Its stored form.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Write<'_> {
+    /// The route it writes through.
+    pub fn kind(&self) -> WriteKind {
+        match self {
+            Write::Put { .. } => WriteKind::Put,
+            Write::Delete { .. } => WriteKind::Delete,
+            Write::Cas { .. } => WriteKind::Cas,
+            Write::Snapshot => WriteKind::Snapshot,
+            Write::Restore { .. } => WriteKind::Restore,
+        }
+    }
+
+    /// The request's fingerprint.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let kind = self.kind();
+        let mut hash = Fnv128::new();
+        hash.field(Some(kind.name()));
+        match *self {
+            Write::Put {
+                key,
+                value,
+                metadata,
+                source,
+            } => {
+                for field in [Some(key.as_str()), Some(value), metadata, Some(source)] {
+                    hash.field(field);
+                }
+            }
+            Write::Delete { key, source } => {
+                hash.field(Some(key.as_str()));
+                hash.field(Some(source));
+            }
+            Write::Cas {
+                key,
+                expected,
+                value,
+                metadata,
+                source,
+            } => {
+                let expected = expected.to_string();
+                for field in [
+                    Some(key.as_str()),
+                    Some(expected.as_str()),
+                    Some(value),
+                    metadata,
+                    Some(source),
+                ] {
+                    hash.field(field);
+                }
+            }
+            Write::Snapshot => {}
+            Write::Restore { snapshot, source } => {
+                hash.field(Some(&snapshot.to_string()));
+                hash.field(Some(source));
+            }
+        }
+        Fingerprint {
+            kind,
+            text: format!("{} {:032x}", kind.name(), hash.0),
+        }
+    }
+}
+
+/// What a write answered, as its record keeps it: everything its answer
+/// is built from, so a retry is told exactly that again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A put or a compare-and-swap wrote `key` at `revision` (its new
+    /// version); the key was created at `create_revision`.
+    Written {
+        /// The key.
+        key: String,
+        /// The new revision.
+        revision: u64,
+        /// The revision that created the key.
+        create_revision: u64,
+    },
+    /// A delete removed `key` at `revision`.
+    Deleted {
+        /// The key.
+        key: String,
+        /// The new revision.
+        revision: u64,
+    },
+    /// A snapshot was taken; `dropped` lists the snapshots it pushed out.
+    Snapshot {
+        /// What it is.
+        info: SnapshotInfo,
+        /// The revisions of the snapshots dropped to make room.
+        dropped: Vec<u64>,
+    },
+    /// The snapshot at `snapshot` was restored, changing `changed` keys;
+    /// the state is now at `revision`.
+    Restored {
+        /// The snapshot's revision.
+        snapshot: u64,
+        /// The revision after the restore.
+        revision: u64,
+        /// How many keys it changed.
+        changed: u64,
+    },
+}
+
+/// Why a stored answer or record cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RecordError {
+    /// The record has no parts.
+    #[error("the record is empty")]
+    Empty,
+    /// The first part is not a [`Fingerprint`].
+    #[error("{0:?} is not a request fingerprint")]
+    Fingerprint(String),
+    /// The answer has the wrong number of parts for its kind.
+    #[error("a {kind} answer has {expected} parts, not {found}")]
+    Parts {
+        /// The kind of write.
+        kind: WriteKind,
+        /// How many it has (at least, for a snapshot).
+        expected: usize,
+        /// How many were stored.
+        found: usize,
+    },
+    /// A part that holds a whole number does not.
+    #[error("a {kind} answer holds {found:?} where a whole number belongs")]
+    Number {
+        /// The kind of write.
+        kind: WriteKind,
+        /// What it holds.
+        found: String,
+    },
+}
+
+impl Recorded {
+    /// Reads the answer of a write of `kind` from its parts, as its script
+    /// replies them and its record keeps them:
+    ///
+    /// | kind | parts |
+    /// |---|---|
+    /// | put, cas | key, revision, create revision |
+    /// | delete | key, revision |
+    /// | snapshot | revision, created at, keys, dropped revision... |
+    /// | restore | snapshot, revision, changed keys |
+    ///
+    /// Fails when the number of parts is not the kind's, or a number is
+    /// not a whole number.
+    pub fn decode(kind: WriteKind, parts: &[String]) -> Result<Self, RecordError> {
+        let expected = match kind {
+            WriteKind::Delete => 2,
+            WriteKind::Put | WriteKind::Cas | WriteKind::Snapshot | WriteKind::Restore => 3,
+        };
+        let fits = match kind {
+            WriteKind::Snapshot => parts.len() >= expected,
+            _ => parts.len() == expected,
+        };
+        if !fits {
+            return Err(RecordError::Parts {
+                kind,
+                expected,
+                found: parts.len(),
+            });
+        }
+        let number = |text: &String| {
+            text.parse::<u64>().map_err(|_| RecordError::Number {
+                kind,
+                found: text.clone(),
+            })
+        };
+        Ok(match kind {
+            WriteKind::Put | WriteKind::Cas => Recorded::Written {
+                key: parts[0].clone(),
+                revision: number(&parts[1])?,
+                create_revision: number(&parts[2])?,
+            },
+            WriteKind::Delete => Recorded::Deleted {
+                key: parts[0].clone(),
+                revision: number(&parts[1])?,
+            },
+            WriteKind::Snapshot => Recorded::Snapshot {
+                info: SnapshotInfo {
+                    revision: number(&parts[0])?,
+                    created_at: number(&parts[1])?,
+                    keys: number(&parts[2])?,
+                },
+                dropped: parts[3..].iter().map(number).collect::<Result<_, _>>()?,
+            },
+            WriteKind::Restore => Recorded::Restored {
+                snapshot: number(&parts[0])?,
+                revision: number(&parts[1])?,
+                changed: number(&parts[2])?,
+            },
+        })
+    }
+
+    /// Its parts, as [`Recorded::decode`] reads them.
+    pub fn encode(&self) -> Vec<String> {
+        match self {
+            Recorded::Written {
+                key,
+                revision,
+                create_revision,
+            } => vec![
+                key.clone(),
+                revision.to_string(),
+                create_revision.to_string(),
+            ],
+            Recorded::Deleted { key, revision } => vec![key.clone(), revision.to_string()],
+            Recorded::Snapshot { info, dropped } => [info.revision, info.created_at, info.keys]
+                .iter()
+                .chain(dropped)
+                .map(u64::to_string)
+                .collect(),
+            Recorded::Restored {
+                snapshot,
+                revision,
+                changed,
+            } => vec![
+                snapshot.to_string(),
+                revision.to_string(),
+                changed.to_string(),
+            ],
+        }
+    }
+}
+
+/// The record of a write made under an idempotency key, kept for
+/// `idempotency_ttl_secs` in the same script as the write: a Redis list
+/// whose first element is the request's [`Fingerprint`] and the rest the
+/// answer's parts ([`Recorded::decode`]). Only a write that succeeded is
+/// recorded; a request refused with a 4xx writes nothing and leaves its
+/// key free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The request that made it.
+    pub fingerprint: Fingerprint,
+    /// What it answered.
+    pub answer: Recorded,
+}
+
+impl Record {
+    /// Reads a record from its list's elements.
+    ///
+    /// Fails when it is empty, its first element is not a fingerprint, or
+    /// the rest is not an answer of the fingerprint's kind.
+    pub fn decode(parts: &[String]) -> Result<Self, RecordError> {
+        let (first, answer) = parts.split_first().ok_or(RecordError::Empty)?;
+        let fingerprint =
+            Fingerprint::parse(first).ok_or_else(|| RecordError::Fingerprint(first.clone()))?;
+        let answer = Recorded::decode(fingerprint.kind(), answer)?;
+        Ok(Self {
+            fingerprint,
+            answer,
+        })
+    }
+
+    /// The list's elements, as [`Record::decode`] reads them.
+    pub fn encode(&self) -> Vec<String> {
+        let mut parts = vec![self.fingerprint.as_str().to_owned()];
+        parts.extend(self.answer.encode());
+        parts
+    }
+}
+
+/// An idempotency key already names the record of another request.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "was used for a different {first} request, whose answer it keeps; nothing was written: use a new key for a new request"
+)]
+pub struct KeyReused {
+    /// The kind of the request that used it first.
+    pub first: WriteKind,
+}
+
+/// What a write carrying an idempotency key that already has `record` is
+/// told: the recorded answer again when it is the request recorded (a
+/// retry), which then writes nothing more; [`KeyReused`] (a 409) when it
+/// is another request under the same key.
+pub fn replay<'r>(record: &'r Record, request: &Fingerprint) -> Result<&'r Recorded, KeyReused> {
+    if &record.fingerprint == request {
+        Ok(&record.answer)
+    } else {
+        Err(KeyReused {
+            first: record.fingerprint.kind(),
+        })
+    }
+}
+
+/// What a client can be told of a write that failed in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Nothing was written: the failure came before the write was sent.
+    NotWritten,
+    /// The write was sent and then failed or timed out; it may have been
+    /// applied in full, or not at all (a script is atomic).
+    Unknown,
+}
+
+impl WriteOutcome {
+    /// The outcome of a write that failed, by whether its script had been
+    /// sent: no connection means nothing was written, but an error or a
+    /// timeout once the script is sent cannot say whether Redis ran it (a
+    /// frozen Redis runs it when it wakes).
+    pub fn of_failure(sent: bool) -> Self {
+        if sent {
+            WriteOutcome::Unknown
+        } else {
+            WriteOutcome::NotWritten
+        }
+    }
+
+    /// Its name, as the error's `outcome` member spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteOutcome::NotWritten => "not-written",
+            WriteOutcome::Unknown => "unknown",
+        }
+    }
+
+    /// What it means for the client, to end the error's message with.
+    pub fn explain(self) -> &'static str {
+        match self {
+            WriteOutcome::NotWritten => "nothing was written; retry after Retry-After seconds",
+            WriteOutcome::Unknown => {
+                "the write was sent, so it may or may not have been applied; retry with the same Idempotency-Key to apply it at most once, or read the state to find out"
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,8 +1290,16 @@ mod tests {
         for name in RESERVED_KEYS {
             assert_eq!(StateKey::new(name), Err(KeyError::Reserved), "{name}");
         }
+        for prefix in RESERVED_PREFIXES {
+            assert_eq!(
+                StateKey::new(&format!("{prefix}1")),
+                Err(KeyError::Reserved)
+            );
+        }
         assert_eq!(StateKey::new("snapshots/1"), Err(KeyError::Reserved));
+        assert_eq!(StateKey::new("openapi.json"), Err(KeyError::Reserved));
         assert!(StateKey::new("snapshots1").is_ok());
+        assert!(StateKey::new("openapi.json2").is_ok());
         assert!(StateKey::new("stats/x").is_ok());
     }
 
@@ -789,5 +1563,464 @@ mod tests {
             .unwrap(),
             json!({"revision": 1, "created_at": 2, "keys": 3})
         );
+    }
+
+    fn event(kind: EventKind, old: Option<Value>, new: Option<Value>) -> Event {
+        Event {
+            revision: 7,
+            key: "a/b".into(),
+            kind,
+            old_value: old,
+            new_value: new,
+            timestamp: 1_700_000_000_000,
+            source: "ops console".into(),
+        }
+    }
+
+    #[test]
+    fn stored_events_are_read_from_their_parts() {
+        // As the scripts' `emit` writes it (scripts/prelude.lua).
+        let stored = "e1\n7\nput\n1700000000000\na/b\nops console\n1\n3{\"n\":[1,\"x\\ny\"]}";
+        assert_eq!(
+            Event::decode(stored).unwrap(),
+            event(
+                EventKind::Put,
+                Some(json!(3)),
+                Some(json!({"n": [1, "x\ny"]}))
+            )
+        );
+        assert_eq!(
+            Event::decode("e1\n8\nexpire\n1\nt\nttl\n0\n").unwrap(),
+            Event {
+                revision: 8,
+                key: "t".into(),
+                kind: EventKind::Expire,
+                old_value: None,
+                new_value: None,
+                timestamp: 1,
+                source: "ttl".into(),
+            }
+        );
+        // The old value's length says where it ends, whatever it holds.
+        let spaced = "e1\n7\ndelete\n1700000000000\na/b\nops console\n9\n[1,\n2, 3]";
+        assert_eq!(
+            Event::decode(spaced).unwrap(),
+            event(EventKind::Delete, Some(json!([1, 2, 3])), None)
+        );
+    }
+
+    #[test]
+    fn stored_events_round_trip_for_every_kind() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+            for (old, new) in [
+                (None, None),
+                (Some(json!("é\n")), None),
+                (None, Some(json!({"a": [1.5, null]}))),
+                (Some(json!(1)), Some(json!(2))),
+            ] {
+                let event = event(kind, old, new);
+                let stored = event.encode();
+                assert!(stored.starts_with("e1\n"), "{stored}");
+                assert_eq!(Event::decode(&stored).unwrap(), event, "{stored}");
+            }
+        }
+        assert_eq!(EventKind::from_name("move"), None);
+    }
+
+    #[test]
+    fn events_stored_as_json_by_earlier_builds_are_still_read() {
+        let legacy = r#"{"revision":7,"key":"a\/b","type":"put","old_value":3,"new_value":{"n":[1,"x\ny"]},"timestamp":1700000000000,"source":"ops console"}"#;
+        let now = "e1\n7\nput\n1700000000000\na/b\nops console\n1\n3{\"n\":[1,\"x\\ny\"]}";
+        assert_eq!(Event::decode(legacy).unwrap(), Event::decode(now).unwrap());
+        assert_eq!(
+            serde_json::to_string(&Event::decode(legacy).unwrap()).unwrap(),
+            r#"{"revision":7,"key":"a/b","type":"put","old_value":3,"new_value":{"n":[1,"x\ny"]},"timestamp":1700000000000,"source":"ops console"}"#
+        );
+        assert!(matches!(
+            Event::decode(r#"{"revision":7}"#),
+            Err(StoredEventError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn damaged_stored_events_name_the_part_at_fault() {
+        let cases: [(&str, StoredEventError); 9] = [
+            ("", StoredEventError::Tag(String::new())),
+            ("e2\n7", StoredEventError::Tag("e2".into())),
+            ("e1", StoredEventError::Missing("revision")),
+            (
+                "e1\n7\nput\n1\nk\ns\n0",
+                StoredEventError::Missing("values"),
+            ),
+            (
+                "e1\nx\nput\n1\nk\ns\n0\n1",
+                StoredEventError::Number {
+                    field: "revision",
+                    found: "x".into(),
+                },
+            ),
+            (
+                "e1\n7\nmove\n1\nk\ns\n0\n1",
+                StoredEventError::Kind("move".into()),
+            ),
+            (
+                "e1\n7\nput\n-1\nk\ns\n0\n1",
+                StoredEventError::Number {
+                    field: "timestamp",
+                    found: "-1".into(),
+                },
+            ),
+            (
+                "e1\n7\nput\n1\nk\ns\n9\n12",
+                StoredEventError::OldLength { len: 9 },
+            ),
+            (
+                "e1\n7\nput\n1\nk\ns\n1\n\u{e9}",
+                StoredEventError::OldLength { len: 1 },
+            ),
+        ];
+        for (stored, expected) in cases {
+            assert_eq!(Event::decode(stored), Err(expected), "{stored:?}");
+        }
+        let bad_json = Event::decode("e1\n7\nput\n1\nk\ns\n0\n{x").unwrap_err();
+        assert!(
+            matches!(
+                bad_json,
+                StoredEventError::Value {
+                    field: "new_value",
+                    ..
+                }
+            ),
+            "{bad_json:?}"
+        );
+        assert!(
+            bad_json
+                .to_string()
+                .starts_with("its new_value is not JSON"),
+            "{bad_json}"
+        );
+    }
+
+    #[test]
+    fn idempotency_keys_are_short_tokens_bare_or_quoted() {
+        for good in [
+            "8e03978e-40d5-43e8-bc93-6894a57f9324",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "a",
+            "b64+/=~_.:x",
+            &"k".repeat(MAX_IDEMPOTENCY_KEY_LEN),
+        ] {
+            assert_eq!(IdempotencyKey::parse(good).unwrap().as_str(), good);
+            let quoted = format!("\"{good}\"");
+            assert_eq!(IdempotencyKey::parse(&quoted).unwrap().as_str(), good);
+        }
+        assert_eq!(IdempotencyKey::parse(""), Err(IdempotencyKeyError::Empty));
+        assert_eq!(
+            IdempotencyKey::parse("\"\""),
+            Err(IdempotencyKeyError::Empty)
+        );
+        assert_eq!(
+            IdempotencyKey::parse(&"k".repeat(MAX_IDEMPOTENCY_KEY_LEN + 1)),
+            Err(IdempotencyKeyError::TooLong {
+                len: MAX_IDEMPOTENCY_KEY_LEN + 1
+            })
+        );
+        for (bad, ch, position) in [
+            ("a b", ' ', 1),
+            ("\"abc", '"', 0),
+            ("ab\"", '"', 2),
+            ("k\u{e9}y", '\u{e9}', 1),
+            ("a,b", ',', 1),
+        ] {
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(IdempotencyKeyError::InvalidChar { ch, position }),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            IdempotencyKeyError::InvalidChar {
+                ch: ' ',
+                position: 1
+            }
+            .to_string(),
+            "holds ' ' at character 1; idempotency keys use A-Z, a-z, 0-9 and - _ . : ~ + / ="
+        );
+    }
+
+    fn key(text: &str) -> StateKey {
+        StateKey::new(text).unwrap()
+    }
+
+    #[test]
+    fn a_fingerprint_is_fixed_by_the_request_and_changes_with_any_field() {
+        let (a, b) = (key("a"), key("b"));
+        let put = |key, value, metadata, source| Write::Put {
+            key,
+            value,
+            metadata,
+            source,
+        };
+        let base = put(&a, "1", None, "admin").fingerprint();
+        // The same in every build: a retry after an upgrade is still one.
+        assert_eq!(base.as_str(), "put 04a32083a65a7eb45df92c507f533f82");
+        assert_eq!(base.kind(), WriteKind::Put);
+        assert_eq!(put(&a, "1", None, "admin").fingerprint(), base);
+        let others = [
+            put(&b, "1", None, "admin"),
+            put(&a, "2", None, "admin"),
+            put(&a, "1", Some("{}"), "admin"),
+            put(&a, "1", None, "bot"),
+            Write::Cas {
+                key: &a,
+                expected: &Value::Null,
+                value: "1",
+                metadata: None,
+                source: "admin",
+            },
+            Write::Delete {
+                key: &a,
+                source: "admin",
+            },
+        ];
+        for other in others {
+            assert_ne!(other.fingerprint(), base, "{other:?}");
+        }
+        // Field boundaries are part of the hash: ("ab", "c") is not ("a", "bc").
+        assert_ne!(
+            put(&key("ab"), "1", None, "c").fingerprint(),
+            put(&a, "1", None, "bc1").fingerprint()
+        );
+        let cas = |expected: &Value| {
+            Write::Cas {
+                key: &a,
+                expected,
+                value: "2",
+                metadata: None,
+                source: "admin",
+            }
+            .fingerprint()
+        };
+        assert_ne!(cas(&json!(1)), cas(&json!(null)));
+        assert_eq!(cas(&json!({"x": 1, "y": 2})), cas(&json!({"y": 2, "x": 1})));
+        let restore = |snapshot| Write::Restore {
+            snapshot,
+            source: "admin",
+        };
+        assert_ne!(restore(3).fingerprint(), restore(4).fingerprint());
+        assert_eq!(Write::Snapshot.fingerprint(), Write::Snapshot.fingerprint());
+        assert_eq!(Write::Snapshot.kind(), WriteKind::Snapshot);
+    }
+
+    #[test]
+    fn fingerprints_parse_back() {
+        let fingerprint = Write::Snapshot.fingerprint();
+        assert_eq!(Fingerprint::parse(fingerprint.as_str()), Some(fingerprint));
+        for bad in [
+            "",
+            "put",
+            "move 04a32083a65a7eb45df92c507f533f82",
+            "put 5e0f3c3ef0c1d2e6b3bcd8c7a54b8a4",
+            "put 5E0F3C3EF0C1D2E6B3BCD8C7A54B8A49",
+            "put 5e0f3c3ef0c1d2e6b3bcd8c7a54b8a4g",
+        ] {
+            assert_eq!(Fingerprint::parse(bad), None, "{bad}");
+        }
+    }
+
+    fn parts(text: &[&str]) -> Vec<String> {
+        text.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn recorded_answers_have_a_fixed_layout_per_kind() {
+        let written = Recorded::Written {
+            key: "a/b".into(),
+            revision: 9,
+            create_revision: 4,
+        };
+        for kind in [WriteKind::Put, WriteKind::Cas] {
+            assert_eq!(
+                Recorded::decode(kind, &parts(&["a/b", "9", "4"])).unwrap(),
+                written
+            );
+        }
+        assert_eq!(
+            Recorded::decode(WriteKind::Delete, &parts(&["k", "5"])).unwrap(),
+            Recorded::Deleted {
+                key: "k".into(),
+                revision: 5
+            }
+        );
+        let taken = |dropped: Vec<u64>| Recorded::Snapshot {
+            info: SnapshotInfo {
+                revision: 12,
+                created_at: 1_700_000_000_000,
+                keys: 3,
+            },
+            dropped,
+        };
+        assert_eq!(
+            Recorded::decode(WriteKind::Snapshot, &parts(&["12", "1700000000000", "3"])).unwrap(),
+            taken(vec![])
+        );
+        assert_eq!(
+            Recorded::decode(
+                WriteKind::Snapshot,
+                &parts(&["12", "1700000000000", "3", "2", "5"])
+            )
+            .unwrap(),
+            taken(vec![2, 5])
+        );
+        assert_eq!(
+            Recorded::decode(WriteKind::Restore, &parts(&["3", "11", "4"])).unwrap(),
+            Recorded::Restored {
+                snapshot: 3,
+                revision: 11,
+                changed: 4
+            }
+        );
+        for recorded in [
+            written.clone(),
+            taken(vec![1]),
+            Recorded::Deleted {
+                key: "k".into(),
+                revision: 5,
+            },
+        ] {
+            let kind = match recorded {
+                Recorded::Written { .. } => WriteKind::Put,
+                Recorded::Deleted { .. } => WriteKind::Delete,
+                Recorded::Snapshot { .. } => WriteKind::Snapshot,
+                Recorded::Restored { .. } => WriteKind::Restore,
+            };
+            assert_eq!(
+                Recorded::decode(kind, &recorded.encode()).unwrap(),
+                recorded
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_answers_are_errors() {
+        assert_eq!(
+            Recorded::decode(WriteKind::Put, &parts(&["a", "9"])),
+            Err(RecordError::Parts {
+                kind: WriteKind::Put,
+                expected: 3,
+                found: 2
+            })
+        );
+        assert_eq!(
+            Recorded::decode(WriteKind::Delete, &parts(&["a", "9", "1"])),
+            Err(RecordError::Parts {
+                kind: WriteKind::Delete,
+                expected: 2,
+                found: 3
+            })
+        );
+        assert_eq!(
+            Recorded::decode(WriteKind::Snapshot, &parts(&["1", "2"])),
+            Err(RecordError::Parts {
+                kind: WriteKind::Snapshot,
+                expected: 3,
+                found: 2
+            })
+        );
+        assert_eq!(
+            Recorded::decode(WriteKind::Restore, &parts(&["3", "x", "1"])),
+            Err(RecordError::Number {
+                kind: WriteKind::Restore,
+                found: "x".into()
+            })
+        );
+        assert_eq!(
+            Recorded::decode(WriteKind::Snapshot, &parts(&["1", "2", "3", "-4"])),
+            Err(RecordError::Number {
+                kind: WriteKind::Snapshot,
+                found: "-4".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_retry_is_told_the_recorded_answer_and_another_request_is_refused() {
+        let a = key("a");
+        let write = Write::Put {
+            key: &a,
+            value: "1",
+            metadata: None,
+            source: "admin",
+        };
+        let record = Record {
+            fingerprint: write.fingerprint(),
+            answer: Recorded::Written {
+                key: "a".into(),
+                revision: 3,
+                create_revision: 3,
+            },
+        };
+        let stored = record.encode();
+        assert_eq!(
+            stored,
+            parts(&["put 04a32083a65a7eb45df92c507f533f82", "a", "3", "3"])
+        );
+        let read = Record::decode(&stored).unwrap();
+        assert_eq!(read, record);
+        assert_eq!(replay(&read, &write.fingerprint()), Ok(&record.answer));
+
+        let other = Write::Delete {
+            key: &a,
+            source: "admin",
+        };
+        let reused = replay(&read, &other.fingerprint()).unwrap_err();
+        assert_eq!(
+            reused,
+            KeyReused {
+                first: WriteKind::Put
+            }
+        );
+        assert!(
+            reused
+                .to_string()
+                .starts_with("was used for a different put request"),
+            "{reused}"
+        );
+
+        assert_eq!(Record::decode(&[]), Err(RecordError::Empty));
+        assert_eq!(
+            Record::decode(&parts(&["nope", "a"])),
+            Err(RecordError::Fingerprint("nope".into()))
+        );
+        assert_eq!(
+            Record::decode(&parts(&["put 04a32083a65a7eb45df92c507f533f82", "a"])),
+            Err(RecordError::Parts {
+                kind: WriteKind::Put,
+                expected: 3,
+                found: 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_write_that_failed_once_sent_has_an_unknown_outcome() {
+        assert_eq!(WriteOutcome::of_failure(false), WriteOutcome::NotWritten);
+        assert_eq!(WriteOutcome::of_failure(true), WriteOutcome::Unknown);
+        assert_eq!(WriteOutcome::NotWritten.name(), "not-written");
+        assert_eq!(WriteOutcome::Unknown.name(), "unknown");
+        assert!(
+            WriteOutcome::NotWritten
+                .explain()
+                .starts_with("nothing was written")
+        );
+        assert!(
+            WriteOutcome::Unknown
+                .explain()
+                .contains("retry with the same Idempotency-Key")
+        );
+        for kind in WriteKind::ALL {
+            assert_eq!(WriteKind::from_name(kind.name()), Some(kind));
+        }
     }
 }

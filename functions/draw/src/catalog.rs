@@ -1,16 +1,21 @@
-//! The pool catalog in Spin's key-value store: which pools exist and how
-//! to show them. Never the authority for stock: that is the log.
+//! The pool catalog, in Redis beside the logs: which pools exist and how
+//! to list them. Never the authority for stock: that is the log.
 //!
-//! Spin's Redis-backed store lists every key of its database, so the
-//! catalog keeps its own index under a known key instead of listing.
+//! The catalog's keys are the core's ([`keys::CATALOG_POOLS`],
+//! [`keys::CATALOG_LISTINGS`]), under a hash tag of their own, so adding
+//! and listing are each one script in one slot: a listing and its place in
+//! the order are written together, and a list reads both at one instant.
+//! A pool's log is in its own slot, so creating it and listing it are two
+//! steps; a create that finds the log already there lists the pool again
+//! from the log (see [`crate::pools::create`]).
 
 use serde::{Deserialize, Serialize};
-use spin_sdk::key_value::Store;
+use spin_sdk::redis::Connection;
 
-use tombola_core::pool::keys;
+use tombola_core::pool::{ValidConfig, keys};
 use tombola_edge::error::ApiError;
 
-use crate::backend;
+use crate::scripts;
 
 /// How a pool is listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,97 +32,70 @@ pub struct Listing {
     pub created_at: u64,
 }
 
-fn open() -> Result<Store, ApiError> {
-    backend::key_value().map_err(|e| {
-        ApiError::new(
-            503,
-            "key-value-unavailable",
-            "Service unavailable",
-            format!("catalog store: {}", backend::describe_key_value(&e)),
-        )
-    })
+impl Listing {
+    /// The listing of a pool with `config`, created at `created_at`.
+    pub fn of(config: &ValidConfig, created_at: u64) -> Self {
+        Self {
+            id: config.pool().to_string(),
+            name: config.name().to_owned(),
+            mode: config.mode(),
+            items: config.len(),
+            created_at,
+        }
+    }
 }
 
-fn kv_problem(step: &str, e: &spin_sdk::key_value::Error) -> ApiError {
-    let message = format!("{step}: {}", backend::describe_key_value(e));
-    tracing::error!(error = %message, "catalog step failed");
-    ApiError::new(503, "key-value-unavailable", "Service unavailable", message)
+/// Lists a pool; a pool already listed keeps its listing. Returns whether
+/// this call added it.
+///
+/// Fails when Redis cannot be reached or answers out of shape.
+pub fn add(conn: &Connection, listing: &Listing) -> Result<bool, ApiError> {
+    let json = serde_json::to_vec(listing).expect("listings serialize");
+    let created_at = listing.created_at.to_string();
+    let mut reply = scripts::CATALOG_ADD.call(
+        conn,
+        &[keys::CATALOG_POOLS, keys::CATALOG_LISTINGS],
+        &[listing.id.as_bytes(), created_at.as_bytes(), &json],
+    )?;
+    match reply.text()?.as_str() {
+        "OK" => {
+            let added = reply.uint()? == 1;
+            tracing::debug!(pool = %listing.id, added, "pool listed");
+            Ok(added)
+        }
+        other => Err(reply.unexpected(other).into()),
+    }
 }
 
-fn index(store: &Store) -> Result<Vec<String>, ApiError> {
-    match store
-        .get(keys::CATALOG_INDEX)
-        .map_err(|e| kv_problem("read catalog index", &e))?
-    {
-        None => Ok(Vec::new()),
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+/// Every listed pool, in creation order (ties by id).
+///
+/// Fails when Redis cannot be reached, and with a 500 naming the pool when
+/// a listing is missing or is not what [`add`] writes.
+pub fn list(conn: &Connection) -> Result<Vec<Listing>, ApiError> {
+    let mut reply =
+        scripts::CATALOG_LIST.call(conn, &[keys::CATALOG_POOLS, keys::CATALOG_LISTINGS], &[])?;
+    match reply.text()?.as_str() {
+        "OK" => {}
+        other => return Err(reply.unexpected(other).into()),
+    }
+    let mut out = Vec::with_capacity(reply.remaining() / 2);
+    while reply.remaining() > 0 {
+        let id = reply.text()?;
+        let corrupted = |why: String| {
+            tracing::error!(pool = %id, key = keys::CATALOG_LISTINGS, error = %why, "catalog corrupted");
             ApiError::new(
                 500,
                 "catalog-corrupted",
                 "Catalog corrupted",
-                format!("{}: {e}", keys::CATALOG_INDEX),
+                format!("{} field {id}: {why}", keys::CATALOG_LISTINGS),
             )
-        }),
-    }
-}
-
-/// Adds a pool, idempotently.
-///
-/// The store has no compare-and-swap, so the index is written, read back
-/// and written again until it holds the id: two creations racing each
-/// re-add what the other's write dropped.
-pub fn add(listing: &Listing) -> Result<(), ApiError> {
-    let store = open()?;
-    let entry = serde_json::to_vec(listing).expect("listings serialize");
-    store
-        .set(&keys::catalog_entry(&listing.id), &entry)
-        .map_err(|e| kv_problem("write catalog entry", &e))?;
-    for _ in 0..8 {
-        let mut ids = index(&store)?;
-        if ids.contains(&listing.id) {
-            return Ok(());
-        }
-        ids.push(listing.id.clone());
-        store
-            .set(
-                keys::CATALOG_INDEX,
-                &serde_json::to_vec(&ids).expect("ids serialize"),
-            )
-            .map_err(|e| kv_problem("write catalog index", &e))?;
-    }
-    Err(ApiError::new(
-        503,
-        "key-value-unavailable",
-        "Service unavailable",
-        "the catalog index kept changing; retry",
-    ))
-}
-
-/// Whether the catalog lists `id`.
-pub fn contains(id: &str) -> Result<bool, ApiError> {
-    Ok(index(&open()?)?.iter().any(|i| i == id))
-}
-
-/// Every listed pool, in creation order.
-pub fn list() -> Result<Vec<Listing>, ApiError> {
-    let store = open()?;
-    let mut out = Vec::new();
-    for id in index(&store)? {
-        let key = keys::catalog_entry(&id);
-        match store
-            .get(&key)
-            .map_err(|e| kv_problem("read catalog entry", &e))?
-        {
-            Some(bytes) => out.push(serde_json::from_slice(&bytes).map_err(|e| {
-                ApiError::new(
-                    500,
-                    "catalog-corrupted",
-                    "Catalog corrupted",
-                    format!("{key}: {e}"),
-                )
-            })?),
-            None => tracing::warn!(pool = %id, "catalog index names a pool with no entry"),
-        }
+        };
+        let Some(bytes) = reply.bytes_or_nil()? else {
+            return Err(corrupted(
+                "the pool is in the order but has no listing".into(),
+            ));
+        };
+        out.push(serde_json::from_slice(&bytes).map_err(|e| corrupted(e.to_string()))?);
     }
     Ok(out)
 }

@@ -14,10 +14,10 @@
 //!   to Redis when the core says a tail is not enough.
 //! - [`store`] and [`scripts`]: moving the core's keys and formats to and
 //!   from Redis, one Lua script per round trip.
-//! - [`catalog`]: the pool catalog in Spin's key-value store.
+//! - [`catalog`]: the pool catalog, in Redis beside the logs.
 //! - [`request`], [`auth`], [`errors`]: bodies, operator tokens, and what
 //!   each refusal of the core is told.
-//! - [`backend`]: the stores' addresses, the clock and seeds.
+//! - [`backend`]: the Redis address, the clock and seeds.
 //!
 //! Handlers stay thin: parse, ask `tombola-core`, persist in one script,
 //! answer. Every rule that decides what a client is told is the core's.

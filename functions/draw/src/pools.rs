@@ -93,6 +93,11 @@ pub fn view(state: &PoolState, seq: u64, snapshot_seq: u64) -> PoolView {
 }
 
 /// `POST /v1/pools` (operator): creates a pool from its configuration.
+///
+/// The log is started first, then the pool is listed. When the log is
+/// already there the answer is 409, and the pool is listed again from its
+/// own stored configuration, so a create that failed between the two steps
+/// is completed by any later attempt (a listing already there is kept).
 pub fn create(body: &[u8]) -> Result<Response, ApiError> {
     let config: PoolConfig = request::json(body)?;
     let entry = decide(None, Command::Create(config)).map_err(errors::decide)?;
@@ -101,17 +106,12 @@ pub fn create(body: &[u8]) -> Result<Response, ApiError> {
     };
     let pool = valid.pool().clone();
     let conn = store::connect()?;
-    let listing = Listing {
-        id: pool.to_string(),
-        name: valid.name().to_owned(),
-        mode: valid.mode(),
-        items: valid.len(),
-        created_at: backend::now_millis(),
-    };
     if !store::create(&conn, &pool, &entry.encode())? {
-        if !catalog::contains(pool.as_str())? {
-            // The log exists but an earlier create failed before listing it.
-            catalog::add(&listing)?;
+        let computed = commit::load(&conn, &pool)?;
+        let stored = state_of(&computed, &pool)?;
+        let listing = Listing::of(stored.config(), backend::now_millis());
+        if catalog::add(&conn, &listing)? {
+            tracing::warn!(pool = %pool, "listed a pool an earlier create left unlisted");
         }
         return Err(ApiError::conflict(
             "pool-exists",
@@ -119,7 +119,7 @@ pub fn create(body: &[u8]) -> Result<Response, ApiError> {
         ));
     }
     tracing::info!(pool = %pool, seq = 1, "pool created");
-    catalog::add(&listing)?;
+    catalog::add(&conn, &Listing::of(valid, backend::now_millis()))?;
     let mut state = None;
     tombola_core::pool::apply(&mut state, &entry);
     let state = state.expect("a CREATE entry starts a pool");
@@ -128,9 +128,10 @@ pub fn create(body: &[u8]) -> Result<Response, ApiError> {
 
 /// `GET /v1/pools`: every pool in the catalog.
 pub fn list() -> Result<Response, ApiError> {
+    let conn = store::connect()?;
     Ok(answer::json(
         200,
-        &serde_json::json!({ "pools": catalog::list()? }),
+        &serde_json::json!({ "pools": catalog::list(&conn)? }),
     ))
 }
 

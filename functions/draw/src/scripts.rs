@@ -27,3 +27,5 @@ script!(READ, reading, "read.lua");
 script!(RECORD, writing, "record.lua");
 script!(HISTORY, reading, "history.lua");
 script!(ROTATE, writing, "rotate.lua");
+script!(CATALOG_ADD, writing, "catalog_add.lua");
+script!(CATALOG_LIST, reading, "catalog_list.lua");

@@ -130,17 +130,6 @@ pub fn describe_redis(error: &spin_sdk::redis::Error) -> String {
     }
 }
 
-/// A key-value error as one readable line.
-pub fn describe_key_value(error: &spin_sdk::key_value::Error) -> String {
-    use spin_sdk::key_value::Error;
-    match error {
-        Error::StoreTableFull => "too many key-value stores open".into(),
-        Error::NoSuchStore => "no such key-value store".into(),
-        Error::AccessDenied => "the component may not open this key-value store".into(),
-        Error::Other(message) => message.clone(),
-    }
-}
-
 /// One Lua script: its name for logs, its source as a prelude shared by a
 /// component's scripts followed by its own body, and whether it writes.
 pub struct Script {

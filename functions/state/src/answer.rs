@@ -5,10 +5,13 @@
 //! shape: `code` (a stable slug), `message`, `status`, `field` (the input
 //! at fault) on a 400, and members of the error's own (a CAS mismatch
 //! carries the current value and version). A 503 carries `Retry-After`,
-//! a 405 `Allow`.
+//! a 405 `Allow`. An error of a write that failed in Redis carries
+//! `outcome`: `not-written`, or `unknown` once its script was sent.
 
 use serde::Serialize;
 use spin_sdk::http::Response;
+
+use crate::store::{StoreError, WriteFailed};
 
 /// Seconds a client should wait before retrying after a 503.
 pub const RETRY_AFTER_SECS: u32 = 1;
@@ -102,35 +105,58 @@ impl ApiError {
 
 /// A successful answer with `data`.
 pub fn ok<T: Serialize>(status: u16, data: &T) -> Response {
-    let body = serde_json::to_vec(&serde_json::json!({"success": true, "data": data}))
-        .expect("response types always serialize");
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body)
-        .build()
+    ok_with(status, data, &[])
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(error: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
+/// A successful answer with `data` and headers of its own.
+pub fn ok_with<T: Serialize>(status: u16, data: &T, headers: &[(&str, &str)]) -> Response {
+    let body = serde_json::to_vec(&serde_json::json!({"success": true, "data": data}))
+        .expect("response types always serialize");
+    let mut builder = Response::builder();
+    builder
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder.header(*name, *value);
+    }
+    builder.body(body).build()
+}
+
+/// The status and code of a Redis failure.
+fn store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Unavailable(m) | StoreError::Unknown(m) => {
+            ApiError::new(503, "redis-unavailable", m)
+        }
+        StoreError::NotConfigured(m) => ApiError::new(500, "not-configured", m),
+        StoreError::Busy(m) => ApiError::new(503, "redis-busy", m),
+        StoreError::Data(m) => ApiError::new(500, "redis-data-error", m),
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
         tracing::error!(
             kind = error.kind(),
             error = error.message(),
             "redis step failed"
         );
-        match error {
-            StoreError::Unavailable(m) => ApiError::new(503, "redis-unavailable", m),
-            StoreError::Unknown(m) => ApiError::new(
-                503,
-                "redis-unavailable",
-                format!("{m}; the outcome is unknown"),
-            )
-            .with("outcome", "unknown"),
-            StoreError::NotConfigured(m) => ApiError::new(500, "not-configured", m),
-            StoreError::Busy(m) => ApiError::new(503, "redis-busy", m),
-            StoreError::Data(m) => ApiError::new(500, "redis-data-error", m),
-        }
+        store_error(error)
+    }
+}
+
+impl From<WriteFailed> for ApiError {
+    fn from(failed: WriteFailed) -> Self {
+        let outcome = failed.outcome;
+        tracing::error!(
+            kind = failed.error.kind(),
+            error = failed.error.message(),
+            outcome = outcome.name(),
+            "redis step of a write failed"
+        );
+        let mut error = store_error(failed.error);
+        error.message = format!("{}: {}", error.message, outcome.explain());
+        error.with("outcome", outcome.name())
     }
 }
 
@@ -146,11 +172,45 @@ mod tests {
             serde_json::json!({"code": "bad-request", "message": "must not be null",
                 "status": 400, "field": "value", "limit": 5})
         );
-        let store: ApiError =
-            crate::store::StoreError::Unavailable("connect: refused".into()).into();
+        let store: ApiError = StoreError::Unavailable("connect: refused".into()).into();
         assert_eq!((store.status, store.code), (503, "redis-unavailable"));
-        let data: ApiError = crate::store::StoreError::Data("bad reply".into()).into();
+        assert!(store.extra.is_empty(), "a read has no outcome");
+        let data: ApiError = StoreError::Data("bad reply".into()).into();
         assert_eq!((data.status, data.code), (500, "redis-data-error"));
+    }
+
+    #[test]
+    fn a_failed_write_says_whether_anything_was_written() {
+        let unsent: ApiError =
+            WriteFailed::unsent(StoreError::Unavailable("connect: refused".into())).into();
+        assert_eq!((unsent.status, unsent.code), (503, "redis-unavailable"));
+        assert_eq!(unsent.extra["outcome"], "not-written");
+        assert!(
+            unsent
+                .message
+                .starts_with("connect: refused: nothing was written"),
+            "{}",
+            unsent.message
+        );
+        let sent: ApiError =
+            WriteFailed::sent(StoreError::Unavailable("put.lua: timed out".into())).into();
+        assert_eq!((sent.status, sent.code), (503, "redis-unavailable"));
+        assert_eq!(sent.extra["outcome"], "unknown");
+        assert!(
+            sent.message.contains("may or may not have been applied"),
+            "{}",
+            sent.message
+        );
+        let busy: ApiError = WriteFailed::sent(StoreError::Busy("OOM".into())).into();
+        assert_eq!(
+            (busy.status, busy.code, &busy.extra["outcome"]),
+            (503, "redis-busy", &serde_json::json!("unknown"))
+        );
+        let data: ApiError = WriteFailed::sent(StoreError::Data("bad reply".into())).into();
+        assert_eq!(
+            (data.status, data.code, &data.extra["outcome"]),
+            (500, "redis-data-error", &serde_json::json!("unknown"))
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use spin_sdk::redis::Connection;
 use spin_sdk::variables;
-use tombola_core::state::DEFAULT_MAX_VALUE_BYTES;
+use tombola_core::state::{DEFAULT_IDEMPOTENCY_TTL_SECS, DEFAULT_MAX_VALUE_BYTES};
 
 /// The Redis address used when the `redis_address` variable is not set.
 pub const DEFAULT_REDIS_ADDRESS: &str = "redis://127.0.0.1:6379";
@@ -22,6 +22,9 @@ pub struct Settings {
     pub max_snapshots: u64,
     /// How many events the feed keeps (`event_retention`, at least 1).
     pub event_retention: u64,
+    /// How long the record of a write made under an `Idempotency-Key` is
+    /// kept, in seconds (`idempotency_ttl_secs`, at least 1).
+    pub idempotency_ttl_secs: u64,
 }
 
 impl Settings {
@@ -32,6 +35,11 @@ impl Settings {
             max_value_bytes: usize::try_from(max_value_bytes).unwrap_or(usize::MAX),
             max_snapshots: number_variable("max_snapshots", DEFAULT_MAX_SNAPSHOTS).max(1),
             event_retention: number_variable("event_retention", DEFAULT_EVENT_RETENTION).max(1),
+            idempotency_ttl_secs: number_variable(
+                "idempotency_ttl_secs",
+                DEFAULT_IDEMPOTENCY_TTL_SECS,
+            )
+            .max(1),
         }
     }
 

@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use tombola_core::state::{Metadata, StateKey, cas_matches, encode_value};
+use spin_sdk::http::Response;
+use tombola_core::state::{IdempotencyKey, Metadata, StateKey, Write, cas_matches, encode_value};
 
 use crate::answer::{self, ApiError};
-use crate::request;
-use crate::store::{Store, Stored, Written};
+use crate::store::{Applied, Entry, Store, Stored, WriteFailed, Written};
+use crate::{request, writes};
 
 /// How many times a compare-and-swap re-reads when the key changed between
 /// its read and its write, before it answers with a conflict.
@@ -14,7 +15,7 @@ const CAS_ATTEMPTS: usize = 8;
 
 /// An entry as answered.
 #[derive(Debug, Serialize)]
-struct Entry<'a> {
+struct EntryAnswer<'a> {
     key: &'a str,
     value: Value,
     version: u64,
@@ -45,11 +46,7 @@ fn parse_stored(key: &StateKey, text: &str, what: &str) -> Result<Value, ApiErro
 }
 
 /// `GET /api/v1/state/{key}`.
-pub fn get(
-    store: &Store,
-    key: &StateKey,
-    query: &str,
-) -> Result<spin_sdk::http::Response, ApiError> {
+pub fn get(store: &Store, key: &StateKey, query: &str) -> Result<Response, ApiError> {
     let include_metadata = request::query_flag(query, "include_metadata")?;
     let (revision, stored) = store.get(key)?;
     let stored = stored.ok_or_else(|| ApiError::no_key(key.as_str()))?;
@@ -69,7 +66,7 @@ pub fn get(
     };
     Ok(answer::ok(
         200,
-        &Entry {
+        &EntryAnswer {
             key: key.as_str(),
             value: parse_stored(key, &stored.value, "value")?,
             version: stored.mod_revision,
@@ -94,19 +91,12 @@ struct PutBody {
     metadata: Option<Value>,
 }
 
-/// A value and metadata, checked and in their stored form.
-struct Checked {
-    value: String,
-    metadata: Option<String>,
-    ttl_secs: Option<u64>,
-}
-
 fn check(
     store: &Store,
     field: &str,
     value: Option<Value>,
     metadata: Option<Value>,
-) -> Result<Checked, ApiError> {
+) -> Result<Entry, ApiError> {
     let value =
         value.ok_or_else(|| ApiError::bad_request(field, format!("{field} is required")))?;
     let value = encode_value(&value, store.settings().max_value_bytes)
@@ -115,32 +105,11 @@ fn check(
         .map(Metadata::from_value)
         .transpose()
         .map_err(|e| ApiError::bad_request(e.field(), format!("{} {e}", e.field())))?;
-    Ok(Checked {
+    Ok(Entry {
         value,
         ttl_secs: metadata.as_ref().and_then(Metadata::ttl_secs),
         metadata: metadata.as_ref().map(Metadata::encode),
     })
-}
-
-#[derive(Debug, Serialize)]
-struct WriteAnswer<'a> {
-    key: &'a str,
-    version: u64,
-    create_revision: u64,
-    created: bool,
-}
-
-fn written(key: &StateKey, revision: u64, create_revision: u64) -> spin_sdk::http::Response {
-    let created = revision == create_revision;
-    answer::ok(
-        if created { 201 } else { 200 },
-        &WriteAnswer {
-            key: key.as_str(),
-            version: revision,
-            create_revision,
-            created,
-        },
-    )
 }
 
 /// `PUT /api/v1/state/{key}` with `{value, metadata?}`.
@@ -149,36 +118,29 @@ pub fn put(
     key: &StateKey,
     body: &[u8],
     source: &str,
-) -> Result<spin_sdk::http::Response, ApiError> {
+    idempotency_key: Option<IdempotencyKey>,
+) -> Result<Response, ApiError> {
     let body: PutBody = request::json(body)?;
-    let checked = check(store, "value", body.value, body.metadata)?;
-    match store.put(
+    let entry = check(store, "value", body.value, body.metadata)?;
+    let write = Write::Put {
         key,
-        &checked.value,
-        checked.metadata.as_deref(),
-        checked.ttl_secs,
+        value: &entry.value,
+        metadata: entry.metadata.as_deref(),
         source,
-        None,
-    )? {
-        Written::Ok {
-            revision,
-            create_revision,
-        } => {
-            tracing::info!(%key, revision, source, "put");
-            Ok(written(key, revision, create_revision))
+    };
+    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    match store.put(key, &entry, source, None, idempotency.as_ref())? {
+        Applied::Now(Written::Ok(recorded)) => {
+            tracing::info!(%key, ?recorded, source, "put");
+            Ok(writes::answer(&recorded))
         }
-        Written::Conflict { current } => Err(ApiError::new(
+        Applied::Now(Written::Conflict { current }) => Err(ApiError::new(
             500,
             "redis-data-error",
             format!("an unconditional write of {key} reported a conflict at version {current}"),
         )),
+        Applied::Again(again) => writes::again(again),
     }
-}
-
-#[derive(Debug, Serialize)]
-struct Deleted<'a> {
-    key: &'a str,
-    revision: u64,
 }
 
 /// `DELETE /api/v1/state/{key}`.
@@ -186,19 +148,17 @@ pub fn delete(
     store: &Store,
     key: &StateKey,
     source: &str,
-) -> Result<spin_sdk::http::Response, ApiError> {
-    match store.delete(key, source)? {
-        Ok(revision) => {
-            tracing::info!(%key, revision, source, "deleted");
-            Ok(answer::ok(
-                200,
-                &Deleted {
-                    key: key.as_str(),
-                    revision,
-                },
-            ))
+    idempotency_key: Option<IdempotencyKey>,
+) -> Result<Response, ApiError> {
+    let write = Write::Delete { key, source };
+    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    match store.delete(key, source, idempotency.as_ref())? {
+        Applied::Now(Some(recorded)) => {
+            tracing::info!(%key, ?recorded, source, "deleted");
+            Ok(writes::answer(&recorded))
         }
-        Err(_) => Err(ApiError::no_key(key.as_str())),
+        Applied::Now(None) => Err(ApiError::no_key(key.as_str())),
+        Applied::Again(again) => writes::again(again),
     }
 }
 
@@ -235,8 +195,15 @@ fn mismatch(key: &StateKey, current: Option<&Stored>) -> Result<ApiError, ApiErr
 ///
 /// The comparison is on JSON values (`tombola-core`), so it runs here, and
 /// the write is then conditional on the version it compared: if another
-/// write came in between, it compares again.
-pub fn cas(store: &Store, body: &[u8], source: &str) -> Result<spin_sdk::http::Response, ApiError> {
+/// write came in between, it compares again. With an idempotency key, its
+/// record is looked for before comparing: a compare-and-swap that landed
+/// no longer matches, yet its retry must be told what it did.
+pub fn cas(
+    store: &Store,
+    body: &[u8],
+    source: &str,
+    idempotency_key: Option<IdempotencyKey>,
+) -> Result<Response, ApiError> {
     let body: CasBody = request::json(body)?;
     let key = request::key("key", &body.key)?;
     let expected = body.expected.ok_or_else(|| {
@@ -245,9 +212,26 @@ pub fn cas(store: &Store, body: &[u8], source: &str) -> Result<spin_sdk::http::R
             "expected is required (null: the key must not exist)",
         )
     })?;
-    let checked = check(store, "new_value", body.new_value, body.metadata)?;
+    let entry = check(store, "new_value", body.new_value, body.metadata)?;
+    let write = Write::Cas {
+        key: &key,
+        expected: &expected,
+        value: &entry.value,
+        metadata: entry.metadata.as_deref(),
+        source,
+    };
+    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    // Until the conditional write is sent, a failure has written nothing.
+    let read = || {
+        store
+            .get_unless_recorded(&key, idempotency.as_ref())
+            .map_err(WriteFailed::unsent)
+    };
     for attempt in 1..=CAS_ATTEMPTS {
-        let (_, current) = store.get(&key)?;
+        let current = match read()? {
+            Applied::Now((_, current)) => current,
+            Applied::Again(again) => return writes::again(again),
+        };
         let current_value = current
             .as_ref()
             .map(|stored| parse_stored(&key, &stored.value, "value"))
@@ -257,26 +241,17 @@ pub fn cas(store: &Store, body: &[u8], source: &str) -> Result<spin_sdk::http::R
             return Err(mismatch(&key, current.as_ref())?);
         }
         let version = current.as_ref().map_or(0, |s| s.mod_revision);
-        match store.put(
-            &key,
-            &checked.value,
-            checked.metadata.as_deref(),
-            checked.ttl_secs,
-            source,
-            Some(version),
-        )? {
-            Written::Ok {
-                revision,
-                create_revision,
-            } => {
-                tracing::info!(%key, revision, previous = version, source, "compare-and-swap");
-                return Ok(written(&key, revision, create_revision));
+        match store.put(&key, &entry, source, Some(version), idempotency.as_ref())? {
+            Applied::Now(Written::Ok(recorded)) => {
+                tracing::info!(%key, ?recorded, previous = version, source, "compare-and-swap");
+                return Ok(writes::answer(&recorded));
             }
-            Written::Conflict { current } => {
+            Applied::Now(Written::Conflict { current }) => {
                 tracing::debug!(%key, attempt, read = version, current, "compare-and-swap raced a write; comparing again");
             }
+            Applied::Again(again) => return writes::again(again),
         }
     }
-    let (_, current) = store.get(&key)?;
+    let (_, current) = store.get(&key).map_err(WriteFailed::unsent)?;
     Err(mismatch(&key, current.as_ref())?)
 }

@@ -5,6 +5,9 @@
 //! seconds, checking Redis every [`POLL_INTERVAL`], and answers as soon as
 //! a change lands (or with no events when the wait runs out). A revision
 //! the feed no longer holds answers 410, as etcd reports compaction.
+//!
+//! The store keeps each event in parts; tombola-core's `Event` reads them
+//! (and the JSON events of earlier builds) and makes the feed's JSON.
 
 use std::time::{Duration, Instant};
 
@@ -60,12 +63,12 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
             .events
             .iter()
             .map(|text| {
-                serde_json::from_str::<Event>(text).map_err(|e| {
+                Event::decode(text).map_err(|e| {
                     tracing::error!(after, error = %e, event = %text, "stored event is damaged");
                     ApiError::new(
                         500,
                         "redis-data-error",
-                        format!("a stored event is not an event: {e}"),
+                        format!("a stored event cannot be read: {e}"),
                     )
                 })
             })

@@ -15,11 +15,15 @@
 //!   [`snapshots`] (take, list, restore).
 //! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
 //!   operation.
+//! - [`writes`]: what every write shares: its `Idempotency-Key`, its
+//!   answer from what it recorded, the answer to a retry.
 //! - [`request`], [`auth`], [`answer`]: input, tokens, the response envelope.
 //! - [`backend`]: variables and the Redis connection.
 //!
-//! The rules (what a key, a value or metadata may be, what a CAS compares,
-//! the event and snapshot formats) live in [`tombola_core::state`].
+//! The rules (what a key, a value or metadata may be, which names the
+//! routes keep, what a CAS compares, the event, snapshot and idempotency
+//! record formats, what a retry and a failed write are told) live in
+//! [`tombola_core::state`].
 
 pub mod answer;
 pub mod auth;
@@ -33,6 +37,7 @@ pub mod router;
 pub mod scripts;
 pub mod snapshots;
 pub mod store;
+pub mod writes;
 
 /// The component's entry point. Exported only on wasm: the export's name
 /// (`wasi:http/incoming-handler@0.2.0#handle`) is not a symbol a native

@@ -22,14 +22,15 @@ mod tests {
 
     use serde_json::{Value, json};
     use tombola_core::state::{
-        DEFAULT_LIST_LIMIT, MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS,
-        RESERVED_KEYS,
+        DEFAULT_LIST_LIMIT, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN,
+        MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS, RESERVED_KEYS,
+        RESERVED_PREFIXES, WriteOutcome, is_idempotency_key_char,
     };
 
     use super::*;
     use crate::auth::Access;
     use crate::feed::{MAX_EVENTS, MAX_WAIT_SECS};
-    use crate::router::{ROUTES, Route, fixed_names};
+    use crate::router::{ROUTES, Route};
 
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(path_key, &schemas["Key"], "a path key is any key");
         let key = schemas["Key"]["pattern"].as_str().unwrap();
         assert!(key.ends_with(&format!("]{{1,{MAX_KEY_LEN}}}$")), "{key}");
-        for name in RESERVED_KEYS.iter().copied().chain(fixed_names()) {
+        for name in RESERVED_KEYS {
             let e = name.replace('.', "\\.");
             let alternative = [format!("(?:{e}|"), format!("|{e}|"), format!("|{e})")];
             assert!(
@@ -196,7 +197,9 @@ mod tests {
                 "{name} is not refused by {key}"
             );
         }
-        assert!(key.contains("|snapshots/)"), "{key}");
+        for prefix in RESERVED_PREFIXES {
+            assert!(key.contains(&format!("$|{prefix})")), "{prefix} in {key}");
+        }
         assert_eq!(
             schemas["Metadata"]["properties"]["ttl"]["maximum"],
             MAX_TTL_SECS
@@ -238,6 +241,110 @@ mod tests {
             schemas["Listing"]["properties"]["keys"]["maxItems"],
             MAX_LIST_LIMIT
         );
+    }
+
+    /// The characters a regular expression's `[...]` class admits, of
+    /// printable ASCII: ranges `a-z` and single characters (a `-` last).
+    fn class_admits(class: &str) -> BTreeSet<char> {
+        let chars: Vec<char> = class.chars().collect();
+        let mut admitted = BTreeSet::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if i + 2 < chars.len() && chars[i + 1] == '-' {
+                admitted.extend(chars[i]..=chars[i + 2]);
+                i += 3;
+            } else {
+                admitted.insert(chars[i]);
+                i += 1;
+            }
+        }
+        admitted
+    }
+
+    #[test]
+    fn every_write_takes_an_idempotency_key_as_the_core_reads_it() {
+        let doc = doc();
+        let header = &doc["components"]["parameters"]["IdempotencyKey"];
+        assert_eq!(header["name"], IDEMPOTENCY_KEY_HEADER);
+        assert_eq!(
+            (&header["in"], &header["required"]),
+            (&json!("header"), &json!(false))
+        );
+        let pattern = header["schema"]["pattern"].as_str().unwrap();
+        let class = pattern
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(class, _)| class)
+            .unwrap();
+        let bare = format!("[{class}]{{1,{MAX_IDEMPOTENCY_KEY_LEN}}}");
+        assert_eq!(
+            pattern,
+            format!("^(?:{bare}|\"{bare}\")$"),
+            "bare or quoted, at most the core's length"
+        );
+        let core: BTreeSet<char> = (' '..='~')
+            .filter(|&c| is_idempotency_key_char(c))
+            .collect();
+        assert_eq!(class_admits(class), core);
+        for key in [
+            "8e03978e-40d5",
+            "a/b+c=",
+            &"k".repeat(MAX_IDEMPOTENCY_KEY_LEN),
+        ] {
+            assert!(IdempotencyKey::parse(key).is_ok(), "{key}");
+        }
+
+        let reused = &doc["components"]["schemas"]["IdempotencyKeyReused"];
+        assert_eq!(
+            reused["properties"]["code"]["const"],
+            "idempotency-key-reused"
+        );
+        for route in ROUTES {
+            let operation = operation(&doc, route);
+            let what = format!("{} {}", route.method, route.path);
+            let takes_key = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey");
+            assert_eq!(takes_key, route.access == Access::Write, "{what}");
+            if route.access != Access::Write {
+                continue;
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            let conflict = resolve(&doc, &responses["409"]).to_string();
+            assert!(
+                conflict.contains("#/components/schemas/IdempotencyKeyReused"),
+                "{what}"
+            );
+            assert!(responses.contains_key("400"), "{what}: a malformed key");
+            for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('2')) {
+                assert_eq!(
+                    response["headers"]["Idempotent-Replayed"]["schema"]["const"], "true",
+                    "{what} {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_write_names_its_outcome() {
+        let doc = doc();
+        let outcomes = json!([
+            WriteOutcome::NotWritten.name(),
+            WriteOutcome::Unknown.name()
+        ]);
+        for error in ["Unavailable", "ServerError"] {
+            let schema = &doc["components"]["schemas"][error];
+            assert_eq!(schema["properties"]["outcome"]["enum"], outcomes, "{error}");
+            assert!(
+                !schema["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("outcome")),
+                "a read has no outcome"
+            );
+        }
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! Reading a request: the body (bounded), JSON with the field at fault,
-//! keys, query parameters, and the `X-Source` header.
+//! keys, query parameters, and the `X-Source` and `Idempotency-Key`
+//! headers.
 
 use serde::de::DeserializeOwned;
 use spin_sdk::http::IncomingRequest;
-use tombola_core::state::{KeyError, StateKey};
+use tombola_core::state::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey, StateKey};
 use tombola_edge::body::{BodyError, FieldError};
 
 use crate::answer::ApiError;
-use crate::router;
 
-/// Reads the body, refusing one over `max` bytes (413) without reading
-/// past it.
+/// Reads the body, refusing one over `max` bytes without reading it all.
 pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiError> {
     tombola_edge::body::read(request, max)
         .await
@@ -35,16 +34,27 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// A key from the path or from `field` of a body.
 ///
-/// Fails on [`StateKey`]'s rules, and on the name of a fixed route the
-/// core does not reserve (`openapi.json`): the router serves that path
-/// before any key, so such a key could be written but never read back.
+/// Fails on [`StateKey`]'s rules, the names of the fixed routes included.
 pub fn key(field: &str, text: &str) -> Result<StateKey, ApiError> {
-    let refuse = |e: KeyError| ApiError::bad_request(field, format!("{field} {text:?} {e}"));
-    let key = StateKey::new(text).map_err(refuse)?;
-    if router::fixed_names().any(|name| name == text) {
-        return Err(refuse(KeyError::Reserved));
+    StateKey::new(text).map_err(|e| ApiError::bad_request(field, format!("{field} {text:?} {e}")))
+}
+
+/// The `Idempotency-Key` of a write, if it carries one (`values`: the
+/// header's values as sent).
+///
+/// Fails when it is given more than once (which one would count is a
+/// guess) or breaks [`IdempotencyKey`]'s rules.
+pub fn idempotency_key(values: &[String]) -> Result<Option<IdempotencyKey>, ApiError> {
+    let refuse = |message: String| ApiError::bad_request(IDEMPOTENCY_KEY_HEADER, message);
+    match values {
+        [] => Ok(None),
+        [value] => IdempotencyKey::parse(value)
+            .map(Some)
+            .map_err(|e| refuse(format!("{IDEMPOTENCY_KEY_HEADER} {value:?} {e}"))),
+        _ => Err(refuse(format!(
+            "{IDEMPOTENCY_KEY_HEADER} is given more than once"
+        ))),
     }
-    Ok(key)
 }
 
 /// The percent-decoded value of query parameter `name`, if present.
@@ -150,12 +160,17 @@ pub fn query_flag(query_string: &str, name: &str) -> Result<bool, ApiError> {
 
 /// One header's value, if present.
 pub fn header(request: &IncomingRequest, name: &str) -> Option<String> {
+    headers(request, name).into_iter().next()
+}
+
+/// Every value of a header, in the order sent.
+pub fn headers(request: &IncomingRequest, name: &str) -> Vec<String> {
     request
         .headers()
         .get(name)
         .into_iter()
-        .next()
         .map(|v| String::from_utf8_lossy(&v).into_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,7 +210,8 @@ mod tests {
             key("key", "openapi.json2").unwrap().as_str(),
             "openapi.json2"
         );
-        for name in router::fixed_names() {
+        let reserved = tombola_core::state::RESERVED_KEYS.iter().copied();
+        for name in reserved.chain(["snapshots/1/restore"]) {
             let refused = key("key", name).unwrap_err();
             assert_eq!(
                 (refused.status, refused.field.as_deref()),
@@ -211,6 +227,32 @@ mod tests {
             "{}",
             bad.message
         );
+    }
+
+    #[test]
+    fn an_idempotency_key_is_optional_single_and_well_formed() {
+        let values = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(idempotency_key(&[]).unwrap(), None);
+        assert_eq!(
+            idempotency_key(&values(&["\"k-1\""]))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "k-1"
+        );
+        for bad in [values(&["a b"]), values(&[""]), values(&["a", "b"])] {
+            let refused = idempotency_key(&bad).unwrap_err();
+            assert_eq!(
+                (refused.status, refused.field.as_deref()),
+                (400, Some("Idempotency-Key")),
+                "{bad:?}"
+            );
+            assert!(
+                refused.message.starts_with("Idempotency-Key "),
+                "{}",
+                refused.message
+            );
+        }
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! A path is matched against the templates in table order, fixed paths
 //! first, and the first that matches is the resource, whatever the method.
 //! `{key}` is last and takes the rest of the path, `/` included, so a key
-//! can never be read back under a fixed route's name: those names are
-//! refused as keys ([`tombola_core::state::RESERVED_KEYS`], and
-//! [`request::key`] for the ones the core does not know). Matching reads
-//! the path as sent; a parameter is percent-decoded only once matched
-//! ([`request::path_param`]).
+//! can never be read back under a fixed route's name: the core refuses
+//! those names as keys ([`tombola_core::state::RESERVED_KEYS`] and
+//! [`tombola_core::state::RESERVED_PREFIXES`]), and a test holds this
+//! table to them. Matching reads the path as sent; a parameter is
+//! percent-decoded only once matched ([`request::path_param`]).
 
 use spin_sdk::http::{IncomingRequest, Response};
 use tombola_core::state::check_source;
@@ -19,7 +19,7 @@ use tombola_core::state::check_source;
 use crate::answer::ApiError;
 use crate::auth::{Access, Caller, Tokens};
 use crate::backend::Settings;
-use crate::store::Store;
+use crate::store::{Store, WriteFailed};
 use crate::{entries, feed, listing, openapi, request, snapshots};
 
 /// Where every route lives.
@@ -122,15 +122,6 @@ pub const ROUTES: &[Route] = &[
     ),
 ];
 
-/// The last segment of every fixed (parameterless) route: `keys`,
-/// `openapi.json`, ... No key may be one of them.
-pub fn fixed_names() -> impl Iterator<Item = &'static str> {
-    ROUTES
-        .iter()
-        .filter(|r| !r.path.contains('{'))
-        .filter_map(|r| r.path.strip_prefix(BASE))
-}
-
 /// Matches `path` against `template`: `None` if it does not match, else
 /// the parameter's value, if the template has one.
 fn capture<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> {
@@ -218,10 +209,13 @@ async fn serve(
         request::header(&incoming, "authorization").as_deref(),
         route.access,
     )?;
-    // Only the writes that record who made them read X-Source.
+    // Only the writes that record who made them read X-Source, and only
+    // writes read Idempotency-Key.
     let x_source = request::header(&incoming, "x-source");
     let source = || source(x_source.clone(), caller);
-    // Keys are validated before Redis is touched: bad input writes nothing
+    let idempotency_values = request::headers(&incoming, "idempotency-key");
+    let idempotency_key = || request::idempotency_key(&idempotency_values);
+    // Input is validated before Redis is touched: bad input writes nothing
     // and is a 400 even when Redis is down.
     let param = |name| request::path_param(name, param.unwrap_or_default());
     let key = || request::key("key", &param("key")?);
@@ -231,33 +225,38 @@ async fn serve(
         _ => Vec::new(),
     };
     let store = || Store::open(settings.clone());
+    // A write that cannot reach Redis has sent nothing.
+    let write_store = || store().map_err(WriteFailed::unsent);
     match route.handler {
         Handler::OpenApi => Ok(openapi::document()),
         Handler::Keys => listing::keys(&store()?, query),
         Handler::Stats => listing::stats(&store()?),
         Handler::Events => feed::events(&store()?, query),
         Handler::Cas => {
-            let source = source()?;
-            entries::cas(&store()?, &body, &source)
+            let (source, idempotency_key) = (source()?, idempotency_key()?);
+            entries::cas(&write_store()?, &body, &source, idempotency_key)
         }
-        Handler::TakeSnapshot => snapshots::take(&store()?),
+        Handler::TakeSnapshot => {
+            let idempotency_key = idempotency_key()?;
+            snapshots::take(&write_store()?, idempotency_key)
+        }
         Handler::ListSnapshots => snapshots::list(&store()?),
         Handler::Restore => {
-            let source = source()?;
-            let revision = param("revision")?;
-            snapshots::restore(&store()?, &revision, &source)
+            let revision = snapshots::revision(&param("revision")?)?;
+            let (source, idempotency_key) = (source()?, idempotency_key()?);
+            snapshots::restore(&write_store()?, revision, &source, idempotency_key)
         }
         Handler::Get => {
             let key = key()?;
             entries::get(&store()?, &key, query)
         }
         Handler::Put => {
-            let (key, source) = (key()?, source()?);
-            entries::put(&store()?, &key, &body, &source)
+            let (key, source, idempotency_key) = (key()?, source()?, idempotency_key()?);
+            entries::put(&write_store()?, &key, &body, &source, idempotency_key)
         }
         Handler::Delete => {
-            let (key, source) = (key()?, source()?);
-            entries::delete(&store()?, &key, &source)
+            let (key, source, idempotency_key) = (key()?, source()?, idempotency_key()?);
+            entries::delete(&write_store()?, &key, &source, idempotency_key)
         }
     }
 }
@@ -265,6 +264,7 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tombola_core::state::{RESERVED_KEYS, RESERVED_PREFIXES};
 
     fn handler(method: &str, rest: &str) -> Result<(Handler, Option<String>), Miss> {
         find(method, &format!("{BASE}{rest}")).map(|(r, p)| (r.handler, p.map(str::to_owned)))
@@ -341,19 +341,28 @@ mod tests {
     }
 
     #[test]
-    fn the_fixed_names_are_the_fixed_routes() {
-        let names: Vec<_> = fixed_names().collect();
+    fn the_route_names_are_the_keys_the_core_reserves() {
+        let fixed: Vec<_> = ROUTES
+            .iter()
+            .filter(|r| !r.path.contains('{'))
+            .filter_map(|r| r.path.strip_prefix(BASE))
+            .collect();
+        assert_eq!(fixed, RESERVED_KEYS, "the fixed routes, in table order");
+        let mut starts: Vec<_> = ROUTES
+            .iter()
+            .filter_map(|r| r.path.strip_prefix(BASE)?.split_once('{'))
+            .map(|(start, _)| start)
+            .filter(|start| !start.is_empty())
+            .collect();
+        starts.dedup();
+        assert_eq!(starts, RESERVED_PREFIXES, "the parameterized routes");
+        // Whatever the core refuses is a route's, and a key never is.
+        for name in RESERVED_KEYS {
+            assert_ne!(handler("GET", name).map(|(h, _)| h), Ok(Handler::Get));
+        }
         assert_eq!(
-            names,
-            [
-                "openapi.json",
-                "keys",
-                "stats",
-                "events",
-                "cas",
-                "snapshot",
-                "snapshots"
-            ]
+            handler("GET", "snapshots1").map(|(h, _)| h),
+            Ok(Handler::Get)
         );
     }
 

@@ -28,3 +28,61 @@ script!(EVENTS, reading, "events.lua");
 script!(SNAPSHOT, writing, "snapshot.lua");
 script!(SNAPSHOTS, reading, "snapshots.lua");
 script!(RESTORE, writing, "restore.lua");
+
+#[cfg(test)]
+mod tests {
+    use tombola_core::state::{EventKind, STORED_EVENT_TAG};
+
+    use super::*;
+
+    fn body(script: &Script) -> String {
+        let source = script.source();
+        source[PRELUDE.len() + 1..].to_owned()
+    }
+
+    /// The kinds the scripts emit, as `emit(key, '<kind>', ...)` spells them.
+    fn emitted(source: &str) -> Vec<String> {
+        source
+            .split("emit(")
+            .skip(1)
+            .filter_map(|call| {
+                let (key, rest) = call.split_once(", '")?;
+                let kind = rest.split_once('\'')?.0;
+                (!key.contains([',', '\n', ')'])).then(|| kind.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn events_are_stored_in_the_cores_format() {
+        assert!(
+            PRELUDE.contains(&format!(
+                "table.concat({{'{STORED_EVENT_TAG}', rev, kind, NOW,"
+            )),
+            "emit does not start an event with the core's tag"
+        );
+        let mut kinds: Vec<String> = [&PUT, &DELETE, &RESTORE, &GET]
+            .iter()
+            .map(|script| script.source())
+            .flat_map(|source| emitted(&source))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(kinds, ["delete", "expire", "put"]);
+        for kind in &kinds {
+            assert!(EventKind::from_name(kind).is_some(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn every_write_answers_through_its_record() {
+        for script in [&PUT, &DELETE, &SNAPSHOT, &RESTORE] {
+            let body = body(script);
+            assert!(body.contains("return answer("), "{}", script.name);
+            assert!(!body.contains("return {'OK'"), "{}", script.name);
+        }
+        for script in [&GET, &KEYS, &STATS, &EVENTS, &SNAPSHOTS] {
+            assert!(!body(script).contains("answer("), "{}", script.name);
+        }
+    }
+}

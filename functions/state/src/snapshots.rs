@@ -2,30 +2,23 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state::SnapshotInfo;
+use tombola_core::state::{IdempotencyKey, SnapshotInfo, Write};
 
 use crate::answer::{self, ApiError};
-use crate::store::Store;
-
-#[derive(Debug, Serialize)]
-struct TakenAnswer {
-    #[serde(flatten)]
-    info: SnapshotInfo,
-    dropped: Vec<u64>,
-}
+use crate::store::{Applied, Store};
+use crate::writes;
 
 /// `POST /api/v1/state/snapshot`: captures every entry at the current
 /// revision; the oldest snapshots beyond `max_snapshots` are dropped.
-pub fn take(store: &Store) -> Result<Response, ApiError> {
-    let taken = store.snapshot()?;
-    tracing::info!(revision = taken.info.revision, keys = taken.info.keys, dropped = ?taken.dropped, "snapshot taken");
-    Ok(answer::ok(
-        201,
-        &TakenAnswer {
-            info: taken.info,
-            dropped: taken.dropped,
-        },
-    ))
+pub fn take(store: &Store, idempotency_key: Option<IdempotencyKey>) -> Result<Response, ApiError> {
+    let idempotency = writes::idempotency(store, idempotency_key, &Write::Snapshot);
+    match store.snapshot(idempotency.as_ref())? {
+        Applied::Now(recorded) => {
+            tracing::info!(?recorded, "snapshot taken");
+            Ok(writes::answer(&recorded))
+        }
+        Applied::Again(again) => writes::again(again),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -46,38 +39,38 @@ pub fn list(store: &Store) -> Result<Response, ApiError> {
     ))
 }
 
-#[derive(Debug, Serialize)]
-struct Restored {
-    restored: u64,
-    revision: u64,
-    changed: u64,
+/// The `{revision}` of a restore's path.
+///
+/// Fails unless it is a whole number.
+pub fn revision(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(
+            "revision",
+            format!("revision must be a whole number, not {text:?}"),
+        )
+    })
 }
 
 /// `POST /api/v1/state/snapshots/{revision}/restore`: makes every entry
 /// what it was at that revision, in one step; each change is an event.
-pub fn restore(store: &Store, snapshot: &str, source: &str) -> Result<Response, ApiError> {
-    let snapshot: u64 = snapshot.parse().map_err(|_| {
-        ApiError::bad_request(
-            "revision",
-            format!("revision must be a whole number, not {snapshot:?}"),
-        )
-    })?;
-    match store.restore(snapshot, source)? {
-        Ok((revision, changed)) => {
-            tracing::info!(snapshot, revision, changed, source, "snapshot restored");
-            Ok(answer::ok(
-                200,
-                &Restored {
-                    restored: snapshot,
-                    revision,
-                    changed,
-                },
-            ))
+pub fn restore(
+    store: &Store,
+    snapshot: u64,
+    source: &str,
+    idempotency_key: Option<IdempotencyKey>,
+) -> Result<Response, ApiError> {
+    let write = Write::Restore { snapshot, source };
+    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    match store.restore(snapshot, source, idempotency.as_ref())? {
+        Applied::Now(Some(recorded)) => {
+            tracing::info!(snapshot, ?recorded, source, "snapshot restored");
+            Ok(writes::answer(&recorded))
         }
-        Err(_) => Err(ApiError::new(
+        Applied::Now(None) => Err(ApiError::new(
             404,
             "not-found",
             format!("no snapshot at revision {snapshot} is kept"),
         )),
+        Applied::Again(again) => writes::again(again),
     }
 }

@@ -10,7 +10,8 @@
 //! tombola:state:{s}:total        string  the sum of the sizes
 //! tombola:state:{s}:meta         set     keys that carry metadata
 //! tombola:state:{s}:ttl          zset    key -> expiry (ms since the epoch)
-//! tombola:state:{s}:events       list    the change feed, one event JSON per revision
+//! tombola:state:{s}:events       list    the change feed, one stored event per revision
+//!                                        (tombola-core's `Event::encode`)
 //! tombola:state:{s}:compacted    string  the last revision dropped from the feed
 //! tombola:state:{s}:snaps        zset    the revisions of kept snapshots
 //! tombola:state:{s}:snapinfo     hash    revision -> "<created_at> <keys>"
@@ -19,14 +20,21 @@
 //!                                        (ms), s source, x ttl (s); with a Redis
 //!                                        expiry when it has a ttl
 //! tombola:state:{s}:snap:<rev>   list    a snapshot: key, value, metadata, ttl, ...
+//! tombola:state:{s}:idem:<key>   list    the record of the write made under an
+//!                                        Idempotency-Key (tombola-core's `Record`),
+//!                                        with a Redis expiry
 //! ```
 //!
 //! Errors keep Redis's fault apart from ours: [`StoreError::Unavailable`]
 //! and [`StoreError::Busy`] are 503s a client retries; [`StoreError::Data`]
-//! (a reply of the wrong shape) is a 500 an operator must look at.
+//! (a reply of the wrong shape) is a 500 an operator must look at. A write
+//! that fails says whether its script had been sent ([`WriteFailed`]).
 
 use spin_sdk::redis::Connection;
-use tombola_core::state::{ListQuery, SnapshotInfo, StateKey};
+use tombola_core::state::{
+    Fingerprint, IdempotencyKey, KeyReused, ListQuery, Record, Recorded, SnapshotInfo, StateKey,
+    Write, WriteKind, WriteOutcome, replay,
+};
 
 use crate::backend::{self, Settings};
 use crate::scripts::{self, Reply, Script};
@@ -49,6 +57,86 @@ const FIXED: [&str; 10] = [
 
 pub use tombola_edge::redis::StoreError;
 
+/// A write that failed in Redis, and what its client can know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailed {
+    /// What failed.
+    pub error: StoreError,
+    /// Whether anything may have been written.
+    pub outcome: WriteOutcome,
+}
+
+impl WriteFailed {
+    /// A failure before the write's script was sent (no connection, or a
+    /// read before it): nothing was written.
+    pub fn unsent(error: StoreError) -> Self {
+        Self {
+            error,
+            outcome: WriteOutcome::of_failure(false),
+        }
+    }
+
+    /// A failure of the write's script call, or of reading its reply: it
+    /// may have run.
+    pub fn sent(error: StoreError) -> Self {
+        Self {
+            error,
+            outcome: WriteOutcome::of_failure(true),
+        }
+    }
+}
+
+/// A write's `Idempotency-Key`: where its record lives, the request's
+/// fingerprint, and how long the record is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    key: IdempotencyKey,
+    record_key: String,
+    fingerprint: Fingerprint,
+    ttl_secs: u64,
+}
+
+impl Idempotency {
+    /// The slot of `write` under `key`, recorded for `ttl_secs`.
+    pub fn new(key: IdempotencyKey, write: &Write<'_>, ttl_secs: u64) -> Self {
+        Self {
+            record_key: record_key(&key),
+            key,
+            fingerprint: write.fingerprint(),
+            ttl_secs,
+        }
+    }
+
+    /// The key as the client sent it.
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
+    }
+}
+
+/// Where the record of the write made under `key` is kept.
+pub fn record_key(key: &IdempotencyKey) -> String {
+    format!("{PREFIX}idem:{key}")
+}
+
+/// A request whose idempotency key already had a record: it wrote nothing,
+/// and is answered from the record ([`replay`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Again {
+    /// The key.
+    pub key: IdempotencyKey,
+    /// The recorded answer, if this request is the one recorded.
+    pub answer: Result<Recorded, KeyReused>,
+}
+
+/// What a write's script did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied<T> {
+    /// It ran now; with an idempotency key, its answer is recorded.
+    Now(T),
+    /// Its idempotency key had a record, so it wrote nothing.
+    Again(Again),
+}
+
 /// An entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
@@ -66,16 +154,22 @@ pub struct Stored {
     pub source: String,
 }
 
+/// An entry to write, checked and in its stored form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The value, as compact JSON.
+    pub value: String,
+    /// The metadata, as compact JSON, if any.
+    pub metadata: Option<String>,
+    /// Seconds until it expires, if it does.
+    pub ttl_secs: Option<u64>,
+}
+
 /// What writing an entry did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
-    /// Written at `revision`; the key was created at `create_revision`.
-    Ok {
-        /// The new revision, the entry's new version.
-        revision: u64,
-        /// The revision that created the key (equal to `revision` for a new key).
-        create_revision: u64,
-    },
+    /// Written: a [`Recorded::Written`].
+    Ok(Recorded),
     /// The key's version was no longer the expected one; nothing written.
     Conflict {
         /// The key's version now (0: absent).
@@ -116,18 +210,9 @@ pub struct Feed {
     pub revision: u64,
     /// The last revision dropped from the feed.
     pub compacted: u64,
-    /// Event JSON after the asked revision, oldest first (none when the
-    /// asked revision is compacted).
+    /// Stored events after the asked revision, oldest first (none when the
+    /// asked revision is compacted), as `Event::decode` reads them.
     pub events: Vec<String>,
-}
-
-/// A snapshot just taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Taken {
-    /// What it is.
-    pub info: SnapshotInfo,
-    /// Revisions of the snapshots dropped to keep `max_snapshots`.
-    pub dropped: Vec<u64>,
 }
 
 /// The state in Redis, for one request.
@@ -166,15 +251,31 @@ impl Store {
         &self.settings
     }
 
-    fn call(&self, script: &Script, args: &[&[u8]]) -> Result<(String, Reply), StoreError> {
+    fn call(
+        &self,
+        script: &Script,
+        args: &[&[u8]],
+        idempotency: Option<&Idempotency>,
+    ) -> Result<(String, Reply), StoreError> {
         let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
         let entry_prefix = format!("{PREFIX}e:");
         let snap_prefix = format!("{PREFIX}snap:");
         let retention = self.settings.event_retention.to_string();
+        let (record_key, fingerprint, ttl) = match idempotency {
+            Some(slot) => (
+                slot.record_key.as_str(),
+                slot.fingerprint.as_str(),
+                slot.ttl_secs.to_string(),
+            ),
+            None => ("", "", "0".to_owned()),
+        };
         let mut all: Vec<&[u8]> = vec![
             entry_prefix.as_bytes(),
             retention.as_bytes(),
             snap_prefix.as_bytes(),
+            record_key.as_bytes(),
+            fingerprint.as_bytes(),
+            ttl.as_bytes(),
         ];
         all.extend_from_slice(args);
         let mut reply = script.call(&self.conn, &keys, &all)?;
@@ -182,76 +283,113 @@ impl Store {
         Ok((status, reply))
     }
 
+    /// Runs a script that may answer from an idempotency key's record
+    /// (`RECORDED`, from the prelude); `parse` reads its other replies.
+    fn call_recorded<T>(
+        &self,
+        script: &Script,
+        args: &[&[u8]],
+        idempotency: Option<&Idempotency>,
+        parse: impl FnOnce(&str, &mut Reply) -> Result<T, StoreError>,
+    ) -> Result<Applied<T>, StoreError> {
+        let (status, mut reply) = self.call(script, args, idempotency)?;
+        if let ("RECORDED", Some(slot)) = (status.as_str(), idempotency) {
+            let record = Record::decode(&reply.rest()?).map_err(|e| {
+                StoreError::Data(format!(
+                    "the record of Idempotency-Key {:?} is damaged: {e}",
+                    slot.key.as_str()
+                ))
+            })?;
+            return Ok(Applied::Again(Again {
+                key: slot.key.clone(),
+                answer: replay(&record, &slot.fingerprint).cloned(),
+            }));
+        }
+        parse(&status, &mut reply).map(Applied::Now)
+    }
+
     /// Reads an entry, with the revision it was read at.
     pub fn get(&self, key: &StateKey) -> Result<(u64, Option<Stored>), StoreError> {
-        let (status, mut reply) = self.call(&scripts::GET, &[key.as_str().as_bytes()])?;
-        let revision = reply.uint()?;
-        match status.as_str() {
-            "NONE" => Ok((revision, None)),
-            "OK" => Ok((
-                revision,
-                Some(Stored {
-                    value: reply.text()?,
-                    metadata: reply.text_or_nil()?,
-                    create_revision: reply.uint()?,
-                    mod_revision: reply.uint()?,
-                    updated_at: reply.uint()?,
-                    source: reply.text()?,
-                }),
-            )),
-            other => Err(reply.unexpected(other)),
-        }
+        let (status, mut reply) = self.call(&scripts::GET, &[key.as_str().as_bytes()], None)?;
+        read_entry(&status, &mut reply)
+    }
+
+    /// Reads an entry for a write that carries `idempotency`: unless that
+    /// key's record answers the write already.
+    pub fn get_unless_recorded(
+        &self,
+        key: &StateKey,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<(u64, Option<Stored>)>, StoreError> {
+        self.call_recorded(
+            &scripts::GET,
+            &[key.as_str().as_bytes()],
+            idempotency,
+            read_entry,
+        )
     }
 
     /// Writes an entry; with `expect`, only if its version is still that
     /// (0: only if the key is absent).
+    ///
+    /// The write is recorded under `idempotency`, if given, or answered
+    /// from its record.
     pub fn put(
         &self,
         key: &StateKey,
-        value: &str,
-        metadata: Option<&str>,
-        ttl_secs: Option<u64>,
+        entry: &Entry,
         source: &str,
         expect: Option<u64>,
-    ) -> Result<Written, StoreError> {
-        let ttl = ttl_secs.unwrap_or(0).to_string();
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Written>, WriteFailed> {
+        let ttl = entry.ttl_secs.unwrap_or(0).to_string();
+        let kind = if expect.is_some() {
+            WriteKind::Cas
+        } else {
+            WriteKind::Put
+        };
         let expect = expect.map(|v| v.to_string()).unwrap_or_default();
-        let (status, mut reply) = self.call(
+        self.call_recorded(
             &scripts::PUT,
             &[
                 key.as_str().as_bytes(),
-                value.as_bytes(),
-                metadata.unwrap_or_default().as_bytes(),
+                entry.value.as_bytes(),
+                entry.metadata.as_deref().unwrap_or_default().as_bytes(),
                 ttl.as_bytes(),
                 source.as_bytes(),
                 expect.as_bytes(),
             ],
-        )?;
-        match status.as_str() {
-            "OK" => Ok(Written::Ok {
-                revision: reply.uint()?,
-                create_revision: reply.uint()?,
-            }),
-            "CONFLICT" => Ok(Written::Conflict {
-                current: reply.uint()?,
-            }),
-            other => Err(reply.unexpected(other)),
-        }
+            idempotency,
+            |status, reply| match status {
+                "OK" => answered(kind, reply).map(Written::Ok),
+                "CONFLICT" => Ok(Written::Conflict {
+                    current: reply.uint()?,
+                }),
+                other => Err(reply.unexpected(other)),
+            },
+        )
+        .map_err(WriteFailed::sent)
     }
 
-    /// Deletes an entry: the new revision, or `Err` of the current
-    /// revision when there was no such key.
-    pub fn delete(&self, key: &StateKey, source: &str) -> Result<Result<u64, u64>, StoreError> {
-        let (status, mut reply) = self.call(
+    /// Deletes an entry: a [`Recorded::Deleted`], or `None` when there was
+    /// no such key.
+    pub fn delete(
+        &self,
+        key: &StateKey,
+        source: &str,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Option<Recorded>>, WriteFailed> {
+        self.call_recorded(
             &scripts::DELETE,
             &[key.as_str().as_bytes(), source.as_bytes()],
-        )?;
-        let revision = reply.uint()?;
-        match status.as_str() {
-            "OK" => Ok(Ok(revision)),
-            "NONE" => Ok(Err(revision)),
-            other => Err(reply.unexpected(other)),
-        }
+            idempotency,
+            |status, reply| match status {
+                "OK" => answered(WriteKind::Delete, reply).map(Some),
+                "NONE" => Ok(None),
+                other => Err(reply.unexpected(other)),
+            },
+        )
+        .map_err(WriteFailed::sent)
     }
 
     /// Reads one page of keys.
@@ -264,6 +402,7 @@ impl Store {
                 query.cursor.as_deref().unwrap_or_default().as_bytes(),
                 limit.as_bytes(),
             ],
+            None,
         )?;
         if status != "OK" {
             return Err(reply.unexpected(&status));
@@ -284,7 +423,7 @@ impl Store {
 
     /// Reads the statistics.
     pub fn stats(&self) -> Result<Stats, StoreError> {
-        let (status, mut reply) = self.call(&scripts::STATS, &[])?;
+        let (status, mut reply) = self.call(&scripts::STATS, &[], None)?;
         if status != "OK" {
             return Err(reply.unexpected(&status));
         }
@@ -299,41 +438,43 @@ impl Store {
     /// Reads up to `limit` events after revision `after`.
     pub fn events(&self, after: u64, limit: u64) -> Result<Feed, StoreError> {
         let (after, limit) = (after.to_string(), limit.to_string());
-        let (status, mut reply) =
-            self.call(&scripts::EVENTS, &[after.as_bytes(), limit.as_bytes()])?;
+        let (status, mut reply) = self.call(
+            &scripts::EVENTS,
+            &[after.as_bytes(), limit.as_bytes()],
+            None,
+        )?;
         if status != "OK" {
             return Err(reply.unexpected(&status));
         }
         Ok(Feed {
             revision: reply.uint()?,
             compacted: reply.uint()?,
-            events: (0..reply.remaining())
-                .map(|_| reply.text())
-                .collect::<Result<_, _>>()?,
+            events: reply.rest()?,
         })
     }
 
-    /// Captures every entry at the current revision.
-    pub fn snapshot(&self) -> Result<Taken, StoreError> {
+    /// Captures every entry at the current revision: a
+    /// [`Recorded::Snapshot`].
+    pub fn snapshot(
+        &self,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Recorded>, WriteFailed> {
         let max = self.settings.max_snapshots.to_string();
-        let (status, mut reply) = self.call(&scripts::SNAPSHOT, &[max.as_bytes()])?;
-        if status != "OK" {
-            return Err(reply.unexpected(&status));
-        }
-        let info = SnapshotInfo {
-            revision: reply.uint()?,
-            created_at: reply.uint()?,
-            keys: reply.uint()?,
-        };
-        let dropped = (0..reply.remaining())
-            .map(|_| reply.uint())
-            .collect::<Result<_, _>>()?;
-        Ok(Taken { info, dropped })
+        self.call_recorded(
+            &scripts::SNAPSHOT,
+            &[max.as_bytes()],
+            idempotency,
+            |status, reply| match status {
+                "OK" => answered(WriteKind::Snapshot, reply),
+                other => Err(reply.unexpected(other)),
+            },
+        )
+        .map_err(WriteFailed::sent)
     }
 
     /// The kept snapshots, oldest first, and the current revision.
     pub fn snapshots(&self) -> Result<(u64, Vec<SnapshotInfo>), StoreError> {
-        let (status, mut reply) = self.call(&scripts::SNAPSHOTS, &[])?;
+        let (status, mut reply) = self.call(&scripts::SNAPSHOTS, &[], None)?;
         if status != "OK" {
             return Err(reply.unexpected(&status));
         }
@@ -349,24 +490,54 @@ impl Store {
         Ok((revision, kept))
     }
 
-    /// Restores the snapshot taken at `snapshot`: the new revision and how
-    /// many keys changed, or `Err` of the current revision when no such
-    /// snapshot is kept.
+    /// Restores the snapshot taken at `snapshot`: a
+    /// [`Recorded::Restored`], or `None` when no such snapshot is kept.
     pub fn restore(
         &self,
         snapshot: u64,
         source: &str,
-    ) -> Result<Result<(u64, u64), u64>, StoreError> {
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Option<Recorded>>, WriteFailed> {
         let snapshot = snapshot.to_string();
-        let (status, mut reply) =
-            self.call(&scripts::RESTORE, &[snapshot.as_bytes(), source.as_bytes()])?;
-        let revision = reply.uint()?;
-        match status.as_str() {
-            "OK" => Ok(Ok((revision, reply.uint()?))),
-            "NONE" => Ok(Err(revision)),
-            other => Err(reply.unexpected(other)),
-        }
+        self.call_recorded(
+            &scripts::RESTORE,
+            &[snapshot.as_bytes(), source.as_bytes()],
+            idempotency,
+            |status, reply| match status {
+                "OK" => answered(WriteKind::Restore, reply).map(Some),
+                "NONE" => Ok(None),
+                other => Err(reply.unexpected(other)),
+            },
+        )
+        .map_err(WriteFailed::sent)
     }
+}
+
+/// Reads the GET script's reply.
+fn read_entry(status: &str, reply: &mut Reply) -> Result<(u64, Option<Stored>), StoreError> {
+    let revision = reply.uint()?;
+    match status {
+        "NONE" => Ok((revision, None)),
+        "OK" => Ok((
+            revision,
+            Some(Stored {
+                value: reply.text()?,
+                metadata: reply.text_or_nil()?,
+                create_revision: reply.uint()?,
+                mod_revision: reply.uint()?,
+                updated_at: reply.uint()?,
+                source: reply.text()?,
+            }),
+        )),
+        other => Err(reply.unexpected(other)),
+    }
+}
+
+/// Reads a write's `OK` reply: the parts of its answer, which its record
+/// keeps too, in the layout [`Recorded::decode`] reads.
+fn answered(kind: WriteKind, reply: &mut Reply) -> Result<Recorded, StoreError> {
+    Recorded::decode(kind, &reply.rest()?)
+        .map_err(|e| StoreError::Data(format!("the {kind} script answered badly: {e}")))
 }
 
 #[cfg(test)]

@@ -19,8 +19,10 @@ use http_body_util::Full;
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use serde_json::json;
+use tombola_core::pool::{Fingerprint, Outcome, Record, RequestId, Snapshot, draw_entry};
 use tombola_tests::app::TestApp;
 use tombola_tests::host::InstantiationStats;
+use tombola_tests::keys;
 use tombola_tests::load;
 
 const STEP: Duration = Duration::from_secs(5);
@@ -173,7 +175,7 @@ async fn create_pool(app: &TestApp, id: &str, items: usize, every: u32) -> Resul
     }
     app.create_pool(&pool_config(id, 1, every)).await;
     let mut conn = app.redis_connection(0).await?;
-    let log = format!("tombola:{{{id}}}:log");
+    let log = keys::log(id);
     let line: String = redis::cmd("LINDEX")
         .arg(&log)
         .arg(0)
@@ -231,9 +233,9 @@ struct Ceiling {
     record: redis::Script,
     pool: String,
     /// A real snapshot of the pool, re-numbered for each one written.
-    snapshot: Vec<u8>,
-    /// A real draw's outcome JSON, as record.lua stores it.
-    outcome: String,
+    snapshot: Snapshot,
+    /// A real draw's outcome, as its record keeps it.
+    outcome: Outcome,
     step: u64,
 }
 
@@ -245,15 +247,11 @@ enum Call {
     Pair,
 }
 
-const FINGERPRINT: &str = "draw:1:partial";
-
-fn varint(mut n: u64, out: &mut Vec<u8>) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
+/// What a single draw's record keeps of its request.
+const FINGERPRINT: Fingerprint = Fingerprint::Draw {
+    count: 1,
+    all_or_nothing: false,
+};
 
 impl Ceiling {
     async fn new(app: &TestApp, pool: &str) -> Result<Self> {
@@ -263,19 +261,17 @@ impl Ceiling {
         }
         let mut conn = app.redis_connection(0).await?;
         let snapshot: Vec<u8> = redis::cmd("GET")
-            .arg(format!("tombola:{{{pool}}}:snap"))
+            .arg(keys::snap(pool))
             .query_async(&mut conn)
             .await?;
-        ensure!(snapshot.starts_with(b"TMBS"), "pool {pool} has no snapshot");
+        let snapshot = Snapshot::decode(&snapshot).context("the pool's snapshot")?;
         let record: String = redis::cmd("GET")
-            .arg(format!("tombola:{{{pool}}}:req:ceiling-0"))
+            .arg(keys::request(pool, "ceiling-0"))
             .query_async(&mut conn)
             .await?;
-        let outcome = record
-            .splitn(3, ' ')
-            .nth(2)
-            .context("the first draw's record has no outcome")?
-            .to_owned();
+        let outcome = Record::decode(&record)?
+            .outcome
+            .context("the first draw's record has no outcome")?;
         Ok(Self {
             conn,
             append: redis::Script::new(&format!("{PRELUDE}\n{APPEND}")),
@@ -287,37 +283,36 @@ impl Ceiling {
         })
     }
 
-    /// The stored snapshot with its sequence number (the varint after the
-    /// 9-byte header, all record.lua reads of it) set to `seq`.
+    /// The stored snapshot's state, encoded as a snapshot at `seq`.
     fn snapshot_at(&self, seq: u64) -> Vec<u8> {
-        let old_len = self.snapshot[9..]
-            .iter()
-            .position(|b| b & 0x80 == 0)
-            .map_or(1, |p| p + 1);
-        let mut out = self.snapshot[..9].to_vec();
-        varint(seq, &mut out);
-        out.extend_from_slice(&self.snapshot[9 + old_len..]);
-        out
+        Snapshot {
+            seq,
+            state: self.snapshot.state.clone(),
+        }
+        .encode()
     }
 
     async fn call(&self, call: Call, n: u64) -> Result<()> {
         let pool = &self.pool;
         let request = format!("r{}-{n}", self.step);
-        let request_key = format!("tombola:{{{pool}}}:req:{request}");
-        let snap_key = format!("tombola:{{{pool}}}:snap");
-        let line = format!(
-            "DRAW/1 {request} 1 {:016x} partial",
-            n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        );
+        let request_key = keys::request(pool, &request);
+        let snap_key = keys::snap(pool);
+        let line = draw_entry(
+            RequestId::new(&request)?,
+            1,
+            false,
+            n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        )?
+        .encode();
         let mut conn = self.conn.clone();
         let reply: Vec<Value> = self
             .append
-            .key(format!("tombola:{{{pool}}}:base"))
-            .key(format!("tombola:{{{pool}}}:log"))
+            .key(keys::base(pool))
+            .key(keys::log(pool))
             .key(&snap_key)
             .key(&request_key)
             .arg(line)
-            .arg(FINGERPRINT)
+            .arg(FINGERPRINT.to_string())
             .arg(RECORD_TTL)
             .invoke_async(&mut conn)
             .await?;
@@ -337,20 +332,24 @@ impl Ceiling {
         }
         if let Call::Pair = call {
             // A snapshot every DEFAULT_EVERY entries, as the component writes.
-            let snapshot = if due {
-                self.snapshot_at(seq)
+            let (snapshot, snapshot_seq) = if due {
+                (self.snapshot_at(seq), seq.to_string())
             } else {
-                Vec::new()
+                (Vec::new(), String::new())
             };
-            let pending = format!("{seq} {FINGERPRINT}");
-            let complete = format!("{pending} {}", self.outcome);
+            let record = Record {
+                seq,
+                fingerprint: FINGERPRINT,
+                outcome: Some(self.outcome.clone()),
+            };
             let reply: Vec<Value> = self
                 .record
                 .key(&request_key)
                 .key(&snap_key)
-                .arg(pending)
-                .arg(complete)
+                .arg(record.pending())
+                .arg(record.encode())
                 .arg(snapshot)
+                .arg(snapshot_seq)
                 .arg("")
                 .arg("")
                 .invoke_async(&mut conn)
@@ -465,7 +464,7 @@ async fn pool_memory(
     conn: &mut MultiplexedConnection,
     pool: &str,
 ) -> Result<BTreeMap<&'static str, (u64, u64)>> {
-    let pattern = format!("tombola:{{{pool}}}:*");
+    let pattern = keys::all(pool);
     let mut keys = Vec::new();
     let mut cursor = 0u64;
     loop {
@@ -613,7 +612,7 @@ async fn main() -> Result<()> {
         check_draw(&app, &pool, 1, "check").await?;
         let row = http_step(&app, SCALE_CLIENTS, STEP, draws(app.addr, &pool, 1)).await?;
         let snap: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(format!("tombola:{{{pool}}}:snap"))
+            .arg(keys::snap(&pool))
             .query_async(&mut conn)
             .await?;
         eprintln!("{items} items: {:.0}/s", row.rate);
@@ -651,7 +650,7 @@ async fn main() -> Result<()> {
         .await?
         .parse()?;
     let log_len: u64 = redis::cmd("LLEN")
-        .arg("tombola:{memory}:log")
+        .arg(keys::log("memory"))
         .query_async(&mut conn)
         .await?;
     let live = pool_memory(&mut conn, "memory").await?;
@@ -726,7 +725,7 @@ async fn main() -> Result<()> {
 
     println!("\n### Host overhead: `GET /v1/health`\n");
     println!(
-        "A request that does the host's I/O but no draw: the health route writes, reads and deletes a key-value probe key (three round trips through Spin's key-value interface, to Redis) and sends Redis a `PING`.\n"
+        "A request that does the host's I/O but no draw: the health route opens a Redis connection and sends it a `PING`.\n"
     );
     println!("| clients | requests/s | p50 ms | p99 ms | p999 ms | errors | instantiate µs |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");

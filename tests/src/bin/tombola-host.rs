@@ -77,10 +77,6 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown argument {other:?} (see --help)"),
         }
     }
-    if args.key_value_stores.is_empty() {
-        args.key_value_stores
-            .insert("default".into(), "redis://127.0.0.1:6379/1".into());
-    }
     args.sqlite_databases
         .entry("default".into())
         .or_insert_with(|| sqlite::default_location(&args.manifest));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use tombola_tests::app::TestApp;
+use tombola_tests::keys;
 
 async fn pool(app: &TestApp, id: &str, items: serde_json::Value) {
     app.create_pool(&json!({"id": id, "name": id, "mode": "stock", "items": items}))
@@ -14,7 +15,7 @@ async fn pool(app: &TestApp, id: &str, items: serde_json::Value) {
 async fn log_len(app: &TestApp, pool: &str) -> usize {
     let mut redis = app.redis_connection(0).await.unwrap();
     redis::cmd("LLEN")
-        .arg(format!("tombola:{{{pool}}}:log"))
+        .arg(keys::log(pool))
         .query_async(&mut redis)
         .await
         .unwrap()
@@ -47,7 +48,7 @@ async fn draws_are_logged_and_retries_answer_identically() {
     // The entry is in the log, as the line the core encodes.
     let mut redis = app.redis_connection(0).await.unwrap();
     let line: String = redis::cmd("LINDEX")
-        .arg("tombola:{p}:log")
+        .arg(keys::log("p"))
         .arg(1)
         .query_async(&mut redis)
         .await

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp, TestResponse, options_for, send};
+use tombola_tests::keys;
 use tombola_tests::process::HostProcess;
 use tombola_tests::redis_server::{Persistence, RedisServer};
-use tombola_tests::spin::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT};
 
 const POOL: &str = "fault";
 const STOCK: [(&str, u64); 3] = [("a", 400), ("b", 400), ("c", 400)];
@@ -25,6 +25,13 @@ const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 30;
 /// The whole load, outage included, must finish within this.
 const LOAD_LIMIT: Duration = Duration::from_secs(40);
+/// How long a route may take to answer 503 while Redis refuses
+/// connections, or to answer again once it is back: Spin's outbound Redis
+/// connects per request, so neither waits on a reconnect schedule.
+const PROMPT: Duration = Duration::from_millis(500);
+/// A client's own timeout in the frozen-Redis test: Spin sets none, so
+/// this is what ends the wait.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A data directory for a persistent Redis, removed on drop.
 struct TempDir(PathBuf);
@@ -384,15 +391,14 @@ async fn redis_killed_mid_load_with_fsync_always_loses_and_duplicates_nothing() 
     keeps_serving(addr).await;
 }
 
-/// Sends a request and checks it is refused with a 503 naming Redis,
-/// within `limit`.
-async fn refused_quickly(
+/// Sends a request with the admin token and returns its answer and how
+/// long it took.
+async fn timed(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: &Value,
-    limit: Duration,
-) {
+) -> (TestResponse, Duration) {
     let started = Instant::now();
     let auth = bearer();
     let response = send(
@@ -406,11 +412,21 @@ async fn refused_quickly(
         Bytes::from(serde_json::to_vec(body).unwrap()),
     )
     .await
-    .unwrap();
-    let took = started.elapsed();
+    .unwrap_or_else(|e| panic!("{method} {path}: {e:#}"));
+    (response, started.elapsed())
+}
+
+/// Sends a request and checks it is refused with a retry-safe 503 of
+/// `problem` type within [`PROMPT`]; returns how long it took.
+async fn refused_quickly(
+    addr: SocketAddr,
+    (method, path, body): &(&str, String, Value),
+    problem: &str,
+) -> Duration {
+    let (response, took) = timed(addr, method, path, body).await;
     assert!(
-        took < limit,
-        "{method} {path} took {took:?}, over {limit:?}"
+        took < PROMPT,
+        "{method} {path} took {took:?}, over {PROMPT:?}"
     );
     response.assert_status(503);
     assert_eq!(response.header("retry-after"), Some("1"), "{method} {path}");
@@ -418,14 +434,13 @@ async fn refused_quickly(
         response.header("content-type"),
         Some("application/problem+json")
     );
-    let problem = response.json();
-    assert!(
-        problem["type"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://tombola.dev/problems/redis-"),
-        "{problem}"
+    let answer = response.json();
+    assert_eq!(
+        answer["type"],
+        format!("https://tombola.dev/problems/{problem}"),
+        "{method} {path}: {answer}"
     );
+    took
 }
 
 async fn acknowledged_draws(addr: SocketAddr, ids: &[&str]) -> Vec<Ack> {
@@ -438,6 +453,63 @@ async fn acknowledged_draws(addr: SocketAddr, ids: &[&str]) -> Vec<Ack> {
     acks
 }
 
+/// One request of every route family of the draw component that reaches
+/// Redis, against the pool [`POOL`], with the status it answers once
+/// Redis is up. In this order they succeed one after the other.
+fn every_route() -> Vec<((&'static str, String, Value), u16)> {
+    let pool = format!("/v1/pools/{POOL}");
+    let other = json!({"id": "fault-2", "name": "second", "mode": "stock",
+        "items": [{"id": "a", "stock": 3}]});
+    vec![
+        (("GET", "/v1/pools".into(), json!({})), 200),
+        (("POST", "/v1/pools".into(), other), 201),
+        (("GET", pool.clone(), json!({})), 200),
+        (
+            (
+                "POST",
+                format!("{pool}/draws"),
+                json!({"request_id": "route-draw", "count": 1}),
+            ),
+            200,
+        ),
+        (
+            (
+                "POST",
+                format!("{pool}/operations"),
+                json!({"operation_id": "op1", "count": 4, "chunk_size": 2}),
+            ),
+            200,
+        ),
+        (("GET", format!("{pool}/operations/op1"), json!({})), 200),
+        (
+            ("POST", format!("{pool}/operations/op1/rollback"), json!({})),
+            200,
+        ),
+        (
+            (
+                "POST",
+                format!("{pool}/restock"),
+                json!({"item": "a", "quantity": 5, "request_id": "restock-1"}),
+            ),
+            200,
+        ),
+        (("POST", format!("{pool}/recover"), json!({})), 200),
+        (("GET", format!("{pool}/audit"), json!({})), 200),
+        (("GET", format!("{pool}/log"), json!({})), 200),
+        (
+            (
+                "POST",
+                format!("{pool}/close"),
+                json!({"request_id": "close-1"}),
+            ),
+            200,
+        ),
+    ]
+}
+
+/// With Redis stopped, every route of the draw component answers a
+/// retry-safe 503 at once and writes nothing; once Redis is back the very
+/// first request of each succeeds, with no reconnect schedule to wait out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_answers_503_at_once_and_loses_nothing() {
     let dir = TempDir::new("down");
@@ -450,47 +522,28 @@ async fn redis_down_answers_503_at_once_and_loses_nothing() {
     let mut acks = acknowledged_draws(addr, &["r1", "r2", "r3"]).await;
 
     app.redis.stop();
-    // Connections are refused on loopback: well within the host's connect
-    // timeout, and no request waits for it twice.
-    let limit = 2 * CONNECT_TIMEOUT;
-    let draws = format!("/v1/pools/{POOL}/draws");
-    for _ in 0..3 {
-        refused_quickly(
-            addr,
-            "POST",
-            &draws,
-            &json!({"request_id": "r4", "count": 2}),
-            limit,
-        )
-        .await;
-    }
-    refused_quickly(addr, "GET", &format!("/v1/pools/{POOL}"), &json!({}), limit).await;
-    refused_quickly(
-        addr,
-        "GET",
-        &format!("/v1/pools/{POOL}/log"),
-        &json!({}),
-        limit,
-    )
-    .await;
-    refused_quickly(
-        addr,
-        "GET",
-        &format!("/v1/pools/{POOL}/audit"),
-        &json!({}),
-        limit,
-    )
-    .await;
-    let started = Instant::now();
-    let health = app.get("/v1/health").await.unwrap();
-    assert!(
-        started.elapsed() < limit,
-        "health took {:?}",
-        started.elapsed()
+    let health = ("GET", "/v1/health".to_owned(), json!({}));
+    let mut slowest = refused_quickly(addr, &health, "backend-unavailable").await;
+    let draw = (
+        "POST",
+        format!("/v1/pools/{POOL}/draws"),
+        json!({"request_id": "r4", "count": 2}),
     );
-    health.assert_status(503);
+    for _ in 0..3 {
+        slowest = slowest.max(refused_quickly(addr, &draw, "redis-unavailable").await);
+    }
+    for (request, _) in every_route() {
+        slowest = slowest.max(refused_quickly(addr, &request, "redis-unavailable").await);
+    }
+    eprintln!("slowest 503 with Redis stopped: {slowest:?}");
 
     tokio::task::block_in_place(|| app.redis.start_again()).unwrap();
+    let (up, took) = timed(addr, "GET", "/v1/health", &json!({})).await;
+    up.assert_status(200);
+    assert!(
+        took < PROMPT,
+        "the first health check after the restart took {took:?}"
+    );
     acks.extend(acknowledged_draws(addr, &["r4", "r5"]).await);
     assert_eq!(
         acks[3].body["replay"], false,
@@ -498,6 +551,35 @@ async fn redis_down_answers_503_at_once_and_loses_nothing() {
     );
     assert_eq!(acks[3].body["seq"], 5, "CREATE, r1 to r3, then r4");
     check_invariants(addr, &acks).await;
+
+    let mut slowest = took;
+    for ((method, path, body), status) in every_route() {
+        let (response, took) = timed(addr, method, &path, &body).await;
+        assert_eq!(
+            response.status,
+            status,
+            "{method} {path} after the restart: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        assert!(
+            took < PROMPT,
+            "{method} {path} after the restart took {took:?}"
+        );
+        slowest = slowest.max(took);
+    }
+    eprintln!("slowest first answer after Redis restarted: {slowest:?}");
+    let listed = get(addr, "/v1/pools").await.json();
+    let ids: Vec<&str> = listed["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [POOL, "fault-2"],
+        "the refused create wrote nothing twice"
+    );
 }
 
 fn signal(redis: &RedisServer, name: &str) {
@@ -509,33 +591,66 @@ fn signal(redis: &RedisServer, name: &str) {
     assert!(status.success(), "kill {name} {pid}");
 }
 
-/// Redis accepts connections but never answers (SIGSTOP): requests fail
-/// after the host's response timeout instead of hanging, and a draw whose
-/// script Redis runs once it wakes is answered on retry, once.
+/// Whether Redis holds a record for `request_id` in [`POOL`], read by the
+/// test's own connection.
+async fn has_record(app: &TestApp, request_id: &str) -> bool {
+    let key = keys::request(POOL, request_id);
+    let mut redis = app.redis_connection(0).await.unwrap();
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async::<bool>(&mut redis)
+        .await
+        .unwrap()
+}
+
+/// Redis accepts connections but never answers (SIGSTOP). Spin sets no
+/// response timeout, so a draw waits for as long as Redis is frozen: what
+/// the client sees is its own timeout. The draw's script is already in
+/// Redis's socket and runs when Redis wakes, and a retry with the same
+/// request id is answered from that record: one entry in the log, no
+/// second draw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_frozen_redis_times_out_instead_of_hanging() {
+async fn a_frozen_redis_holds_a_draw_until_it_wakes_and_a_retry_is_answered_once() {
     let app = TestApp::start().await.unwrap();
     let addr = app.addr;
     create_pool(addr).await;
     let mut acks = acknowledged_draws(addr, &["r1", "r2"]).await;
 
     signal(&app.redis, "-STOP");
-    let limit = RESPONSE_TIMEOUT + CONNECT_TIMEOUT + Duration::from_secs(2);
-    let refused = tokio::time::timeout(
-        limit + Duration::from_secs(1),
-        refused_quickly(
+    let started = Instant::now();
+    let held = tokio::time::timeout(
+        CLIENT_TIMEOUT,
+        post(
             addr,
-            "POST",
             &format!("/v1/pools/{POOL}/draws"),
             &json!({"request_id": "r3", "count": 2}),
-            limit,
+            false,
         ),
     )
     .await;
+    let waited = started.elapsed();
     signal(&app.redis, "-CONT");
-    refused.expect("a draw hung on a frozen Redis");
+    assert!(
+        held.is_err(),
+        "a draw was answered by a frozen Redis after {waited:?}: {held:?}"
+    );
 
-    acks.extend(acknowledged_draws(addr, &["r3", "r4"]).await);
+    // The held request goes on in the host and its write lands once Redis
+    // runs again.
+    let woke = Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !has_record(&app, "r3").await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the held draw never reached Redis after SIGCONT");
+    eprintln!("the held draw landed {:?} after SIGCONT", woke.elapsed());
+
+    let retried = acknowledged_draws(addr, &["r3"]).await;
+    assert_eq!(retried[0].body["replay"], true, "{}", retried[0].body);
+    acks.extend(retried);
+    acks.extend(acknowledged_draws(addr, &["r4"]).await);
     check_invariants(addr, &acks).await;
     keeps_serving(addr).await;
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use tombola_tests::app::TestApp;
+use tombola_tests::keys;
 
 async fn app_with_budget() -> TestApp {
     let app = TestApp::start_with_variables(&[("chunks_per_call", "2")])
@@ -160,7 +161,7 @@ async fn missing_expired_and_corrupted_states() {
     assert_eq!(started.status, 202);
     let mut redis = app.redis_connection(0).await.unwrap();
     let ttl: i64 = redis::cmd("TTL")
-        .arg("tombola:{p}:op:op3")
+        .arg(keys::operation("p", "op3"))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -170,14 +171,14 @@ async fn missing_expired_and_corrupted_states() {
     );
 
     let saved: String = redis::cmd("GET")
-        .arg("tombola:{p}:op:op3")
+        .arg(keys::operation("p", "op3"))
         .query_async(&mut redis)
         .await
         .unwrap();
     let mut bad: serde_json::Value = serde_json::from_str(&saved).unwrap();
     bad["completed"] = json!(99);
     let _: () = redis::cmd("SET")
-        .arg("tombola:{p}:op:op3")
+        .arg(keys::operation("p", "op3"))
         .arg(bad.to_string())
         .query_async(&mut redis)
         .await
@@ -198,7 +199,7 @@ async fn missing_expired_and_corrupted_states() {
         assert_eq!(response.json()["title"], "DrawStateCorrupted");
     }
     let _: () = redis::cmd("SET")
-        .arg("tombola:{p}:op:op3")
+        .arg(keys::operation("p", "op3"))
         .arg("{not json")
         .query_async(&mut redis)
         .await
@@ -211,12 +212,12 @@ async fn missing_expired_and_corrupted_states() {
     // Expired: resuming starts over, and the chunks already drawn are
     // answered from their records rather than drawn again.
     let _: () = redis::cmd("DEL")
-        .arg("tombola:{p}:op:op3")
+        .arg(keys::operation("p", "op3"))
         .query_async(&mut redis)
         .await
         .unwrap();
     let log_before: usize = redis::cmd("LLEN")
-        .arg("tombola:{p}:log")
+        .arg(keys::log("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -230,7 +231,7 @@ async fn missing_expired_and_corrupted_states() {
     assert_eq!(resumed.status, 202);
     assert_eq!(resumed.json()["completed"], 20);
     let log_after: usize = redis::cmd("LLEN")
-        .arg("tombola:{p}:log")
+        .arg(keys::log("p"))
         .query_async(&mut redis)
         .await
         .unwrap();

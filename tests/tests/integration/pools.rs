@@ -1,7 +1,9 @@
 //! Creating, listing and showing pools; operator authentication.
 
 use serde_json::json;
+use tombola_core::pool::keys::{CATALOG_LISTINGS, CATALOG_POOLS};
 use tombola_tests::app::TestApp;
+use tombola_tests::keys;
 
 fn summer() -> serde_json::Value {
     json!({
@@ -43,14 +45,100 @@ async fn create_list_and_show() {
     assert_eq!(items[0]["odds"]["denominator"], 16);
     assert_eq!(items[2]["odds"]["numerator"], 8);
 
-    // The catalog lives in the key-value store's database, not the logs'.
-    let mut kv = app.redis_connection(1).await.unwrap();
-    let index: String = redis::cmd("GET")
-        .arg("tombola:catalog")
-        .query_async(&mut kv)
+    // The catalog lives in Redis beside the logs, under the core's keys.
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let order: Vec<String> = redis::cmd("ZRANGE")
+        .arg(CATALOG_POOLS)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis)
         .await
         .unwrap();
-    assert_eq!(index, r#"["summer"]"#);
+    assert_eq!(order, ["summer"]);
+    let listing: String = redis::cmd("HGET")
+        .arg(CATALOG_LISTINGS)
+        .arg("summer")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing, pools[0]);
+}
+
+/// Creations racing each other each list their pool once: the catalog is
+/// written by one script, with no read-modify-write to lose an id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creations_are_each_listed_once_in_creation_order() {
+    let app = TestApp::start().await.unwrap();
+    let creations = (0..24).map(|n| {
+        let app = &app;
+        async move {
+            let config = json!({
+                "id": format!("race-{n:02}"), "name": format!("Race {n}"), "mode": "weight",
+                "items": [{"id": "a", "weight": 1, "stock": null}]
+            });
+            app.admin_post("/v1/pools", &config).await.unwrap().status
+        }
+    });
+    let statuses = futures::future::join_all(creations).await;
+    assert!(statuses.iter().all(|&s| s == 201), "{statuses:?}");
+
+    let pools = app.get("/v1/pools").await.unwrap().json()["pools"].clone();
+    let pools = pools.as_array().unwrap();
+    let mut ids: Vec<&str> = pools.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let order: Vec<(u64, &str)> = pools
+        .iter()
+        .map(|p| (p["created_at"].as_u64().unwrap(), p["id"].as_str().unwrap()))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "listed by creation time, then id");
+    ids.sort();
+    let expected: Vec<String> = (0..24).map(|n| format!("race-{n:02}")).collect();
+    assert_eq!(ids, expected);
+}
+
+/// A pool whose log was started but whose listing was never written (the
+/// create failed between its two steps) is listed by the next create of
+/// the same id, from the stored configuration, and that create is a 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_finds_the_log_lists_the_pool_from_its_stored_configuration() {
+    let app = TestApp::start().await.unwrap();
+    app.create_pool(&summer()).await;
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let () = redis::pipe()
+        .cmd("ZREM")
+        .arg(CATALOG_POOLS)
+        .arg("summer")
+        .ignore()
+        .cmd("HDEL")
+        .arg(CATALOG_LISTINGS)
+        .arg("summer")
+        .ignore()
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let unlisted = app.get("/v1/pools").await.unwrap().json();
+    assert_eq!(unlisted["pools"], json!([]));
+
+    let mut retry = summer();
+    retry["name"] = json!("Another name");
+    let again = app.admin_post("/v1/pools", &retry).await.unwrap();
+    assert_eq!(again.status, 409);
+    let pools = app.get("/v1/pools").await.unwrap().json()["pools"].clone();
+    assert_eq!(pools.as_array().unwrap().len(), 1, "{pools}");
+    assert_eq!(pools[0]["id"], "summer");
+    assert_eq!(pools[0]["name"], "Summer draw", "the log's configuration");
+    assert_eq!(pools[0]["items"], 3);
+
+    // A listing already there is kept as it is.
+    let created_at = pools[0]["created_at"].clone();
+    assert_eq!(
+        app.admin_post("/v1/pools", &retry).await.unwrap().status,
+        409
+    );
+    let pools = app.get("/v1/pools").await.unwrap().json()["pools"].clone();
+    assert_eq!(pools[0]["created_at"], created_at);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +199,7 @@ async fn duplicate_and_invalid_pools_are_refused_and_write_nothing() {
     }
     let mut redis = app.redis_connection(0).await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("tombola:{p}*")
+        .arg(keys::all("p"))
         .query_async(&mut redis)
         .await
         .unwrap();

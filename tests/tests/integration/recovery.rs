@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use tombola_tests::app::TestApp;
+use tombola_tests::keys;
 
 async fn busy_pool(app: &TestApp, draws: usize) {
     app.create_pool(&json!({
@@ -84,13 +85,13 @@ async fn restock_and_recover_compact_the_log_and_audit_stays_clean() {
 
     let mut redis = app.redis_connection(0).await.unwrap();
     let log_len: usize = redis::cmd("LLEN")
-        .arg("tombola:{p}:log")
+        .arg(keys::log("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
     assert_eq!(log_len, 0);
     let archived: usize = redis::cmd("LLEN")
-        .arg("tombola:{p}:archive:1")
+        .arg(keys::archive("p", 1))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -147,7 +148,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
     let expected = app.remaining("p").await;
     let mut redis = app.redis_connection(0).await.unwrap();
     let snap: Vec<u8> = redis::cmd("GET")
-        .arg("tombola:{p}:snap")
+        .arg(keys::snap("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -155,7 +156,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
 
     // Deleted: the whole log replays.
     let _: () = redis::cmd("DEL")
-        .arg("tombola:{p}:snap")
+        .arg(keys::snap("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -166,7 +167,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
     let middle = damaged.len() / 2;
     damaged[middle] ^= 0x40;
     let _: () = redis::cmd("SET")
-        .arg("tombola:{p}:snap")
+        .arg(keys::snap("p"))
         .arg(&damaged)
         .query_async(&mut redis)
         .await
@@ -192,7 +193,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
     );
     let expected = app.remaining("p").await;
     let _: () = redis::cmd("SET")
-        .arg("tombola:{p}:snap")
+        .arg(keys::snap("p"))
         .arg(&damaged)
         .query_async(&mut redis)
         .await
@@ -201,7 +202,7 @@ async fn a_lost_or_damaged_snapshot_never_gives_a_wrong_stock() {
     let audit = app.admin_get("/v1/pools/p/audit").await.unwrap().json();
     let mismatches = audit["mismatches"].as_array().unwrap();
     assert_eq!(mismatches.len(), 1, "{audit}");
-    assert_eq!(mismatches[0]["what"], "tombola:{p}:snap");
+    assert_eq!(mismatches[0]["what"], keys::snap("p"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,12 +211,12 @@ async fn a_garbage_log_line_is_refused_with_its_position() {
     busy_pool(&app, 3).await;
     let mut redis = app.redis_connection(0).await.unwrap();
     let _: () = redis::cmd("DEL")
-        .arg("tombola:{p}:snap")
+        .arg(keys::snap("p"))
         .query_async(&mut redis)
         .await
         .unwrap();
     let _: () = redis::cmd("LSET")
-        .arg("tombola:{p}:log")
+        .arg(keys::log("p"))
         .arg(2)
         .arg("DRAW/1 garbage")
         .query_async(&mut redis)

@@ -1,12 +1,15 @@
 //! The state API (`/api/v1/state`): every route over HTTP against the
 //! compiled component, CAS under contention, list-then-follow, snapshots,
-//! ttl and compaction, the OpenAPI document and 405s with `Allow`.
+//! ttl and compaction, the OpenAPI document and 405s with `Allow`,
+//! `Idempotency-Key` retries, a frozen Redis, and events of earlier builds.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp};
+use tombola_tests::redis_server::RedisServer;
 
 const READER_TOKEN: &str = "test-reader-token";
 const BASE: &str = "/api/v1/state";
@@ -23,6 +26,7 @@ struct Answer {
     body: Value,
     retry_after: Option<String>,
     allow: Option<String>,
+    replayed: Option<String>,
 }
 
 impl Answer {
@@ -66,7 +70,52 @@ async fn call(
         body: response.json(),
         retry_after: response.header("retry-after").map(str::to_owned),
         allow: response.header("allow").map(str::to_owned),
+        replayed: response.header("idempotent-replayed").map(str::to_owned),
     }
+}
+
+/// A write with an `Idempotency-Key`.
+async fn keyed(app: &TestApp, method: &str, path: &str, key: &str, body: Option<&Value>) -> Answer {
+    let headers = [("idempotency-key", key)];
+    call(app, method, path, Some(ADMIN_TOKEN), &headers, body).await
+}
+
+/// Waits until `check` holds, asking again every few milliseconds, and
+/// fails the test if it does not within `limit`.
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How many scripts Redis has run by SHA-1 so far.
+async fn scripts_run(app: &TestApp) -> u64 {
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`) to redis-server.
+fn signal(redis: &RedisServer, signal: &str) {
+    let pid = redis.pid().expect("redis-server runs");
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {pid}");
 }
 
 async fn admin(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Answer {
@@ -681,26 +730,41 @@ async fn a_client_that_lists_then_follows_sees_every_change_once_in_order() {
         put(&app, &format!("k{i}"), json!({"value": -1})).await;
     }
     const WRITES: u64 = 60;
+    // The writer tells when it is a third of the way, and does not start
+    // its last third before the listing is taken: the list is read while
+    // writes land, and writes land after it, on every run.
+    let (third_done, third_reached) = tokio::sync::oneshot::channel();
+    let (listed, listing_taken) = tokio::sync::oneshot::channel::<()>();
     let writer = {
         let app = app.clone();
         tokio::spawn(async move {
+            let (mut third_done, mut listing_taken) = (Some(third_done), Some(listing_taken));
             for i in 0..WRITES {
+                if i == WRITES / 3 {
+                    third_done.take().unwrap().send(()).unwrap();
+                }
+                if i == 2 * WRITES / 3 {
+                    listing_taken.take().unwrap().await.unwrap();
+                }
                 let key = format!("k{}", i % 7);
                 if i % 5 == 4 {
                     admin(&app, "DELETE", &format!("/{key}"), None).await;
                 } else {
                     put(&app, &key, json!({"value": i})).await;
                 }
-                tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    tokio::time::timeout(Duration::from_secs(30), third_reached)
+        .await
+        .expect("the writer stalled")
+        .unwrap();
     let listing = read(&app, "/keys").await;
+    listed.send(()).unwrap();
     let listing = listing.expect(200).clone();
     let listed_at = listing["revision"].as_u64().unwrap();
     assert!(
-        listed_at > 5,
+        listed_at >= 5 + WRITES / 3,
         "the writer was running when the list was taken"
     );
     writer.await.unwrap();
@@ -755,6 +819,7 @@ async fn the_feed_long_polls_and_carries_old_and_new_values() {
     let app = Arc::new(start(&[]).await);
     put(&app, "k", json!({"value": 1})).await;
 
+    let polled_before = scripts_run(&app).await;
     let waiter = {
         let app = app.clone();
         tokio::spawn(async move {
@@ -763,7 +828,16 @@ async fn the_feed_long_polls_and_carries_old_and_new_values() {
             (started.elapsed(), answer.expect(200).clone())
         })
     };
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The waiter reads the feed once, finds nothing and polls again: it is
+    // long-polling, and has not answered.
+    wait_until(
+        Duration::from_secs(5),
+        "the waiter polls the feed",
+        || async { scripts_run(&app).await >= polled_before + 3 },
+    )
+    .await;
+    assert!(!waiter.is_finished(), "answered before any change");
+    let changed_at = Instant::now();
     call(
         &app,
         "PUT",
@@ -775,13 +849,10 @@ async fn the_feed_long_polls_and_carries_old_and_new_values() {
     .await
     .expect(200);
     let (took, page) = waiter.await.unwrap();
+    let after_change = changed_at.elapsed();
     assert!(
-        took >= Duration::from_millis(350),
-        "answered before the change: {took:?}"
-    );
-    assert!(
-        took < Duration::from_secs(5),
-        "the long poll missed the change: {took:?}"
+        after_change < Duration::from_secs(5) && took < Duration::from_secs(5),
+        "the long poll missed the change: answered {after_change:?} after it, {took:?} in all"
     );
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{page}");
@@ -967,8 +1038,10 @@ async fn a_ttl_is_a_real_redis_expiry_and_expired_keys_vanish() {
     assert_eq!(read(&app, "/short").await.expect(200)["value"], "soon gone");
     assert_eq!(stats(&app).await["total_keys"], 2);
 
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(read(&app, "/short").await.status, 404);
+    wait_until(Duration::from_secs(5), "short expires", || async {
+        read(&app, "/short").await.status == 404
+    })
+    .await;
     assert_eq!(
         read(&app, "/keys").await.expect(200)["keys"],
         json!(["long"])
@@ -1128,4 +1201,252 @@ async fn a_whole_float_ttl_and_an_after_past_redis_integers_are_answered() {
     )
     .await;
     assert_eq!(read_with_source.expect(200)["value"], 1);
+}
+
+/// Redis freezes (SIGSTOP) with a write sent to it: as under Spin, the
+/// request waits, so the client's own timeout ends it, outcome unknown.
+/// Redis runs the script once it wakes, and the client's retry under the
+/// same `Idempotency-Key` gets the answer the write had, without writing
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_client_gave_up_on_lands_once_and_its_retry_is_answered() {
+    let app = start(&[]).await;
+    put(&app, "before", json!({"value": 0})).await;
+    let body = json!({"value": {"n": 1}});
+
+    // Spin sets no timeout on Redis: a write to a frozen Redis waits, and
+    // the client's own timeout is what ends it, with the outcome unknown.
+    signal(&app.redis, "-STOP");
+    let frozen = tokio::time::timeout(
+        Duration::from_secs(2),
+        keyed(&app, "PUT", "/landed", "put-landed-1", Some(&body)),
+    )
+    .await;
+    signal(&app.redis, "-CONT");
+    assert!(frozen.is_err(), "a write to a frozen Redis waits for it");
+
+    // Redis ran the script when it woke: the value is there.
+    wait_until(
+        Duration::from_secs(10),
+        "the frozen write lands",
+        || async { read(&app, "/landed").await.status == 200 },
+    )
+    .await;
+    assert_eq!(stats(&app).await["version"], 2);
+
+    // The retry is told what the write did, and writes nothing.
+    let retry = keyed(&app, "PUT", "/landed", "put-landed-1", Some(&body)).await;
+    assert_eq!(
+        retry.expect(201),
+        &json!({"key": "landed", "version": 2, "create_revision": 2, "created": true})
+    );
+    assert_eq!(retry.replayed.as_deref(), Some("true"));
+    assert_eq!(stats(&app).await["version"], 2, "one revision only");
+    let feed = read(&app, "/events?after=1").await;
+    let events = feed.expect(200)["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (&events[0]["key"], &events[0]["new_value"]),
+        (&json!("landed"), &json!({"n": 1}))
+    );
+}
+
+/// Redis down before anything is sent: the write says nothing was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_never_reached_redis_says_nothing_was_written() {
+    let mut app = start(&[]).await;
+    app.redis.stop();
+    // The first request on a fresh host opens its connection in `open`.
+    let refused = keyed(&app, "PUT", "/k", "first", Some(&json!({"value": 1}))).await;
+    let error = refused.expect(503);
+    assert_eq!(error["code"], "redis-unavailable");
+    assert_eq!(error["outcome"], "not-written", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written"),
+        "{error}"
+    );
+    assert_eq!(refused.retry_after.as_deref(), Some("1"));
+    // A read has no outcome to tell.
+    let read_error = read(&app, "/k").await;
+    assert!(read_error.expect(503).get("outcome").is_none());
+}
+
+/// Every write takes an `Idempotency-Key`: a retry is told the recorded
+/// answer and writes nothing, another request under the same key is a 409,
+/// a malformed key a 400; the record is kept for `idempotency_ttl_secs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_retried_under_its_idempotency_key_writes_once() {
+    let app = start(&[]).await;
+    let version = || async { stats(&app).await["version"].as_u64().unwrap() };
+
+    // Each write twice under its key: the same answer, one revision.
+    let cas = json!({"key": "counter", "expected": null, "new_value": 1});
+    let writes: [(&str, &str, Option<Value>, u16); 6] = [
+        ("PUT", "/a", Some(json!({"value": "x"})), 201),
+        ("PUT", "/a", Some(json!({"value": "y"})), 200),
+        ("POST", "/cas", Some(cas.clone()), 201),
+        ("POST", "/snapshot", None, 201),
+        ("DELETE", "/a", None, 200),
+        ("POST", "/snapshots/3/restore", None, 200),
+    ];
+    for (n, (method, path, body, status)) in writes.iter().enumerate() {
+        let key = format!("write-{n}");
+        let first = keyed(&app, method, path, &key, body.as_ref()).await;
+        let first_data = first.expect(*status).clone();
+        assert_eq!(first.replayed, None, "{method} {path}");
+        let revision = version().await;
+        let retry = keyed(&app, method, path, &key, body.as_ref()).await;
+        assert_eq!(retry.expect(*status), &first_data, "{method} {path}");
+        assert_eq!(retry.replayed.as_deref(), Some("true"), "{method} {path}");
+        assert_eq!(version().await, revision, "{method} {path} wrote again");
+    }
+    // The compare-and-swap no longer matches (counter is 1), yet its retry
+    // is told what it did rather than a mismatch.
+    let again = keyed(&app, "POST", "/cas", "write-2", Some(&cas)).await;
+    assert_eq!(again.expect(201)["version"], 3);
+    // Without a key, the same compare-and-swap is compared afresh.
+    assert_eq!(
+        admin(&app, "POST", "/cas", Some(&cas)).await.expect(409)["code"],
+        "cas-mismatch"
+    );
+
+    // The same key with another request: 409, nothing written.
+    let before = version().await;
+    for (method, path, body) in [
+        ("PUT", "/a", Some(json!({"value": "z"}))),
+        ("PUT", "/b", Some(json!({"value": "x"}))),
+        ("DELETE", "/a", None),
+    ] {
+        let reused = keyed(&app, method, path, "write-0", body.as_ref()).await;
+        let error = reused.expect(409);
+        assert_eq!(error["code"], "idempotency-key-reused", "{method} {path}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Idempotency-Key \"write-0\" was used for a different put request"),
+            "{error}"
+        );
+    }
+    let other_source = call(
+        &app,
+        "PUT",
+        "/a",
+        Some(ADMIN_TOKEN),
+        &[("idempotency-key", "write-0"), ("x-source", "bot")],
+        Some(&json!({"value": "x"})),
+    )
+    .await;
+    assert_eq!(other_source.expect(409)["code"], "idempotency-key-reused");
+    assert_eq!(version().await, before);
+
+    // A quoted key is the same key.
+    let quoted = keyed(
+        &app,
+        "PUT",
+        "/a",
+        "\"write-0\"",
+        Some(&json!({"value": "x"})),
+    )
+    .await;
+    assert_eq!(quoted.expect(201)["version"], 1, "the first write's answer");
+    assert_eq!(quoted.replayed.as_deref(), Some("true"));
+
+    // A malformed key: 400 naming the header, even with Redis at hand,
+    // and nothing written.
+    for bad in ["", "has space", "\"open", &"k".repeat(129)] {
+        let refused = keyed(&app, "PUT", "/c", bad, Some(&json!({"value": 1}))).await;
+        let error = refused.expect(400);
+        assert_eq!(error["field"], "Idempotency-Key", "{bad:?}");
+    }
+    assert_eq!(read(&app, "/c").await.status, 404);
+    assert_eq!(version().await, before);
+
+    // A refused write records nothing: its key stays free.
+    let missing = keyed(&app, "DELETE", "/never", "free-key", None).await;
+    missing.expect(404);
+    let free = keyed(
+        &app,
+        "PUT",
+        "/never",
+        "free-key",
+        Some(&json!({"value": 1})),
+    )
+    .await;
+    assert_eq!(free.expect(201)["key"], "never");
+    assert_eq!(free.replayed, None);
+
+    // Reads ignore the header.
+    let read_with_key = call(
+        &app,
+        "GET",
+        "/never",
+        Some(READER_TOKEN),
+        &[("idempotency-key", "has space")],
+        None,
+    )
+    .await;
+    assert_eq!(read_with_key.expect(200)["value"], 1);
+
+    // The record lives a day (the default), in Redis, then expires.
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("tombola:state:{s}:idem:write-0")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(ttl > 86_000 && ttl <= 86_400, "{ttl}");
+}
+
+/// Feed events written by earlier builds were JSON objects; the feed still
+/// serves them, unchanged, beside the events stored now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stored_by_earlier_builds_are_still_served() {
+    let app = start(&[]).await;
+    put(&app, "new", json!({"value": [1, "two"]})).await;
+    // Revision 2, as an earlier build's script stored it.
+    let legacy = r#"{"revision":2,"key":"old\/key","type":"put","old_value":null,"new_value":{"b":2,"a":1},"timestamp":1700000000000,"source":"deploy-bot"}"#;
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let _: () = redis::pipe()
+        .cmd("RPUSH")
+        .arg("tombola:state:{s}:events")
+        .arg(legacy)
+        .cmd("INCR")
+        .arg("tombola:state:{s}:rev")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    admin(&app, "DELETE", "/new", None).await.expect(200);
+
+    let stored: Vec<String> = redis::cmd("LRANGE")
+        .arg("tombola:state:{s}:events")
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        stored[0].starts_with("e1\n1\nput\n") && stored[2].starts_with("e1\n3\ndelete\n"),
+        "events are stored in parts now: {stored:?}"
+    );
+
+    let feed = read(&app, "/events?after=0").await;
+    let events = feed.expect(200)["events"].as_array().unwrap().clone();
+    let timestamp = |n: usize| events[n]["timestamp"].clone();
+    assert_eq!(
+        events,
+        [
+            json!({"revision": 1, "key": "new", "type": "put", "old_value": null,
+                "new_value": [1, "two"], "timestamp": timestamp(0), "source": "admin"}),
+            json!({"revision": 2, "key": "old/key", "type": "put", "old_value": null,
+                "new_value": {"a": 1, "b": 2}, "timestamp": 1_700_000_000_000_u64,
+                "source": "deploy-bot"}),
+            json!({"revision": 3, "key": "new", "type": "delete", "old_value": [1, "two"],
+                "new_value": null, "timestamp": timestamp(2), "source": "admin"}),
+        ]
+    );
+    assert!(timestamp(0).as_u64().unwrap() > 1_700_000_000_000);
 }

@@ -1,8 +1,9 @@
 -- Deletes one entry.
--- ARGV: 4 key, 5 source.
--- Reply: {'OK', revision} or {'NONE', revision}.
-local rev = remove(ARGV[4], ARGV[5])
+-- ARGV: 7 key, 8 source.
+-- Reply: {'OK', key, revision} (recorded), {'NONE', revision} or, from the
+-- prelude, {'RECORDED', record...}.
+local rev = remove(ARGV[7], ARGV[8])
 if not rev then
   return {'NONE', revision()}
 end
-return {'OK', rev}
+return answer({'OK', ARGV[7], rev})

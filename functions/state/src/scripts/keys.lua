@@ -1,7 +1,7 @@
 -- Lists keys by prefix from the index, in byte order, one page at a time.
--- ARGV: 4 prefix, 5 cursor (the last key already seen) or '', 6 limit.
+-- ARGV: 7 prefix, 8 cursor (the last key already seen) or '', 9 limit.
 -- Reply: {'OK', revision, total with the prefix, more (0 or 1), key...}.
-local prefix, cursor, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local prefix, cursor, limit = ARGV[7], ARGV[8], tonumber(ARGV[9])
 local min, max = '-', '+'
 if prefix ~= '' then
   -- Keys are ASCII, so every key with the prefix sorts before prefix..0xff.

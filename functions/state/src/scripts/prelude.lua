@@ -10,15 +10,18 @@
 --   4 total      string  the sum of sizes
 --   5 meta       set     keys that carry metadata
 --   6 ttl        zset    key -> expiry in ms since the epoch
---   7 events     list    the change feed: event JSON, one per revision
+--   7 events     list    the change feed: one stored event per revision
 --   8 compacted  string  the last revision dropped from the feed
 --   9 snaps      zset    revision -> revision of each kept snapshot
 --  10 snapinfo   hash    revision -> '<created_at> <keys>'
 -- ARGV: 1 entry key prefix, 2 events retained, 3 snapshot key prefix,
--- then the script's own arguments.
+-- 4 the record key of the request's Idempotency-Key or '' (none; in the
+-- same slot), 5 the request's fingerprint, 6 seconds to keep its record,
+-- then the script's own arguments (from 7).
 local K_REV, K_INDEX, K_SIZES, K_TOTAL, K_META = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_TTL, K_EVENTS, K_COMPACTED, K_SNAPS, K_SNAPINFO = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local ENTRY_PREFIX, RETENTION, SNAP_PREFIX = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local RECORD_KEY, FINGERPRINT, RECORD_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
 
 -- One clock for every instance of the component: Redis's.
 local NOW
@@ -36,13 +39,15 @@ local function revision()
 end
 
 -- Bumps the revision and appends the change to the feed, trimming it to
--- RETENTION events. Values are stored JSON text, spliced in as they are.
+-- RETENTION events. The event is stored in parts, as tombola-core's
+-- `Event::encode` lays them out (the feed builds the JSON from them): the
+-- tag 'e1', the revision, the kind ('put', 'delete' or 'expire'), the
+-- time, the key, the source and the old value's length, a line each, then
+-- the old and the new value's stored JSON text back to back ('' for none).
 local function emit(key, kind, old, new, source)
   local rev = redis.call('INCR', K_REV)
-  local event = '{"revision":' .. rev .. ',"key":' .. cjson.encode(key)
-    .. ',"type":"' .. kind .. '","old_value":' .. (old or 'null')
-    .. ',"new_value":' .. (new or 'null') .. ',"timestamp":' .. NOW
-    .. ',"source":' .. cjson.encode(source) .. '}'
+  old, new = old or '', new or ''
+  local event = table.concat({'e1', rev, kind, NOW, key, source, #old, old .. new}, '\n')
   local len = redis.call('RPUSH', K_EVENTS, event)
   if len > RETENTION then
     redis.call('LTRIM', K_EVENTS, len - RETENTION, -1)
@@ -123,6 +128,32 @@ local function remove(key, source)
   redis.call('DEL', ek)
   forget(key)
   return emit(key, 'delete', old, nil, source)
+end
+
+-- Every write answers through this, {'OK', part...}: with an idempotency
+-- key, the parts (as text) are recorded under it after the request's
+-- fingerprint, in the same step as the write, for RECORD_TTL seconds; that
+-- list is tombola-core's `Record`, its parts `Recorded::decode`'s.
+local function answer(reply)
+  for i = 2, #reply do
+    reply[i] = tostring(reply[i])
+  end
+  if RECORD_KEY ~= '' then
+    redis.call('RPUSH', RECORD_KEY, FINGERPRINT, unpack(reply, 2))
+    redis.call('EXPIRE', RECORD_KEY, RECORD_TTL)
+  end
+  return reply
+end
+
+-- A request whose idempotency key has a record writes nothing, not even
+-- due expiries: the record answers it, and the component tells a retry
+-- (the same fingerprint) from another request under the same key.
+if RECORD_KEY ~= '' then
+  local record = redis.call('LRANGE', RECORD_KEY, 0, -1)
+  if #record > 0 then
+    table.insert(record, 1, 'RECORDED')
+    return record
+  end
 end
 
 purge()
