@@ -124,8 +124,7 @@ impl Host {
     /// The cloud app, `spin.toml`, over `redis`.
     fn start(redis: &RedisServer) -> Result<Self> {
         let mut cmd = Command::new(root().join("target/debug/tombola-host"));
-        cmd
-            .env("SPIN_VARIABLE_REDIS_ADDRESS", redis.address())
+        cmd.env("SPIN_VARIABLE_REDIS_ADDRESS", redis.address())
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_READER_TOKEN", "schemathesis-reader-token");
         Self::spawn(cmd, "host.log", "/v1/health")

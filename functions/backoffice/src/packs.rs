@@ -33,23 +33,25 @@ fn stored(db: &Db, key: PackKey) -> Result<StoredPack, ApiError> {
 
 /// `GET /packs?status=&game=&bin=`: packs, by game and number.
 pub fn list(db: &Db, query: &str) -> Result<Response, ApiError> {
-    let status = route::query(query, "status")
+    let status = route::query(query, "status")?
         .map(|text| {
-            serde_json::from_value::<PackStatus>(serde_json::Value::from(text)).map_err(|_| {
-                ApiError::bad_request(
-                    "status",
-                    format!("status {text:?} is not RECEIVED, ACTIVE, SETTLED or RETURNED"),
-                )
-            })
+            serde_json::from_value::<PackStatus>(serde_json::Value::from(text.as_str())).map_err(
+                |_| {
+                    ApiError::bad_request(
+                        "status",
+                        format!("status {text:?} is not RECEIVED, ACTIVE, SETTLED or RETURNED"),
+                    )
+                },
+            )
         })
         .transpose()?;
-    let game = route::query(query, "game")
+    let game = route::query(query, "game")?
         .map(|text| {
             text.parse::<GameCode>()
                 .map_err(|e| ApiError::bad_request("game", format!("game {text:?} {e}")))
         })
         .transpose()?;
-    let bin = route::query(query, "bin")
+    let bin = route::query(query, "bin")?
         .map(|text| {
             text.parse::<u32>()
                 .map_err(|e| e.to_string())
