@@ -760,3 +760,25 @@ fn an_empty_close_reads_back() {
     assert_eq!(close.amount(), Cents::ZERO);
     assert_eq!(close.carried(), []);
 }
+
+#[test]
+fn packs_change_only_within_an_open_day() {
+    use tombola_core::lottery::open_day;
+    assert_eq!(open_day(None).unwrap_err(), DayError::NoOpenDay);
+    let store = store();
+    assert_eq!(open_day(Some(&store.day)).unwrap(), &store.day);
+    let counts = [count(&store.up, next(3)), count(&store.down, next(20))];
+    let pending = store
+        .day
+        .prepare([&store.up, &store.down], &counts)
+        .unwrap();
+    assert_eq!(
+        open_day(Some(&pending)).unwrap_err(),
+        DayError::NotOpen {
+            date: date("2025-06-02"),
+            status: DayStatus::PendingClose
+        }
+    );
+    let closed = pending.commit().unwrap();
+    assert_eq!(open_day(Some(&closed)).unwrap_err(), DayError::NoOpenDay);
+}

@@ -39,6 +39,7 @@ pub fn options_for(redis: &RedisServer) -> HostOptions {
             ("log_level".to_owned(), "debug".to_owned()),
         ]),
         key_value_stores: BTreeMap::new(),
+        sqlite_databases: BTreeMap::new(),
         echo_guest_output: false,
     }
 }

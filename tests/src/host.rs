@@ -34,6 +34,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::manifest::{self, Manifest, Route};
 use crate::outbound::AllowedHost;
 use crate::spin::{self, Grants, RedisKeyValue, SpinCtx};
+use crate::sqlite;
 
 /// How much of one request's guest output is kept.
 const CAPTURE_BYTES: usize = 1 << 20;
@@ -50,6 +51,9 @@ pub struct HostOptions {
     /// The Redis URL behind each key-value store label, as
     /// a Spin runtime configuration maps them (no Tombola component uses one).
     pub key_value_stores: BTreeMap<String, String>,
+    /// The file behind each SQLite database label, as Spin's runtime
+    /// configuration maps them (`default`: `.spin/sqlite_db.db`).
+    pub sqlite_databases: BTreeMap<String, PathBuf>,
     /// Whether guest output is also printed to the host's stderr as it comes.
     pub echo_guest_output: bool,
 }
@@ -89,6 +93,7 @@ struct LoadedComponent {
     id: String,
     pre: ProxyPre<RequestState>,
     grants: Arc<Grants>,
+    sqlite: Arc<sqlite::Grants>,
 }
 
 /// The running application: components compiled and ready to instantiate.
@@ -254,6 +259,7 @@ pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     grants: Arc<Grants>,
+    sqlite: sqlite::SqliteState,
 }
 
 impl WasiView for RequestState {
@@ -362,6 +368,7 @@ impl Host {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         spin::SpinHost::add_to_linker::<_, SpinView>(&mut linker, RequestState::spin)?;
+        sqlite::add_to_linker(&mut linker, |state: &mut RequestState| &mut state.sqlite)?;
 
         // One store per label for the whole application, shared by every
         // component granted it, as Spin's runtime config makes them.
@@ -395,6 +402,11 @@ impl Host {
                 })?;
                 key_value_stores.insert(label.clone(), store.clone());
             }
+            let sqlite = sqlite::grants_for(
+                &component.id,
+                &component.sqlite_databases,
+                &options.sqlite_databases,
+            )?;
             let compiled = compile(&engine, &component.source)?;
             let pre = linker
                 .instantiate_pre(&compiled)
@@ -419,6 +431,7 @@ impl Host {
                     allowed_hosts,
                     key_value_stores,
                 }),
+                sqlite: Arc::new(sqlite),
             });
         }
         Ok(Self {
@@ -486,6 +499,7 @@ impl Host {
                 wasi,
                 http: WasiHttpCtx::new(),
                 grants: component.grants.clone(),
+                sqlite: sqlite::SqliteState::new(component.sqlite.clone()),
             },
         );
         let (sender, receiver) = tokio::sync::oneshot::channel();

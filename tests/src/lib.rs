@@ -5,11 +5,14 @@
 //! - [`manifest`]: reads `spin.toml` (components, routes, variables, grants).
 //! - [`outbound`]: `allowed_outbound_hosts` checks.
 //! - [`spin`]: Spin's key-value, Redis and variables interfaces.
+//! - [`sqlite`]: Spin's SQLite interface, over rusqlite.
 //! - [`host`]: compiles, routes and runs each request in a fresh instance.
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
 //! - [`load`]: a bounded concurrent HTTP load generator for benchmarks.
 //! - [`process`]: the standalone host as a child process, for kill tests.
+//! - [`store`]: the store's app (`spin-store.toml`) over a SQLite file of
+//!   its own, in process or as a child, and a dump of every table.
 
 pub mod app;
 pub mod host;
@@ -20,3 +23,5 @@ pub mod outbound;
 pub mod process;
 pub mod redis_server;
 pub mod spin;
+pub mod sqlite;
+pub mod store;

@@ -3,6 +3,8 @@
 //! Only what the host needs is read, with the same rules Spin applies:
 //! variable names, `{{ name }}` templates in component variables and in
 //! `allowed_outbound_hosts`, and routes with a trailing `/...` wildcard.
+//! Grants are read as written: `key_value_stores` and `sqlite_databases`
+//! list the labels a component may open.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +64,8 @@ struct RawComponent {
     allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     key_value_stores: Vec<String>,
+    #[serde(default)]
+    sqlite_databases: Vec<String>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
 }
@@ -141,6 +145,8 @@ pub struct Component {
     pub allowed_outbound_hosts: Vec<String>,
     /// Key-value store labels it may open.
     pub key_value_stores: Vec<String>,
+    /// SQLite database labels it may open (`sqlite_databases`).
+    pub sqlite_databases: Vec<String>,
     /// Component variables, as templates over application variables.
     pub variables: BTreeMap<String, String>,
 }
@@ -207,6 +213,7 @@ impl Manifest {
                 routes,
                 allowed_outbound_hosts: component.allowed_outbound_hosts,
                 key_value_stores: component.key_value_stores,
+                sqlite_databases: component.sqlite_databases,
                 variables: component.variables,
             });
         }
@@ -316,6 +323,7 @@ allowed_outbound_hosts = ["{{ redis_address }}"]
 redis_address = "{{ redis_address }}"
 [component.probe]
 source = "probe.wasm"
+sqlite_databases = ["default", "audit"]
 "#;
 
     #[test]
@@ -327,6 +335,11 @@ source = "probe.wasm"
         assert_eq!(api.source, Path::new("/app/api.wasm"));
         assert_eq!(api.routes, vec![Route::Wildcard("/v1".into())]);
         assert!(manifest.variables["token"].secret);
+        assert!(api.sqlite_databases.is_empty());
+        assert_eq!(
+            manifest.components[1].sqlite_databases,
+            ["default", "audit"]
+        );
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //! input refused, stateful sequences following the documents' links.
 //!
 //! Runs when Python 3 is on PATH, from a virtualenv under `target/` with
-//! the pinned version; the app is the debug `tombola-host` in front of a
-//! redis-server of its own. The settings are in
-//! `tests/schemathesis/schemathesis.toml`.
+//! the pinned version; the cloud app is the debug `tombola-host` in front
+//! of a redis-server of its own, and the store's app (`spin-store.toml`)
+//! another over a fresh SQLite file under `target/schemathesis/store`. The
+//! settings are in `tests/schemathesis/schemathesis.toml`, one project per
+//! document.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,14 @@ const VERSION: &str = "4.32.5";
 /// The documents to run against.
 const DOCUMENTS: &[&str] = &["/v1/openapi.json", "/api/v1/state/openapi.json"];
 
+/// The store app's document.
+const STORE_DOCUMENT: &str = "/api/v1/lottery/openapi.json";
+
 /// The admin token the app is started with (the run sends it everywhere).
 const ADMIN_TOKEN: &str = "schemathesis-admin-token";
+
+/// The store token the store's app is started with.
+const STORE_TOKEN: &str = "schemathesis-store-token";
 
 /// How long the host may take to start (it compiles every component).
 const START_LIMIT: Duration = Duration::from_secs(120);
@@ -47,26 +55,34 @@ pub fn check() -> Result<()> {
     ]))?;
     let redis = RedisServer::start()?;
     let host = Host::start(&redis)?;
-    let config = root().join("tests/schemathesis");
     for document in DOCUMENTS {
-        let url = format!("http://{}{document}", host.addr);
-        let status = Command::new(&schemathesis)
-            .current_dir(&config)
-            .args(["--config-file", "schemathesis.toml", "run", &url])
-            .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
-            // Hypothesis's own files go under target/, not beside the config.
-            .env(
-                "HYPOTHESIS_STORAGE_DIRECTORY",
-                root().join("target/schemathesis/hypothesis"),
-            )
-            .status()
-            .context("cannot run schemathesis")?;
-        if !status.success() {
-            bail!(
-                "schemathesis found problems in {url} ({status}); the host's log is {}",
-                host.log.display()
-            );
-        }
+        run_on(&schemathesis, &host, document, ADMIN_TOKEN)?;
+    }
+    drop(host);
+    let store = Host::start_store()?;
+    run_on(&schemathesis, &store, STORE_DOCUMENT, STORE_TOKEN)
+}
+
+/// Runs schemathesis against `document` of `host`, sending `token`.
+fn run_on(schemathesis: &Path, host: &Host, document: &str, token: &str) -> Result<()> {
+    let config = root().join("tests/schemathesis");
+    let url = format!("http://{}{document}", host.addr);
+    let status = Command::new(schemathesis)
+        .current_dir(&config)
+        .args(["--config-file", "schemathesis.toml", "run", &url])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        // Hypothesis's own files go under target/, not beside the config.
+        .env(
+            "HYPOTHESIS_STORAGE_DIRECTORY",
+            root().join("target/schemathesis/hypothesis"),
+        )
+        .status()
+        .context("cannot run schemathesis")?;
+    if !status.success() {
+        bail!(
+            "schemathesis found problems in {url} ({status}); the host's log is {}",
+            host.log.display()
+        );
     }
     Ok(())
 }
@@ -96,39 +112,63 @@ fn ensure_installed() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// The debug `tombola-host`, serving the workspace's `spin.toml`.
+/// The debug `tombola-host`, serving one of the workspace's manifests.
 struct Host {
     addr: String,
     log: PathBuf,
+    health: &'static str,
     child: Child,
 }
 
 impl Host {
+    /// The cloud app, `spin.toml`, over `redis`.
     fn start(redis: &RedisServer) -> Result<Self> {
+        let mut cmd = Command::new(root().join("target/debug/tombola-host"));
+        cmd.env("SPIN_VARIABLE_REDIS_ADDRESS", redis.address())
+            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SPIN_VARIABLE_READER_TOKEN", "schemathesis-reader-token");
+        Self::spawn(cmd, "host.log", "/v1/health")
+    }
+
+    /// The store's app, `spin-store.toml`, over a fresh SQLite file.
+    fn start_store() -> Result<Self> {
+        let dir = root().join("target/schemathesis/store");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Command::new(root().join("target/debug/tombola-host"));
+        cmd.args(["--manifest", "spin-store.toml", "--sqlite-database"])
+            .arg(format!("default={}", dir.join("sqlite_db.db").display()))
+            .env("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN);
+        Self::spawn(cmd, "store-host.log", "/api/v1/lottery/health")
+    }
+
+    fn spawn(mut cmd: Command, log: &str, health: &'static str) -> Result<Self> {
         let addr = format!("127.0.0.1:{}", free_port()?);
-        let log = root().join("target/schemathesis/host.log");
+        let log = root().join("target/schemathesis").join(log);
         let output = std::fs::File::create(&log)
             .with_context(|| format!("cannot create {}", log.display()))?;
-        let child = Command::new(root().join("target/debug/tombola-host"))
+        let child = cmd
             .current_dir(root())
             .args(["--listen", &addr])
-            .env("SPIN_VARIABLE_REDIS_ADDRESS", redis.address())
-            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SPIN_VARIABLE_READER_TOKEN", "schemathesis-reader-token")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
             .stderr(output)
             .spawn()
             .context("cannot start target/debug/tombola-host")?;
-        let mut host = Self { addr, log, child };
+        let mut host = Self {
+            addr,
+            log,
+            health,
+            child,
+        };
         host.wait_healthy()?;
         Ok(host)
     }
 
     fn wait_healthy(&mut self) -> Result<()> {
         let deadline = Instant::now() + START_LIMIT;
-        while !healthy(&self.addr) {
+        while !healthy(&self.addr, self.health) {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
                     "tombola-host exited at start ({status}); see {}",
@@ -154,13 +194,13 @@ impl Drop for Host {
     }
 }
 
-/// Whether `GET /v1/health` answers 200.
-fn healthy(addr: &str) -> bool {
+/// Whether `GET <path>` answers 200.
+fn healthy(addr: &str, path: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(addr) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     let mut answer = Vec::new();
     stream.write_all(request.as_bytes()).is_ok()
         && stream.read_to_end(&mut answer).is_ok()

@@ -1,4 +1,9 @@
-//! `cargo xtask up`: the app on 127.0.0.1:3000, with everything it needs.
+//! `cargo xtask up`: the app on 127.0.0.1:3000, and the store's app
+//! (`spin-store.toml`) on 127.0.0.1:3001, with everything they need.
+//!
+//! The store's app keeps its SQLite database in `.tombola/store/` and takes
+//! the store token kept in `.tombola/store-token` (or
+//! `SPIN_VARIABLE_STORE_TOKEN`).
 //!
 //! Uses `REDIS_URL` when set; otherwise starts `redis-server` with an
 //! append-only file under `.tombola/redis`, so pools survive restarts.
@@ -15,6 +20,9 @@ use crate::redis_server::{Persistence, RedisServer, free_port};
 use crate::{build, cargo, on_path, root, run, test};
 
 const LISTEN: &str = "127.0.0.1:3000";
+
+/// Where the store's app listens.
+const STORE_LISTEN: &str = "127.0.0.1:3001";
 
 /// The address the manifest's `redis_address` takes (no database) from
 /// `redis://[auth@]host:port[/db]`.
@@ -106,10 +114,19 @@ pub fn run_app(args: &[String]) -> Result<()> {
     let address = redis_address(&redis_url)?;
     let tokens = Tokens::load(&state)?;
 
-    let mut child = if on_path("spin") {
-        spin_up(&address, &tokens)?
+    let store_token = token(&state, "store_token")?;
+    let store_dir = state.join("store");
+    std::fs::create_dir_all(&store_dir)?;
+    let (mut child, mut store) = if on_path("spin") {
+        (
+            spin_up(&address, &tokens)?,
+            spin_up_store(&state, &store_dir, &store_token)?,
+        )
     } else {
-        wasmtime_host(&address, &tokens)?
+        (
+            wasmtime_host(&address, &tokens)?,
+            wasmtime_store(&store_dir, &store_token)?,
+        )
     };
     println!("Tombola is serving on http://{LISTEN}  (try: curl http://{LISTEN}/v1/health)");
     println!(
@@ -120,6 +137,10 @@ pub fn run_app(args: &[String]) -> Result<()> {
         "State reads also take: Authorization: Bearer {}",
         tokens.reader
     );
+    println!(
+        "The store's back office is serving on http://{STORE_LISTEN}/api/v1/lottery  (data in .tombola/store)"
+    );
+    println!("Its routes take: Authorization: Bearer {store_token}");
     println!("Press Ctrl-C to stop.");
 
     loop {
@@ -129,16 +150,25 @@ pub fn run_app(args: &[String]) -> Result<()> {
         {
             break;
         }
-        if let Some(status) = child.try_wait()? {
+        let exited = match (child.try_wait()?, store.try_wait()?) {
+            (Some(status), _) => Some(("app", status)),
+            (None, Some(status)) => Some(("store's app", status)),
+            (None, None) => None,
+        };
+        if let Some((name, status)) = exited {
+            let _ = child.kill();
+            let _ = store.kill();
             if let Some(mut redis) = redis {
                 redis.shutdown();
             }
-            bail!("the app exited: {status}");
+            bail!("the {name} exited: {status}");
         }
     }
     eprintln!("Stopping");
-    let _ = child.kill();
-    let _ = child.wait();
+    for process in [&mut child, &mut store] {
+        let _ = process.kill();
+        let _ = process.wait();
+    }
     if let Some(mut redis) = redis {
         redis.shutdown();
     }
@@ -153,6 +183,39 @@ fn spin_up(address: &str, tokens: &Tokens) -> Result<Child> {
     tokens.apply(&mut cmd);
     eprintln!("Serving under spin up");
     cmd.spawn().context("cannot start spin up")
+}
+
+fn spin_up_store(state: &Path, store_dir: &Path, store_token: &str) -> Result<Child> {
+    let runtime_config = state.join("store-runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        format!(
+            "[sqlite_database.default]\ntype = \"spin\"\npath = \"{}\"\n",
+            store_dir.join("sqlite_db.db").display()
+        ),
+    )?;
+    let mut cmd = Command::new("spin");
+    cmd.current_dir(root())
+        .args(["up", "-f", "spin-store.toml", "--listen", STORE_LISTEN])
+        .arg("--runtime-config-file")
+        .arg(&runtime_config)
+        .env("SPIN_VARIABLE_STORE_TOKEN", store_token);
+    cmd.spawn()
+        .context("cannot start spin up for the store's app")
+}
+
+fn wasmtime_store(store_dir: &Path, store_token: &str) -> Result<Child> {
+    let mut cmd = Command::new(root().join("target/debug/tombola-host"));
+    cmd.current_dir(root())
+        .args(["--manifest", "spin-store.toml", "--listen", STORE_LISTEN])
+        .arg("--sqlite-database")
+        .arg(format!(
+            "default={}",
+            store_dir.join("sqlite_db.db").display()
+        ))
+        .env("SPIN_VARIABLE_STORE_TOKEN", store_token);
+    cmd.spawn()
+        .context("cannot start tombola-host for the store's app")
 }
 
 fn wasmtime_host(address: &str, tokens: &Tokens) -> Result<Child> {

@@ -75,6 +75,9 @@ pub enum DayError {
         /// The status asked for.
         to: DayStatus,
     },
+    /// No day is open or pending: packs change only within an open day.
+    #[error("day: no business day is open; open one before changing packs on the counter")]
+    NoOpenDay,
     /// Packs change only while the day is open.
     #[error("day: {date} is {status}; packs change only while the day is OPEN")]
     NotOpen {
@@ -213,6 +216,36 @@ impl TryFrom<DayRecord> for Day {
             _ => Ok(day),
         }
     }
+}
+
+/// The day in which packs may be activated, settled or returned now,
+/// given the store's `current` day (the one not closed, if any).
+///
+/// Receiving a pack into stock is not a change on the counter and needs no
+/// day; everything else a pack does belongs to the close of the day it
+/// happens in.
+///
+/// # Errors
+///
+/// [`DayError::NoOpenDay`] when every day is closed (or there is none);
+/// [`DayError::NotOpen`] while the current day's close is pending.
+///
+/// ```
+/// use tombola_core::lottery::{Day, DayError, open_day};
+///
+/// assert_eq!(open_day(None).unwrap_err(), DayError::NoOpenDay);
+/// let monday = Day::open("2025-06-02".parse()?, [])?;
+/// assert_eq!(open_day(Some(&monday))?.date(), monday.date());
+/// let pending = monday.prepare([], &[])?;
+/// assert!(matches!(open_day(Some(&pending)), Err(DayError::NotOpen { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn open_day(current: Option<&Day>) -> Result<&Day, DayError> {
+    let day = current
+        .filter(|day| day.status() != DayStatus::Closed)
+        .ok_or(DayError::NoOpenDay)?;
+    day.check_open()?;
+    Ok(day)
 }
 
 impl Day {

@@ -52,7 +52,7 @@ pub use close::{
     BinTotal, CloseError, CloseLine, Count, Opening, PreparedClose, Variance, VarianceKind,
 };
 pub use date::{BusinessDate, DateError};
-pub use day::{Day, DayError, DayState, DayStatus};
+pub use day::{Day, DayError, DayState, DayStatus, open_day};
 pub use game::{CodeError, Game, GameCode, GameError, GameSpec, GameStatus, Numbering, PackTerms};
 pub use money::Cents;
 pub use mutation::{MUTATION_NAMES, Mutation, MutationError};

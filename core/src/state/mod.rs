@@ -23,8 +23,9 @@
 //! - Snapshots: [`SnapshotInfo`].
 //! - Retries: a write may carry an [`IdempotencyKey`]; its [`Record`]
 //!   holds the request's [`Fingerprint`] and what it answered
-//!   ([`Recorded`]), [`replay`] says what a retry is told, and
-//!   [`WriteOutcome`] what a client is told of a write the store failed.
+//!   ([`Recorded`]), and [`replay`] says what a retry is told. What a
+//!   client is told of a write the store failed is the edge's: it depends
+//!   only on whether the write was sent.
 //!
 //! ```
 //! use tombola_core::state::{StateKey, cas_matches};
@@ -1198,48 +1199,6 @@ pub fn replay<'r>(record: &'r Record, request: &Fingerprint) -> Result<&'r Recor
     }
 }
 
-/// What a client can be told of a write that failed in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Nothing was written: the failure came before the write was sent.
-    NotWritten,
-    /// The write was sent and then failed or timed out; it may have been
-    /// applied in full, or not at all (a script is atomic).
-    Unknown,
-}
-
-impl WriteOutcome {
-    /// The outcome of a write that failed, by whether its script had been
-    /// sent: no connection means nothing was written, but an error or a
-    /// timeout once the script is sent cannot say whether Redis ran it (a
-    /// frozen Redis runs it when it wakes).
-    pub fn of_failure(sent: bool) -> Self {
-        if sent {
-            WriteOutcome::Unknown
-        } else {
-            WriteOutcome::NotWritten
-        }
-    }
-
-    /// Its name, as the error's `outcome` member spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            WriteOutcome::NotWritten => "not-written",
-            WriteOutcome::Unknown => "unknown",
-        }
-    }
-
-    /// What it means for the client, to end the error's message with.
-    pub fn explain(self) -> &'static str {
-        match self {
-            WriteOutcome::NotWritten => "nothing was written; retry after Retry-After seconds",
-            WriteOutcome::Unknown => {
-                "the write was sent, so it may or may not have been applied; retry with the same Idempotency-Key to apply it at most once, or read the state to find out"
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2004,21 +1963,7 @@ mod tests {
     }
 
     #[test]
-    fn a_write_that_failed_once_sent_has_an_unknown_outcome() {
-        assert_eq!(WriteOutcome::of_failure(false), WriteOutcome::NotWritten);
-        assert_eq!(WriteOutcome::of_failure(true), WriteOutcome::Unknown);
-        assert_eq!(WriteOutcome::NotWritten.name(), "not-written");
-        assert_eq!(WriteOutcome::Unknown.name(), "unknown");
-        assert!(
-            WriteOutcome::NotWritten
-                .explain()
-                .starts_with("nothing was written")
-        );
-        assert!(
-            WriteOutcome::Unknown
-                .explain()
-                .contains("retry with the same Idempotency-Key")
-        );
+    fn write_kinds_read_back_by_name() {
         for kind in WriteKind::ALL {
             assert_eq!(WriteKind::from_name(kind.name()), Some(kind));
         }

@@ -103,17 +103,7 @@ pub const ROUTES: &[Route<Handler>] = &[
 
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    let method = tombola_edge::host::method_name(&request.method());
-    let target = request.path_with_query().unwrap_or_default();
-    let (path, query) = route::split_target(&target);
-    let result = match route::find(ROUTES, &method, path) {
-        Ok((route, params)) => serve(route.handler, &params, query, request).await,
-        Err(miss) => Err(miss.into_error(&method, path)),
-    };
-    result.unwrap_or_else(|error| {
-        error.log(&method, path);
-        error.render(Format::Problem)
-    })
+    route::dispatch(request, ROUTES, Format::Problem, serve).await
 }
 
 async fn serve(

@@ -16,10 +16,18 @@ pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response {
 
 /// The state API's success envelope, `{"success": true, "data": ...}`.
 pub fn envelope<T: Serialize + ?Sized>(status: u16, data: &T) -> Response {
-    json(
-        status,
-        &serde_json::json!({ "success": true, "data": data }),
-    )
+    envelope_with(status, data, &[])
+}
+
+/// The success envelope with response headers of its own.
+pub fn envelope_with<T: Serialize + ?Sized>(
+    status: u16,
+    data: &T,
+    headers: &[(&str, String)],
+) -> Response {
+    let body = serde_json::to_vec(&serde_json::json!({ "success": true, "data": data }))
+        .expect("response types always serialize");
+    bytes(status, "application/json", headers, body)
 }
 
 /// An answer of `content_type` with extra `headers` and `body`.

@@ -14,6 +14,8 @@
 //! route's limit, 422 stored data that cannot be trusted, 500 our fault or
 //! the configuration's, 503 the store unreachable (with `Retry-After`).
 
+use std::fmt::Display;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use spin_sdk::http::Response;
@@ -79,6 +81,30 @@ impl ApiError {
         let mut error = Self::new(400, "bad-request", "Bad request", detail);
         error.field = Some(field.into());
         error
+    }
+
+    /// `text`, the value of `name` (a path parameter, a body's field, a
+    /// header), parsed by `parse`.
+    ///
+    /// # Errors
+    ///
+    /// 400 naming `name`, quoting `text` and saying why `parse` refused it.
+    pub fn parsed<T, E: Display>(
+        name: &str,
+        text: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, Self> {
+        parse(text).map_err(|e| Self::bad_request(name, format!("{name} {text:?} {e}")))
+    }
+
+    /// 401 for a route that needs a bearer token and got none.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(401, "unauthorized", "Unauthorized", detail)
+    }
+
+    /// 403 for a token that does not open the route.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, "forbidden", "Forbidden", detail)
     }
 
     /// 404 for a thing that does not exist.
@@ -201,38 +227,42 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A Redis failure: 503 `redis-unavailable` or `redis-busy` (retry),
+    /// 500 `redis-data-error` or `not-configured` (an operator must look).
+    /// The failure of a write also says what can be known of it
+    /// ([`crate::redis::Outcome`]): in `outcome`, and at the end of the
+    /// detail.
     fn from(error: StoreError) -> Self {
+        let outcome = error.outcome();
         tracing::error!(
             kind = error.kind(),
+            outcome = outcome.map(|o| o.name()),
             error = error.message(),
             "redis step failed"
         );
-        match error {
-            StoreError::Unavailable(message) => ApiError::new(
-                503,
-                "redis-unavailable",
-                "Service unavailable",
-                format!("{message}; nothing was written, retry later"),
-            ),
-            StoreError::Unknown(message) => ApiError::new(
-                503,
-                "redis-unavailable",
-                "Service unavailable",
-                format!(
-                    "{message}; the outcome is unknown: retry with the same request id or idempotency key"
-                ),
-            )
-            .with("outcome", "unknown"),
-            StoreError::Busy(message) => {
-                ApiError::new(503, "redis-busy", "Service unavailable", message)
-            }
-            StoreError::Data(message) => ApiError::new(
+        let message = error.message().to_owned();
+        let answer = match error.cause() {
+            StoreError::Busy(_) => ApiError::new(503, "redis-busy", "Service unavailable", message),
+            StoreError::Data(_) => ApiError::new(
                 500,
                 "redis-data-error",
                 "Stored data is not what Tombola writes",
                 message,
             ),
-            StoreError::NotConfigured(message) => ApiError::not_configured(message),
+            StoreError::NotConfigured(_) => ApiError::not_configured(message),
+            // Unavailable: a cause is never marked.
+            _ => ApiError::new(503, "redis-unavailable", "Service unavailable", message),
+        };
+        match outcome {
+            Some(outcome) => {
+                let detail = format!("{}: {}", answer.detail, outcome.explain());
+                ApiError {
+                    detail: detail.into_boxed_str(),
+                    ..answer
+                }
+                .with("outcome", outcome.name())
+            }
+            None => answer,
         }
     }
 }
@@ -264,21 +294,58 @@ mod tests {
         );
     }
 
+    fn answer(error: StoreError) -> (u16, &'static str, Option<Value>, String) {
+        let error = ApiError::from(error);
+        let outcome = error.extra.get("outcome").cloned();
+        (error.status, error.code, outcome, error.detail.into())
+    }
+
     #[test]
-    fn store_errors_tell_written_from_unknown() {
-        let unavailable = ApiError::from(StoreError::Unavailable("connect: refused".into()));
+    fn a_read_that_failed_has_no_outcome() {
+        let refused = || StoreError::Unavailable("connect: refused".into());
         assert_eq!(
-            (unavailable.status, unavailable.extra.get("outcome")),
-            (503, None)
+            answer(refused()),
+            (503, "redis-unavailable", None, "connect: refused".into())
         );
-        assert!(unavailable.detail.contains("nothing was written"));
-        let unknown = ApiError::from(StoreError::Unknown("append.lua: timed out".into()));
-        assert_eq!(unknown.status, 503);
-        assert_eq!(unknown.extra.get("outcome"), Some(&Value::from("unknown")));
-        assert_eq!(ApiError::from(StoreError::Data("x".into())).status, 500);
+        assert_eq!(answer(StoreError::Busy("LOADING".into())).1, "redis-busy");
         assert_eq!(
-            ApiError::from(StoreError::NotConfigured("x".into())).status,
-            500
+            answer(StoreError::Data("x".into())),
+            (500, "redis-data-error", None, "x".into())
+        );
+        assert_eq!(
+            answer(StoreError::NotConfigured("x".into())),
+            (500, "not-configured", None, "x".into())
+        );
+    }
+
+    #[test]
+    fn a_write_that_failed_says_whether_anything_was_written() {
+        let (status, code, outcome, detail) =
+            answer(StoreError::Unavailable("connect: refused".into()).unsent());
+        assert_eq!((status, code), (503, "redis-unavailable"));
+        assert_eq!(outcome, Some(Value::from("not-written")));
+        assert!(
+            detail.starts_with("connect: refused: nothing was written"),
+            "{detail}"
+        );
+        let (status, code, outcome, detail) =
+            answer(StoreError::Unavailable("put.lua: timed out".into()).sent());
+        assert_eq!((status, code), (503, "redis-unavailable"));
+        assert_eq!(outcome, Some(Value::from("unknown")));
+        assert!(
+            detail.contains("may or may not have been applied")
+                && !detail.contains("nothing was written"),
+            "{detail}"
+        );
+        let busy = answer(StoreError::Busy("OOM".into()).sent());
+        assert_eq!(
+            (busy.0, busy.1, busy.2),
+            (503, "redis-busy", Some(Value::from("unknown")))
+        );
+        let data = answer(StoreError::Data("bad reply".into()).sent());
+        assert_eq!(
+            (data.0, data.1, data.2),
+            (500, "redis-data-error", Some(Value::from("unknown")))
         );
     }
 

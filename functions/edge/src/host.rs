@@ -3,8 +3,6 @@
 
 use spin_sdk::http::Method;
 
-pub use crate::settings::number as number_variable;
-
 /// Milliseconds since the Unix epoch, from the host's clock.
 pub fn now_millis() -> u64 {
     std::time::SystemTime::now()

@@ -2,16 +2,19 @@
 //! outcome (that is `tombola-core`'s), all of it talks to the host.
 //!
 //! # Layout
-//! - [`route`]: route tables with typed path parameters, and queries.
+//! - [`route`]: route tables with typed, percent-decoded path parameters,
+//!   dispatch, and queries.
 //! - [`body`]: request bodies read with a bound (413 past it), JSON parsed
 //!   with the field at fault named.
 //! - [`error`]: [`error::ApiError`], the one error type, rendered as
 //!   problem+json or in the state API's envelope.
-//! - [`answer`]: JSON answers, written in one piece.
+//! - [`answer`]: JSON answers and the state API's success envelope, written
+//!   in one piece.
 //! - [`document`]: documents served as they are (the OpenAPI documents).
-//! - [`redis`]: connecting, Redis errors told apart (connection, unknown
-//!   outcome, busy, data), Lua scripts called by SHA-1, flat replies read
-//!   front to back.
+//! - [`redis`]: connecting, Redis errors told apart (connection, busy,
+//!   data, configuration), what a failed write's client can know (not
+//!   written, or unknown once sent), Lua scripts called by SHA-1, flat
+//!   replies read front to back.
 //! - [`token`]: bearer tokens, compared in constant time.
 //! - [`settings`]: Spin variables with their defaults.
 //! - [`host`]: the clock, seeds, method names, tracing.

@@ -6,20 +6,29 @@
 
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 
+/// The Redis address used when the `redis_address` variable is not set.
+pub const DEFAULT_ADDRESS: &str = "redis://127.0.0.1:6379";
+
+/// The Redis address, from the `redis_address` variable.
+pub fn address() -> String {
+    crate::settings::text("redis_address", DEFAULT_ADDRESS)
+}
+
 /// Why a Redis step failed. [`StoreError::Unavailable`] (cannot reach
-/// Redis, nothing was sent), [`StoreError::Unknown`] (a write was sent and
-/// no answer came back) and [`StoreError::Busy`] (Redis up but not
-/// serving) are the caller's to retry: a 503. [`StoreError::Data`] (a
-/// reply or a stored value of the wrong shape) and
-/// [`StoreError::NotConfigured`] are 500s an operator must look at.
+/// Redis) and [`StoreError::Busy`] (Redis up but not serving) are the
+/// caller's to retry: a 503. [`StoreError::Data`] (a reply or a stored
+/// value of the wrong shape) and [`StoreError::NotConfigured`] are 500s an
+/// operator must look at.
+///
+/// A failure of a write says what its client can know ([`Outcome`]):
+/// [`StoreError::NotWritten`] wraps one that came before the write was
+/// sent, [`StoreError::Unknown`] one that came after (a writing
+/// [`Script`]'s call and reply mark theirs). The wrapped error keeps the
+/// status and code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
-    /// Redis cannot be reached: connection refused, reset or timed out
-    /// before anything that writes was sent.
+    /// Redis cannot be reached: connection refused, reset or timed out.
     Unavailable(String),
-    /// A write was sent, and the connection failed or timed out before its
-    /// answer: it may or may not have been applied.
-    Unknown(String),
     /// The Redis address is invalid or not allowed by the manifest.
     NotConfigured(String),
     /// Redis answers but cannot serve now (loading, busy, out of memory,
@@ -27,6 +36,43 @@ pub enum StoreError {
     Busy(String),
     /// A reply or a stored value is not what Tombola writes.
     Data(String),
+    /// A write failed before it was sent: nothing was written.
+    NotWritten(Box<StoreError>),
+    /// A write was sent and then failed (its connection dropped or timed
+    /// out, Redis refused it, or its reply cannot be read): it may or may
+    /// not have been applied.
+    Unknown(Box<StoreError>),
+}
+
+/// What a client can know of a write that failed in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing was written: the failure came before the write was sent.
+    NotWritten,
+    /// The write was sent and then failed or timed out; it may have been
+    /// applied in full, or not at all (a frozen Redis runs it when it
+    /// wakes).
+    Unknown,
+}
+
+impl Outcome {
+    /// Its name, as an error's `outcome` member spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::NotWritten => "not-written",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    /// What it means for the client, to end the error's message with.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Outcome::NotWritten => "nothing was written; retry after Retry-After seconds",
+            Outcome::Unknown => {
+                "the write was sent, so it may or may not have been applied; retry it with the same request id or Idempotency-Key to apply it at most once, or read to find out"
+            }
+        }
+    }
 }
 
 /// Words (lower case) with which Redis, or the client naming its error
@@ -75,25 +121,60 @@ impl StoreError {
         }
     }
 
+    /// The same failure, of a write that had not been sent yet. An error
+    /// already marked keeps its mark: it was set where the failure was met.
+    pub fn unsent(self) -> Self {
+        match self {
+            StoreError::NotWritten(_) | StoreError::Unknown(_) => self,
+            other => StoreError::NotWritten(Box::new(other)),
+        }
+    }
+
+    /// The same failure, of a write that had been sent. An error already
+    /// marked keeps its mark.
+    pub fn sent(self) -> Self {
+        match self {
+            StoreError::NotWritten(_) | StoreError::Unknown(_) => self,
+            other => StoreError::Unknown(Box::new(other)),
+        }
+    }
+
+    /// What the client of a failed write can know; `None` for a read.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            StoreError::NotWritten(_) => Some(Outcome::NotWritten),
+            StoreError::Unknown(_) => Some(Outcome::Unknown),
+            _ => None,
+        }
+    }
+
+    /// The failure itself, without its outcome.
+    pub fn cause(&self) -> &StoreError {
+        match self {
+            StoreError::NotWritten(inner) | StoreError::Unknown(inner) => inner.cause(),
+            other => other,
+        }
+    }
+
     /// The message, for logs and error answers.
     pub fn message(&self) -> &str {
         match self {
             StoreError::Unavailable(m)
-            | StoreError::Unknown(m)
             | StoreError::NotConfigured(m)
             | StoreError::Busy(m)
             | StoreError::Data(m) => m,
+            StoreError::NotWritten(inner) | StoreError::Unknown(inner) => inner.message(),
         }
     }
 
-    /// The error's kind, as logged.
+    /// The failure's kind, as logged.
     pub fn kind(&self) -> &'static str {
         match self {
             StoreError::Unavailable(_) => "connection",
-            StoreError::Unknown(_) => "unknown outcome",
             StoreError::NotConfigured(_) => "configuration",
             StoreError::Busy(_) => "busy",
             StoreError::Data(_) => "data",
+            StoreError::NotWritten(inner) | StoreError::Unknown(inner) => inner.kind(),
         }
     }
 }
@@ -152,8 +233,9 @@ impl Script {
         }
     }
 
-    /// A script that writes: a connection that fails while it runs leaves
-    /// its outcome unknown ([`StoreError::Unknown`]).
+    /// A script that writes: once it is sent, any failure of its call or
+    /// of reading its reply leaves its outcome unknown
+    /// ([`StoreError::Unknown`]).
     pub const fn writing(name: &'static str, prelude: &'static str, body: &'static str) -> Self {
         Self {
             name,
@@ -200,31 +282,44 @@ impl Script {
             }
             other => other,
         }
-        .map_err(|e| match StoreError::from_redis(self.name, &e) {
-            StoreError::Unavailable(message) if self.writes => StoreError::Unknown(message),
-            other => other,
-        })?;
-        Ok(Reply::new(self.name, values))
+        .map_err(|e| marked(self.writes, StoreError::from_redis(self.name, &e)))?;
+        Ok(Reply::of(self, values))
     }
 }
 
-/// Reads a flat script reply front to back.
+/// `error`, met calling a script or reading its reply: sent, if the script
+/// writes.
+fn marked(writes: bool, error: StoreError) -> StoreError {
+    if writes { error.sent() } else { error }
+}
+
+/// Reads a flat script reply front to back. A reply that is not what the
+/// script answers is [`StoreError::Data`], and of a writing script an
+/// unknown outcome: the write ran, but what it did cannot be read.
 pub struct Reply {
     script: &'static str,
+    writes: bool,
     values: std::vec::IntoIter<RedisResult>,
 }
 
 impl Reply {
-    /// Wraps `values`, the reply of `script`.
-    pub fn new(script: &'static str, values: Vec<RedisResult>) -> Self {
+    /// A reply of `script`, as [`Script::call`] gives it.
+    pub fn of(script: &Script, values: Vec<RedisResult>) -> Self {
         Self {
-            script,
+            script: script.name,
+            writes: script.writes,
             values: values.into_iter(),
         }
     }
 
+    /// `message` about this reply as an error: [`StoreError::Data`],
+    /// marked sent for a writing script.
+    pub fn invalid(&self, message: impl Into<String>) -> StoreError {
+        marked(self.writes, StoreError::Data(message.into()))
+    }
+
     fn shape(&self, expected: &str, got: Option<&RedisResult>) -> StoreError {
-        StoreError::Data(format!(
+        self.invalid(format!(
             "{} replied {got:?} where {expected} was expected",
             self.script
         ))
@@ -232,7 +327,7 @@ impl Reply {
 
     /// A status the caller does not know, as an error.
     pub fn unexpected(&self, status: &str) -> StoreError {
-        StoreError::Data(format!("{} replied {status:?}", self.script))
+        self.invalid(format!("{} replied {status:?}", self.script))
     }
 
     /// The next value as text (a status or a bulk string).
@@ -296,6 +391,9 @@ mod tests {
     use super::*;
     use spin_sdk::redis::Error;
 
+    const READS: Script = Script::reading("t.lua", "", "");
+    const WRITES: Script = Script::writing("w.lua", "", "");
+
     #[test]
     fn errors_are_classified_by_what_redis_said() {
         let kind = |m: &str| StoreError::from_redis("s", &Error::Other(m.into())).kind();
@@ -316,8 +414,8 @@ mod tests {
 
     #[test]
     fn replies_are_read_in_order_and_checked() {
-        let mut reply = Reply::new(
-            "t.lua",
+        let mut reply = Reply::of(
+            &READS,
             vec![
                 RedisResult::Status("OK".into()),
                 RedisResult::Int64(7),
@@ -330,7 +428,54 @@ mod tests {
         assert_eq!(reply.text_or_nil().unwrap(), None);
         assert_eq!(reply.remaining(), 1);
         assert_eq!(reply.rest().unwrap(), vec!["line".to_owned()]);
-        let mut bad = Reply::new("t.lua", vec![RedisResult::Int64(-1)]);
-        assert_eq!(bad.uint().unwrap_err().kind(), "data");
+        let mut bad = Reply::of(&READS, vec![RedisResult::Int64(-1)]);
+        let error = bad.uint().unwrap_err();
+        assert_eq!((error.kind(), error.outcome()), ("data", None));
+    }
+
+    #[test]
+    fn a_writing_scripts_reply_that_cannot_be_read_has_an_unknown_outcome() {
+        let mut reply = Reply::of(&WRITES, vec![RedisResult::Int64(-1)]);
+        let error = reply.uint().unwrap_err();
+        assert_eq!(
+            (error.kind(), error.outcome()),
+            ("data", Some(Outcome::Unknown))
+        );
+        assert_eq!(reply.unexpected("WHAT").outcome(), Some(Outcome::Unknown));
+        assert!(
+            error
+                .message()
+                .starts_with("w.lua replied Some(RedisResult::Int64(-1))"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn a_write_keeps_the_first_outcome_it_was_given() {
+        let refused = || StoreError::Unavailable("connect: refused".into());
+        assert_eq!(refused().outcome(), None);
+        assert_eq!(refused().unsent().outcome(), Some(Outcome::NotWritten));
+        assert_eq!(refused().sent().outcome(), Some(Outcome::Unknown));
+        assert_eq!(
+            refused().unsent().sent().outcome(),
+            Some(Outcome::NotWritten)
+        );
+        assert_eq!(refused().sent().unsent().outcome(), Some(Outcome::Unknown));
+        let busy = StoreError::Busy("OOM".into()).sent();
+        assert_eq!((busy.kind(), busy.message()), ("busy", "OOM"));
+        assert_eq!(busy.cause(), &StoreError::Busy("OOM".into()));
+        assert_eq!(Outcome::NotWritten.name(), "not-written");
+        assert_eq!(Outcome::Unknown.name(), "unknown");
+        assert!(
+            Outcome::NotWritten
+                .explain()
+                .starts_with("nothing was written")
+        );
+        assert!(
+            Outcome::Unknown
+                .explain()
+                .contains("may or may not have been applied")
+        );
     }
 }

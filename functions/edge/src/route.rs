@@ -5,6 +5,9 @@
 //! segment, or (last) `{name*}`, the rest of the path, slashes included.
 //! The first template that matches a path decides it; when none of its
 //! routes takes the method, the answer is 405 with the methods they take.
+//! Matching reads the path as sent, so an encoded `/` (`%2F`) never moves
+//! a request to another route; a parameter is percent-decoded once
+//! matched ([`Params::get`]), as are query values ([`query`]).
 //!
 //! ```
 //! use tombola_edge::route::{find, Miss, Route};
@@ -24,7 +27,9 @@
 
 use std::fmt::Display;
 
-use crate::error::ApiError;
+use spin_sdk::http::{IncomingRequest, Response};
+
+use crate::error::{ApiError, Format};
 
 /// A route: method, path template and what serves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +51,11 @@ impl<H> Route<H> {
             handler,
         }
     }
+
+    /// The template as OpenAPI spells it: `{name*}` is `{name}`.
+    pub fn documented_path(&self) -> String {
+        self.path.replace("*}", "}")
+    }
 }
 
 /// The path parameters a template captured, in template order.
@@ -58,22 +68,25 @@ impl<'a> Params<'a> {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
     }
 
-    /// Parameter `name` parsed by `parse`.
+    /// Parameter `name`, percent-decoded (OpenAPI clients send `:` as
+    /// `%3A`; unlike in a query, `+` is itself), parsed by `parse`.
     ///
     /// # Errors
     ///
-    /// 400 naming the parameter when `parse` refuses it, or when the
-    /// route's template has no such parameter (a route table bug, but
-    /// still an answer rather than a panic).
+    /// 400 naming the parameter when its encoding is broken or not UTF-8,
+    /// when `parse` refuses it, or when the route's template has no such
+    /// parameter (a route table bug, but still an answer rather than a
+    /// panic).
     pub fn get<T, E: Display>(
         &self,
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, ApiError> {
-        let text = self
+        let raw = self
             .raw(name)
             .ok_or_else(|| ApiError::bad_request(name, format!("the path has no {name}")))?;
-        parse(text).map_err(|e| ApiError::bad_request(name, format!("{name} {text:?} {e}")))
+        let text = percent_decode(raw, false).ok_or_else(|| not_encoded(name))?;
+        ApiError::parsed(name, &text, parse)
     }
 }
 
@@ -150,34 +163,100 @@ pub fn find<'r, 'p, H>(
     }
 }
 
+/// Answers `request` from `routes`: `serve` runs the route found, with
+/// its handler, path parameters and query; a miss or an error is logged
+/// and rendered in `format`.
+pub async fn dispatch<H: Copy>(
+    request: IncomingRequest,
+    routes: &[Route<H>],
+    format: Format,
+    serve: impl AsyncFnOnce(H, &Params<'_>, &str, IncomingRequest) -> Result<Response, ApiError>,
+) -> Response {
+    let method = crate::host::method_name(&request.method());
+    let target = request.path_with_query().unwrap_or_default();
+    let (path, query) = split_target(&target);
+    let result = match find(routes, &method, path) {
+        Ok((route, params)) => serve(route.handler, &params, query, request).await,
+        Err(miss) => Err(miss.into_error(&method, path)),
+    };
+    result.unwrap_or_else(|error| {
+        error.log(&method, path);
+        error.render(format)
+    })
+}
+
 /// Splits a request target into its path and its query (empty when there
 /// is none).
 pub fn split_target(target: &str) -> (&str, &str) {
     target.split_once('?').unwrap_or((target, ""))
 }
 
-/// The value of query parameter `name`, if present (not percent-decoded:
-/// every value Tombola's queries take is an id or a number).
-pub fn query<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query
+fn not_encoded(name: &str) -> ApiError {
+    ApiError::bad_request(name, format!("{name} is not valid percent-encoded UTF-8"))
+}
+
+/// Decodes `%XX` escapes and, in a query (`plus_is_space`), `+`; `None`
+/// when an escape is broken or the result is not UTF-8.
+fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+                continue;
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The percent-decoded value of query parameter `name` (`+` is a space),
+/// if present.
+///
+/// # Errors
+///
+/// 400 naming the parameter when it is given more than once (which one
+/// would count is a guess), or its encoding is broken or not UTF-8.
+pub fn query(query: &str, name: &str) -> Result<Option<String>, ApiError> {
+    let mut values = query
         .split('&')
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v);
+    let Some(raw) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::bad_request(
+            name,
+            format!("{name} is given more than once"),
+        ));
+    }
+    percent_decode(raw, true)
+        .map(Some)
+        .ok_or_else(|| not_encoded(name))
 }
 
 /// A numeric query parameter within `range`, or `default` when absent.
 ///
 /// # Errors
 ///
-/// 400 naming the parameter when it is not a whole number in `range`.
+/// 400 naming the parameter when it is not a whole number in `range`, or
+/// not a single well-encoded value ([`query`]).
 pub fn query_number(
     query_string: &str,
     name: &str,
     default: u64,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ApiError> {
-    match query(query_string, name) {
+    match query(query_string, name)? {
         None => Ok(default),
         Some(text) => text
             .parse::<u64>()
@@ -193,6 +272,22 @@ pub fn query_number(
                     ),
                 )
             }),
+    }
+}
+
+/// A boolean query parameter: `true`, `false`, or absent (`false`).
+///
+/// # Errors
+///
+/// 400 naming the parameter for any other value.
+pub fn query_flag(query_string: &str, name: &str) -> Result<bool, ApiError> {
+    match query(query_string, name)?.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            name,
+            format!("{name} must be true or false, not {other:?}"),
+        )),
     }
 }
 
@@ -252,6 +347,74 @@ mod tests {
         let error = params.get("n", str::parse::<u32>).unwrap_err();
         assert_eq!((error.status, error.field.as_deref()), (400, Some("n")));
         assert_eq!(params.get("n", |t| Ok::<_, String>(t.len())), Ok(2));
+        let missing = params.get("m", str::parse::<u32>).unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn path_parameters_are_percent_decoded_but_plus_is_itself() {
+        let text = |raw: &'static str| {
+            let params = Params(vec![("key", raw)]);
+            params.get("key", |t| Ok::<_, String>(t.to_owned()))
+        };
+        assert_eq!(text("app%2Fx%3Ay"), Ok("app/x:y".to_owned()));
+        assert_eq!(text("app%2fx"), Ok("app/x".to_owned()));
+        assert_eq!(text("a+b"), Ok("a+b".to_owned()));
+        for bad in ["a%", "a%2", "a%zz", "a%ff"] {
+            let error = text(bad).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("key"), "{bad}");
+            assert!(error.detail.contains("percent-encoded"), "{bad}");
+        }
+        let refused = Params(vec![("n", "%41")])
+            .get("n", str::parse::<u32>)
+            .unwrap_err();
+        assert_eq!(&*refused.detail, "n \"A\" invalid digit found in string");
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded_and_given_once() {
+        let prefix = |q: &str| query(q, "prefix");
+        assert_eq!(prefix("prefix=app%2Fx&limit=2"), Ok(Some("app/x".into())));
+        assert_eq!(prefix("prefix=a+b"), Ok(Some("a b".into())));
+        assert_eq!(prefix("limit=2"), Ok(None));
+        assert_eq!(prefix("prefix"), Ok(Some(String::new())));
+        assert_eq!(
+            prefix("limit=1&limit=2"),
+            Ok(None),
+            "another parameter given twice is not this one's fault"
+        );
+        let twice = query("limit=1&prefix=a&limit=2", "limit").unwrap_err();
+        assert_eq!(twice.field.as_deref(), Some("limit"));
+        for bad in ["prefix=%", "prefix=%2", "prefix=%zz", "prefix=%ff"] {
+            assert_eq!(
+                prefix(bad).unwrap_err().field.as_deref(),
+                Some("prefix"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_are_true_false_or_absent() {
+        assert_eq!(query_flag("m=true", "m"), Ok(true));
+        assert_eq!(query_flag("m=false", "m"), Ok(false));
+        assert_eq!(query_flag("", "m"), Ok(false));
+        assert_eq!(
+            query_flag("m=1", "m").unwrap_err().field.as_deref(),
+            Some("m")
+        );
+    }
+
+    #[test]
+    fn documented_paths_spell_rest_parameters_as_openapi_does() {
+        assert_eq!(
+            Route::new("GET", "/s/{key*}", ()).documented_path(),
+            "/s/{key}"
+        );
+        assert_eq!(
+            Route::new("GET", "/p/{pool}/x", ()).documented_path(),
+            "/p/{pool}/x"
+        );
     }
 
     #[test]
@@ -263,7 +426,9 @@ mod tests {
         assert_eq!(query_number("after=5", "limit", 100, 1..=1000), Ok(100));
         let error = query_number("limit=0", "limit", 100, 1..=1000).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("limit"));
-        assert!(query_number("limit=x", "limit", 100, 1..=1000).is_err());
+        let error = query_number("limit=x", "limit", 100, 1..=1000).unwrap_err();
+        assert!(error.detail.ends_with("not \"x\""), "{}", error.detail);
+        assert_eq!(query_number("limit=1%30", "limit", 100, 1..=1000), Ok(10));
         assert_eq!(split_target("/a?b=1"), ("/a", "b=1"));
         assert_eq!(split_target("/a"), ("/a", ""));
     }

@@ -5,9 +5,8 @@
 //! cannot be guessed from response times. An empty `reader_token` (the
 //! default) opens reads to the admin token only, never to anyone.
 
-use tombola_edge::token;
-
-use crate::answer::ApiError;
+use tombola_edge::error::ApiError;
+use tombola_edge::{settings, token};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +51,9 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// Reads both tokens from Spin variables.
+    /// Reads both tokens from Spin's secret variables.
     pub fn load() -> Self {
-        let get = |name| spin_sdk::variables::get(name).unwrap_or_default();
+        let get = |name| settings::secret(name).unwrap_or_default();
         Self {
             admin: get("admin_token"),
             reader: get("reader_token"),
@@ -72,18 +71,12 @@ impl Tokens {
         }
         if self.admin.is_empty() {
             tracing::error!("admin_token is not set; the state API is closed");
-            return Err(ApiError::new(
-                500,
-                "not-configured",
+            return Err(ApiError::not_configured(
                 "the admin_token variable is not set",
             ));
         }
         let token = token::bearer(header).ok_or_else(|| {
-            ApiError::new(
-                401,
-                "unauthorized",
-                "this route needs Authorization: Bearer <token>",
-            )
+            ApiError::unauthorized("this route needs Authorization: Bearer <token>")
         })?;
         let is = |expected: &str| token::matches(token, expected);
         // Both comparisons always run, so timing does not tell which matched.
@@ -92,16 +85,12 @@ impl Tokens {
             (Access::Public, _, _) => Ok(Caller::Anyone),
             (_, true, _) => Ok(Caller::Admin),
             (Access::Read, false, true) => Ok(Caller::Reader),
-            (Access::Write, false, true) => Err(ApiError::new(
-                403,
-                "forbidden",
+            (Access::Write, false, true) => Err(ApiError::forbidden(
                 "the reader token cannot write; this route needs the admin token",
             )),
             (_, false, false) => {
                 tracing::warn!(?access, "state route called with a wrong token");
-                Err(ApiError::new(
-                    403,
-                    "forbidden",
+                Err(ApiError::forbidden(
                     "the bearer token is not a state API token",
                 ))
             }

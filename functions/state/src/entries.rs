@@ -3,15 +3,42 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use spin_sdk::http::Response;
-use tombola_core::state::{IdempotencyKey, Metadata, StateKey, Write, cas_matches, encode_value};
+use tombola_core::state::{
+    DEFAULT_MAX_VALUE_BYTES, IdempotencyKey, Metadata, StateKey, Write, cas_matches, encode_value,
+};
+use tombola_edge::error::ApiError;
+use tombola_edge::redis::StoreError;
+use tombola_edge::{answer, body, route, settings};
 
-use crate::answer::{self, ApiError};
-use crate::store::{Applied, Entry, Store, Stored, WriteFailed, Written};
-use crate::{request, writes};
+use crate::store::{Applied, Entry, Store, Stored, Written};
+use crate::writes;
 
 /// How many times a compare-and-swap re-reads when the key changed between
 /// its read and its write, before it answers with a conflict.
 const CAS_ATTEMPTS: usize = 8;
+
+/// The largest value, in bytes of compact JSON (`max_value_bytes`).
+pub fn max_value_bytes() -> usize {
+    let max = settings::number("max_value_bytes", DEFAULT_MAX_VALUE_BYTES as u64);
+    usize::try_from(max).unwrap_or(usize::MAX)
+}
+
+/// The largest request body: a value at the limit plus room for the rest
+/// of the body (metadata, the CAS's expected value).
+pub fn max_body_bytes() -> usize {
+    max_value_bytes()
+        .saturating_mul(2)
+        .saturating_add(64 * 1024)
+}
+
+/// 404 for a key that does not exist.
+fn no_key(key: &StateKey) -> ApiError {
+    ApiError::not_found(
+        "not-found",
+        "No such key",
+        format!("no key {:?}", key.as_str()),
+    )
+}
 
 /// An entry as answered.
 #[derive(Debug, Serialize)]
@@ -36,20 +63,15 @@ struct Details<'a> {
 
 fn parse_stored(key: &StateKey, text: &str, what: &str) -> Result<Value, ApiError> {
     serde_json::from_str(text).map_err(|e| {
-        tracing::error!(%key, what, error = %e, "stored JSON is damaged");
-        ApiError::new(
-            500,
-            "redis-data-error",
-            format!("the stored {what} of {key} is not JSON: {e}"),
-        )
+        StoreError::Data(format!("the stored {what} of {key} is not JSON: {e}")).into()
     })
 }
 
 /// `GET /api/v1/state/{key}`.
 pub fn get(store: &Store, key: &StateKey, query: &str) -> Result<Response, ApiError> {
-    let include_metadata = request::query_flag(query, "include_metadata")?;
+    let include_metadata = route::query_flag(query, "include_metadata")?;
     let (revision, stored) = store.get(key)?;
-    let stored = stored.ok_or_else(|| ApiError::no_key(key.as_str()))?;
+    let stored = stored.ok_or_else(|| no_key(key))?;
     let details = if include_metadata {
         Some(Details {
             metadata: match &stored.metadata {
@@ -64,7 +86,7 @@ pub fn get(store: &Store, key: &StateKey, query: &str) -> Result<Response, ApiEr
     } else {
         None
     };
-    Ok(answer::ok(
+    Ok(answer::envelope(
         200,
         &EntryAnswer {
             key: key.as_str(),
@@ -91,15 +113,10 @@ struct PutBody {
     metadata: Option<Value>,
 }
 
-fn check(
-    store: &Store,
-    field: &str,
-    value: Option<Value>,
-    metadata: Option<Value>,
-) -> Result<Entry, ApiError> {
+fn check(field: &str, value: Option<Value>, metadata: Option<Value>) -> Result<Entry, ApiError> {
     let value =
         value.ok_or_else(|| ApiError::bad_request(field, format!("{field} is required")))?;
-    let value = encode_value(&value, store.settings().max_value_bytes)
+    let value = encode_value(&value, max_value_bytes())
         .map_err(|e| ApiError::bad_request(field, format!("{field} {e}")))?;
     let metadata = metadata
         .map(Metadata::from_value)
@@ -120,25 +137,24 @@ pub fn put(
     source: &str,
     idempotency_key: Option<IdempotencyKey>,
 ) -> Result<Response, ApiError> {
-    let body: PutBody = request::json(body)?;
-    let entry = check(store, "value", body.value, body.metadata)?;
+    let body: PutBody = body::json(body)?;
+    let entry = check("value", body.value, body.metadata)?;
     let write = Write::Put {
         key,
         value: &entry.value,
         metadata: entry.metadata.as_deref(),
         source,
     };
-    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    let idempotency = writes::idempotency(idempotency_key, &write);
     match store.put(key, &entry, source, None, idempotency.as_ref())? {
         Applied::Now(Written::Ok(recorded)) => {
             tracing::info!(%key, ?recorded, source, "put");
             Ok(writes::answer(&recorded))
         }
-        Applied::Now(Written::Conflict { current }) => Err(ApiError::new(
-            500,
-            "redis-data-error",
-            format!("an unconditional write of {key} reported a conflict at version {current}"),
-        )),
+        Applied::Now(Written::Conflict { current }) => Err(StoreError::Data(format!(
+            "an unconditional write of {key} reported a conflict at version {current}"
+        ))
+        .into()),
         Applied::Again(again) => writes::again(again),
     }
 }
@@ -151,13 +167,13 @@ pub fn delete(
     idempotency_key: Option<IdempotencyKey>,
 ) -> Result<Response, ApiError> {
     let write = Write::Delete { key, source };
-    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    let idempotency = writes::idempotency(idempotency_key, &write);
     match store.delete(key, source, idempotency.as_ref())? {
         Applied::Now(Some(recorded)) => {
             tracing::info!(%key, ?recorded, source, "deleted");
             Ok(writes::answer(&recorded))
         }
-        Applied::Now(None) => Err(ApiError::no_key(key.as_str())),
+        Applied::Now(None) => Err(no_key(key)),
         Applied::Again(again) => writes::again(again),
     }
 }
@@ -179,8 +195,7 @@ fn mismatch(key: &StateKey, current: Option<&Stored>) -> Result<ApiError, ApiErr
         Some(stored) => parse_stored(key, &stored.value, "value")?,
         None => Value::Null,
     };
-    Ok(ApiError::new(
-        409,
+    Ok(ApiError::conflict(
         "cas-mismatch",
         format!("the current value of {key} is not the expected one"),
     )
@@ -204,15 +219,15 @@ pub fn cas(
     source: &str,
     idempotency_key: Option<IdempotencyKey>,
 ) -> Result<Response, ApiError> {
-    let body: CasBody = request::json(body)?;
-    let key = request::key("key", &body.key)?;
+    let body: CasBody = body::json(body)?;
+    let key = ApiError::parsed("key", &body.key, StateKey::new)?;
     let expected = body.expected.ok_or_else(|| {
         ApiError::bad_request(
             "expected",
             "expected is required (null: the key must not exist)",
         )
     })?;
-    let entry = check(store, "new_value", body.new_value, body.metadata)?;
+    let entry = check("new_value", body.new_value, body.metadata)?;
     let write = Write::Cas {
         key: &key,
         expected: &expected,
@@ -220,12 +235,12 @@ pub fn cas(
         metadata: entry.metadata.as_deref(),
         source,
     };
-    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    let idempotency = writes::idempotency(idempotency_key, &write);
     // Until the conditional write is sent, a failure has written nothing.
     let read = || {
         store
             .get_unless_recorded(&key, idempotency.as_ref())
-            .map_err(WriteFailed::unsent)
+            .map_err(StoreError::unsent)
     };
     for attempt in 1..=CAS_ATTEMPTS {
         let current = match read()? {
@@ -252,6 +267,6 @@ pub fn cas(
             Applied::Again(again) => return writes::again(again),
         }
     }
-    let (_, current) = store.get(&key).map_err(WriteFailed::unsent)?;
+    let (_, current) = store.get(&key).map_err(StoreError::unsent)?;
     Err(mismatch(&key, current.as_ref())?)
 }

@@ -15,8 +15,11 @@ use serde::Serialize;
 use spin_sdk::http::Response;
 use tombola_core::state::{Event, check_feed_start};
 
-use crate::answer::{self, ApiError};
-use crate::request;
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::redis::StoreError;
+use tombola_edge::route::query_number;
+
 use crate::store::Store;
 
 /// The longest wait a request may ask for, in seconds.
@@ -39,9 +42,9 @@ struct Events {
 
 /// Serves the feed.
 pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
-    let after = request::query_number(query, "after", 0, 0..=u64::MAX)?;
-    let wait = request::query_number(query, "wait", 0, 0..=MAX_WAIT_SECS)?;
-    let limit = request::query_number(query, "limit", MAX_EVENTS, 1..=MAX_EVENTS)?;
+    let after = query_number(query, "after", 0, 0..=u64::MAX)?;
+    let wait = query_number(query, "wait", 0, 0..=MAX_WAIT_SECS)?;
+    let limit = query_number(query, "limit", MAX_EVENTS, 1..=MAX_EVENTS)?;
     let deadline = Instant::now() + Duration::from_secs(wait);
     loop {
         let feed = store.events(after, limit)?;
@@ -51,9 +54,11 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
                 compacted = feed.compacted,
                 "feed asked for a compacted revision"
             );
-            return Err(ApiError::new(410, "compacted", compacted.to_string())
-                .with("compacted", feed.compacted)
-                .with("revision", feed.revision));
+            return Err(
+                ApiError::new(410, "compacted", "Compacted", compacted.to_string())
+                    .with("compacted", feed.compacted)
+                    .with("revision", feed.revision),
+            );
         }
         if feed.events.is_empty() && Instant::now() < deadline {
             std::thread::sleep(POLL_INTERVAL);
@@ -63,19 +68,13 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
             .events
             .iter()
             .map(|text| {
-                Event::decode(text).map_err(|e| {
-                    tracing::error!(after, error = %e, event = %text, "stored event is damaged");
-                    ApiError::new(
-                        500,
-                        "redis-data-error",
-                        format!("a stored event cannot be read: {e}"),
-                    )
-                })
+                Event::decode(text)
+                    .map_err(|e| StoreError::Data(format!("a stored event cannot be read: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         check_order(after, &events)?;
         let next_after = events.last().map_or(after, |e| e.revision);
-        return Ok(answer::ok(
+        return Ok(answer::envelope(
             200,
             &Events {
                 events,
@@ -92,20 +91,11 @@ fn check_order(after: u64, events: &[Event]) -> Result<(), ApiError> {
     for (i, event) in events.iter().enumerate() {
         let expected = after + 1 + i as u64;
         if event.revision != expected {
-            tracing::error!(
-                after,
-                expected,
-                found = event.revision,
-                "the feed has a gap"
-            );
-            return Err(ApiError::new(
-                500,
-                "redis-data-error",
-                format!(
-                    "the feed holds revision {} where {expected} belongs",
-                    event.revision
-                ),
-            ));
+            return Err(StoreError::Data(format!(
+                "the feed after {after} holds revision {} where {expected} belongs",
+                event.revision
+            ))
+            .into());
         }
     }
     Ok(())

@@ -17,17 +17,17 @@
 //!   operation.
 //! - [`writes`]: what every write shares: its `Idempotency-Key`, its
 //!   answer from what it recorded, the answer to a retry.
-//! - [`request`], [`auth`], [`answer`]: input, tokens, the response envelope.
-//! - [`backend`]: variables and the Redis connection.
+//! - [`request`], [`auth`]: the `X-Source` and `Idempotency-Key` headers,
+//!   tokens.
 //!
-//! The rules (what a key, a value or metadata may be, which names the
-//! routes keep, what a CAS compares, the event, snapshot and idempotency
-//! record formats, what a retry and a failed write are told) live in
+//! Routing, bodies, queries, settings, the Redis connection and the error
+//! envelope are `tombola-edge`'s, which also tells a client what a failed
+//! write did (`outcome`). The rules (what a key, a value or metadata may
+//! be, which names the routes keep, what a CAS compares, the event,
+//! snapshot and idempotency record formats, what a retry is told) live in
 //! [`tombola_core::state`].
 
-pub mod answer;
 pub mod auth;
-pub mod backend;
 pub mod entries;
 pub mod feed;
 pub mod listing;

@@ -4,8 +4,10 @@ use serde::Serialize;
 use spin_sdk::http::Response;
 use tombola_core::state::ListQuery;
 
-use crate::answer::{self, ApiError};
-use crate::request;
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::route;
+
 use crate::store::Store;
 
 #[derive(Debug, Serialize)]
@@ -20,9 +22,9 @@ struct Listing {
 /// how many have the prefix, and the revision they were read at (follow
 /// the event feed from `revision + 1` to see every later change).
 pub fn keys(store: &Store, query: &str) -> Result<Response, ApiError> {
-    let prefix = request::query(query, "prefix")?;
-    let cursor = request::query(query, "cursor")?;
-    let limit = request::query(query, "limit")?;
+    let prefix = route::query(query, "prefix")?;
+    let cursor = route::query(query, "cursor")?;
+    let limit = route::query(query, "limit")?;
     let list = ListQuery::new(prefix.as_deref(), cursor.as_deref(), limit.as_deref())
         .map_err(|e| ApiError::bad_request(e.field(), e.to_string()))?;
     let page = store.keys(&list)?;
@@ -31,7 +33,7 @@ pub fn keys(store: &Store, query: &str) -> Result<Response, ApiError> {
     } else {
         None
     };
-    Ok(answer::ok(
+    Ok(answer::envelope(
         200,
         &Listing {
             keys: page.keys,
@@ -54,7 +56,7 @@ struct StatsAnswer {
 /// global revision and how many keys carry metadata.
 pub fn stats(store: &Store) -> Result<Response, ApiError> {
     let stats = store.stats()?;
-    Ok(answer::ok(
+    Ok(answer::envelope(
         200,
         &StatsAnswer {
             total_keys: stats.keys,

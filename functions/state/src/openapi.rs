@@ -24,13 +24,15 @@ mod tests {
     use tombola_core::state::{
         DEFAULT_LIST_LIMIT, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, MAX_IDEMPOTENCY_KEY_LEN,
         MAX_KEY_LEN, MAX_LIST_LIMIT, MAX_SOURCE_LEN, MAX_TTL_SECS, RESERVED_KEYS,
-        RESERVED_PREFIXES, WriteOutcome, is_idempotency_key_char,
+        RESERVED_PREFIXES, is_idempotency_key_char,
     };
+    use tombola_edge::redis::Outcome;
+    use tombola_edge::route::Route;
 
     use super::*;
     use crate::auth::Access;
     use crate::feed::{MAX_EVENTS, MAX_WAIT_SECS};
-    use crate::router::{ROUTES, Route};
+    use crate::router::{Handler, ROUTES};
 
     const METHODS: [&str; 8] = [
         "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -50,11 +52,11 @@ mod tests {
         }
     }
 
-    fn operation<'a>(doc: &'a Value, route: &Route) -> &'a Value {
-        &doc["paths"][route.path][route.method.to_lowercase()]
+    fn operation<'a>(doc: &'a Value, route: &Route<Handler>) -> &'a Value {
+        &doc["paths"][route.documented_path()][route.method.to_lowercase()]
     }
 
-    fn parameter<'a>(doc: &'a Value, route: &Route, name: &str) -> &'a Value {
+    fn parameter<'a>(doc: &'a Value, route: &Route<Handler>, name: &str) -> &'a Value {
         operation(doc, route)["parameters"]
             .as_array()
             .into_iter()
@@ -64,7 +66,7 @@ mod tests {
             .unwrap_or_else(|| panic!("{} {} has no {name}", route.method, route.path))
     }
 
-    fn route(method: &str, path: &str) -> &'static Route {
+    fn route(method: &str, path: &str) -> &'static Route<Handler> {
         ROUTES
             .iter()
             .find(|r| r.method == method && r.path.ends_with(path))
@@ -75,16 +77,20 @@ mod tests {
     fn documents_exactly_the_routes_served() {
         let doc = doc();
         assert_eq!(doc["openapi"], "3.1.0");
-        let mut documented = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for key in item.as_object().unwrap().keys() {
-                assert!(METHODS.contains(&key.as_str()), "{path} has {key}");
-                documented.insert((key.to_uppercase(), path.clone()));
-            }
-        }
+        let paths = doc["paths"].as_object().unwrap();
+        let documented: BTreeSet<_> = paths
+            .iter()
+            .flat_map(|(path, item)| {
+                let methods = item.as_object().unwrap().keys();
+                methods.map(move |method| {
+                    assert!(METHODS.contains(&method.as_str()), "{path} has {method}");
+                    (method.to_uppercase(), path.clone())
+                })
+            })
+            .collect();
         let served: BTreeSet<_> = ROUTES
             .iter()
-            .map(|r| (r.method.to_owned(), r.path.to_owned()))
+            .map(|r| (r.method.to_owned(), r.documented_path()))
             .collect();
         assert_eq!(documented, served);
     }
@@ -102,7 +108,7 @@ mod tests {
         }
         for route in ROUTES {
             let operation = operation(&doc, route);
-            let expected = match route.access {
+            let expected = match route.handler.access() {
                 Access::Public => None,
                 Access::Read => Some(json!([{"reader": []}, {"admin": []}])),
                 Access::Write => Some(json!([{"admin": []}])),
@@ -118,7 +124,7 @@ mod tests {
             let refuses = responses.contains_key("401") && responses.contains_key("403");
             assert_eq!(
                 refuses,
-                route.access != Access::Public,
+                route.handler.access() != Access::Public,
                 "{} {}",
                 route.method,
                 route.path
@@ -130,8 +136,8 @@ mod tests {
     fn path_parameters_are_the_templates_own() {
         let doc = doc();
         for route in ROUTES {
-            let templated: Vec<_> = route
-                .path
+            let path = route.documented_path();
+            let templated: Vec<_> = path
                 .split('/')
                 .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
                 .collect();
@@ -184,7 +190,7 @@ mod tests {
     fn the_limits_are_the_codes() {
         let doc = doc();
         let schemas = &doc["components"]["schemas"];
-        let get = route("GET", "{key}");
+        let get = route("GET", "{key*}");
         let path_key = resolve(&doc, &parameter(&doc, get, "key")["schema"]);
         assert_eq!(path_key, &schemas["Key"], "a path key is any key");
         let key = schemas["Key"]["pattern"].as_str().unwrap();
@@ -205,7 +211,7 @@ mod tests {
             MAX_TTL_SECS
         );
         assert_eq!(schemas["Source"]["maxLength"], MAX_SOURCE_LEN);
-        let x_source = parameter(&doc, route("PUT", "{key}"), "X-Source")["schema"]["pattern"]
+        let x_source = parameter(&doc, route("PUT", "{key*}"), "X-Source")["schema"]["pattern"]
             .as_str()
             .unwrap();
         assert!(
@@ -307,8 +313,8 @@ mod tests {
                 .into_iter()
                 .flatten()
                 .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey");
-            assert_eq!(takes_key, route.access == Access::Write, "{what}");
-            if route.access != Access::Write {
+            assert_eq!(takes_key, route.handler.access() == Access::Write, "{what}");
+            if route.handler.access() != Access::Write {
                 continue;
             }
             let responses = operation["responses"].as_object().unwrap();
@@ -330,10 +336,7 @@ mod tests {
     #[test]
     fn a_failed_write_names_its_outcome() {
         let doc = doc();
-        let outcomes = json!([
-            WriteOutcome::NotWritten.name(),
-            WriteOutcome::Unknown.name()
-        ]);
+        let outcomes = json!([Outcome::NotWritten.name(), Outcome::Unknown.name()]);
         for error in ["Unavailable", "ServerError"] {
             let schema = &doc["components"]["schemas"][error];
             assert_eq!(schema["properties"]["outcome"]["enum"], outcomes, "{error}");

@@ -1,25 +1,25 @@
-//! Maps a method and a path under `/api/v1/state` to a handler.
+//! The route table and dispatch, under `/api/v1/state`.
 //!
 //! [`ROUTES`] is the one list of what the component serves: dispatch reads
 //! it, a 405's `Allow` header is read from it, and a test compares the
 //! published OpenAPI document ([`crate::openapi`]) with it.
 //!
-//! A path is matched against the templates in table order, fixed paths
-//! first, and the first that matches is the resource, whatever the method.
-//! `{key}` is last and takes the rest of the path, `/` included, so a key
-//! can never be read back under a fixed route's name: the core refuses
-//! those names as keys ([`tombola_core::state::RESERVED_KEYS`] and
+//! Templates are matched in table order, fixed paths first
+//! ([`tombola_edge::route`]). `{key*}` is last and takes the rest of the
+//! path, `/` included, so a key can never be read back under a fixed
+//! route's name: the core refuses those names as keys
+//! ([`tombola_core::state::RESERVED_KEYS`] and
 //! [`tombola_core::state::RESERVED_PREFIXES`]), and a test holds this
-//! table to them. Matching reads the path as sent; a parameter is
-//! percent-decoded only once matched ([`request::path_param`]).
+//! table to them.
 
 use spin_sdk::http::{IncomingRequest, Response};
-use tombola_core::state::check_source;
+use tombola_core::state::StateKey;
+use tombola_edge::error::{ApiError, Format};
+use tombola_edge::redis::StoreError;
+use tombola_edge::route::{self, Params, Route};
 
-use crate::answer::ApiError;
-use crate::auth::{Access, Caller, Tokens};
-use crate::backend::Settings;
-use crate::store::{Store, WriteFailed};
+use crate::auth::{Access, Tokens};
+use crate::store::Store;
 use crate::{entries, feed, listing, openapi, request, snapshots};
 
 /// Where every route lives.
@@ -44,194 +44,91 @@ pub enum Handler {
     ListSnapshots,
     /// `POST snapshots/{revision}/restore`
     Restore,
-    /// `GET {key}`
+    /// `GET {key*}`
     Get,
-    /// `PUT {key}`
+    /// `PUT {key*}`
     Put,
-    /// `DELETE {key}`
+    /// `DELETE {key*}`
     Delete,
 }
 
-/// A route: method, path template, the token it needs, and its handler.
-///
-/// A template holds at most one parameter, `{name}`: `{key}` takes the
-/// rest of the path (keys may hold `/`), any other one path segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    /// HTTP method, upper case.
-    pub method: &'static str,
-    /// Path template.
-    pub path: &'static str,
-    /// The token it needs.
-    pub access: Access,
-    /// What serves it.
-    pub handler: Handler,
-}
-
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    access: Access,
-    handler: Handler,
-) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        handler,
+impl Handler {
+    /// The token the route needs.
+    pub fn access(self) -> Access {
+        match self {
+            Handler::OpenApi => Access::Public,
+            Handler::Keys
+            | Handler::Stats
+            | Handler::Events
+            | Handler::ListSnapshots
+            | Handler::Get => Access::Read,
+            Handler::Cas
+            | Handler::TakeSnapshot
+            | Handler::Restore
+            | Handler::Put
+            | Handler::Delete => Access::Write,
+        }
     }
 }
 
 /// Every route the component serves, in matching order.
-pub const ROUTES: &[Route] = &[
-    route(
-        "GET",
-        "/api/v1/state/openapi.json",
-        Access::Public,
-        Handler::OpenApi,
-    ),
-    route("GET", "/api/v1/state/keys", Access::Read, Handler::Keys),
-    route("GET", "/api/v1/state/stats", Access::Read, Handler::Stats),
-    route("GET", "/api/v1/state/events", Access::Read, Handler::Events),
-    route("POST", "/api/v1/state/cas", Access::Write, Handler::Cas),
-    route(
-        "POST",
-        "/api/v1/state/snapshot",
-        Access::Write,
-        Handler::TakeSnapshot,
-    ),
-    route(
-        "GET",
-        "/api/v1/state/snapshots",
-        Access::Read,
-        Handler::ListSnapshots,
-    ),
-    route(
+pub const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "/api/v1/state/openapi.json", Handler::OpenApi),
+    Route::new("GET", "/api/v1/state/keys", Handler::Keys),
+    Route::new("GET", "/api/v1/state/stats", Handler::Stats),
+    Route::new("GET", "/api/v1/state/events", Handler::Events),
+    Route::new("POST", "/api/v1/state/cas", Handler::Cas),
+    Route::new("POST", "/api/v1/state/snapshot", Handler::TakeSnapshot),
+    Route::new("GET", "/api/v1/state/snapshots", Handler::ListSnapshots),
+    Route::new(
         "POST",
         "/api/v1/state/snapshots/{revision}/restore",
-        Access::Write,
         Handler::Restore,
     ),
-    route("GET", "/api/v1/state/{key}", Access::Read, Handler::Get),
-    route("PUT", "/api/v1/state/{key}", Access::Write, Handler::Put),
-    route(
-        "DELETE",
-        "/api/v1/state/{key}",
-        Access::Write,
-        Handler::Delete,
-    ),
+    Route::new("GET", "/api/v1/state/{key*}", Handler::Get),
+    Route::new("PUT", "/api/v1/state/{key*}", Handler::Put),
+    Route::new("DELETE", "/api/v1/state/{key*}", Handler::Delete),
 ];
 
-/// Matches `path` against `template`: `None` if it does not match, else
-/// the parameter's value, if the template has one.
-fn capture<'a>(template: &str, path: &'a str) -> Option<Option<&'a str>> {
-    let Some((before, rest)) = template.split_once('{') else {
-        return (template == path).then_some(None);
-    };
-    let (name, after) = rest.split_once('}')?;
-    let value = path.strip_prefix(before)?.strip_suffix(after)?;
-    let fits = !value.is_empty() && (name == "key" || !value.contains('/'));
-    fits.then_some(Some(value))
-}
-
-/// Why no route serves a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Miss {
-    /// No template matches the path: 404.
-    NotFound,
-    /// The path exists, but not with this method: 405, with the methods
-    /// it takes.
-    Method(Vec<&'static str>),
-}
-
-/// Finds the route for `method` and `path`, with the value of the path's
-/// parameter if its template has one.
-pub fn find<'a>(method: &str, path: &'a str) -> Result<(&'static Route, Option<&'a str>), Miss> {
-    let (template, param) = ROUTES
-        .iter()
-        .find_map(|r| capture(r.path, path).map(|param| (r.path, param)))
-        .ok_or(Miss::NotFound)?;
-    let same_path = || ROUTES.iter().filter(move |r| r.path == template);
-    match same_path().find(|r| r.method == method) {
-        Some(route) => Ok((route, param)),
-        None => Err(Miss::Method(same_path().map(|r| r.method).collect())),
-    }
-}
-
-/// Finds the route for a request and runs it.
+/// Answers a request from [`ROUTES`], errors in the envelope.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    let method = tombola_edge::host::method_name(&request.method());
-    let path_and_query = request.path_with_query().unwrap_or_default();
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query.as_str(), ""));
-    let (route, param) = match find(&method, path) {
-        Ok(found) => found,
-        Err(Miss::Method(allow)) => {
-            return ApiError::method_not_allowed(path, &method, &allow).into_response();
-        }
-        Err(Miss::NotFound) => {
-            return ApiError::new(404, "not-found", format!("no route for {method} {path}"))
-                .into_response();
-        }
-    };
-    serve(route, param, query, request)
-        .await
-        .unwrap_or_else(|error| {
-            if error.status >= 500 {
-                tracing::error!(%method, %path, status = error.status, message = %error.message, "request failed");
-            } else {
-                tracing::debug!(%method, %path, status = error.status, message = %error.message, "request refused");
-            }
-            error.into_response()
-        })
+    route::dispatch(request, ROUTES, Format::Envelope, run).await
 }
 
-/// Who a write is attributed to: `X-Source` if given, else the token's name.
-fn source(header: Option<String>, caller: Caller) -> Result<String, ApiError> {
-    match header {
-        None => Ok(caller.name().to_owned()),
-        Some(source) => {
-            check_source(&source)
-                .map_err(|e| ApiError::bad_request("X-Source", format!("X-Source {e}")))?;
-            Ok(source)
-        }
-    }
-}
-
-async fn serve(
-    route: &Route,
-    param: Option<&str>,
+/// Runs `handler` for a request: its token first, then its input, then
+/// the store.
+async fn run(
+    handler: Handler,
+    path: &Params<'_>,
     query: &str,
     incoming: IncomingRequest,
 ) -> Result<Response, ApiError> {
     let caller = Tokens::load().check(
         request::header(&incoming, "authorization").as_deref(),
-        route.access,
+        handler.access(),
     )?;
     // Only the writes that record who made them read X-Source, and only
     // writes read Idempotency-Key.
     let x_source = request::header(&incoming, "x-source");
-    let source = || source(x_source.clone(), caller);
+    let source = || request::source(x_source.clone(), caller);
     let idempotency_values = request::headers(&incoming, "idempotency-key");
     let idempotency_key = || request::idempotency_key(&idempotency_values);
     // Input is validated before Redis is touched: bad input writes nothing
     // and is a 400 even when Redis is down.
-    let param = |name| request::path_param(name, param.unwrap_or_default());
-    let key = || request::key("key", &param("key")?);
-    let settings = Settings::load();
-    let body = match route.handler {
-        Handler::Put | Handler::Cas => request::body(incoming, settings.max_body_bytes()).await?,
+    let key = || path.get("key", StateKey::new);
+    let body = match handler {
+        Handler::Put | Handler::Cas => {
+            tombola_edge::body::read(incoming, entries::max_body_bytes()).await?
+        }
         _ => Vec::new(),
     };
-    let store = || Store::open(settings.clone());
     // A write that cannot reach Redis has sent nothing.
-    let write_store = || store().map_err(WriteFailed::unsent);
-    match route.handler {
+    let write_store = || Store::open().map_err(StoreError::unsent);
+    match handler {
         Handler::OpenApi => Ok(openapi::document()),
-        Handler::Keys => listing::keys(&store()?, query),
-        Handler::Stats => listing::stats(&store()?),
-        Handler::Events => feed::events(&store()?, query),
+        Handler::Keys => listing::keys(&Store::open()?, query),
+        Handler::Stats => listing::stats(&Store::open()?),
+        Handler::Events => feed::events(&Store::open()?, query),
         Handler::Cas => {
             let (source, idempotency_key) = (source()?, idempotency_key()?);
             entries::cas(&write_store()?, &body, &source, idempotency_key)
@@ -240,15 +137,15 @@ async fn serve(
             let idempotency_key = idempotency_key()?;
             snapshots::take(&write_store()?, idempotency_key)
         }
-        Handler::ListSnapshots => snapshots::list(&store()?),
+        Handler::ListSnapshots => snapshots::list(&Store::open()?),
         Handler::Restore => {
-            let revision = snapshots::revision(&param("revision")?)?;
+            let revision = path.get("revision", snapshots::revision)?;
             let (source, idempotency_key) = (source()?, idempotency_key()?);
             snapshots::restore(&write_store()?, revision, &source, idempotency_key)
         }
         Handler::Get => {
             let key = key()?;
-            entries::get(&store()?, &key, query)
+            entries::get(&Store::open()?, &key, query)
         }
         Handler::Put => {
             let (key, source, idempotency_key) = (key()?, source()?, idempotency_key()?);
@@ -265,9 +162,14 @@ async fn serve(
 mod tests {
     use super::*;
     use tombola_core::state::{RESERVED_KEYS, RESERVED_PREFIXES};
+    use tombola_edge::route::Miss;
 
     fn handler(method: &str, rest: &str) -> Result<(Handler, Option<String>), Miss> {
-        find(method, &format!("{BASE}{rest}")).map(|(r, p)| (r.handler, p.map(str::to_owned)))
+        let path = format!("{BASE}{rest}");
+        route::find(ROUTES, method, &path).map(|(r, p)| {
+            let param = p.raw("key").or(p.raw("revision")).map(str::to_owned);
+            (r.handler, param)
+        })
     }
 
     #[test]
@@ -303,17 +205,27 @@ mod tests {
             handler("GET", "snapshots//restore"),
             Ok((Handler::Get, Some("snapshots//restore".into())))
         );
+        // An encoded `/` does not move a key to another route.
+        assert_eq!(
+            handler("POST", "snapshots%2F1%2Frestore").map(|(h, _)| h),
+            Err(Miss::Method(vec!["GET", "PUT", "DELETE"]))
+        );
     }
 
     #[test]
     fn every_fixed_route_is_matched_by_its_own_template() {
         for route in ROUTES.iter().filter(|r| !r.path.contains('{')) {
-            let (found, param) = find(route.method, route.path).unwrap();
-            assert_eq!((found, param), (route, None), "{}", route.path);
+            let (found, params) = route::find(ROUTES, route.method, route.path).unwrap();
+            assert_eq!(
+                (found, params),
+                (route, Params::default()),
+                "{}",
+                route.path
+            );
         }
         assert_eq!(
             ROUTES.last().map(|r| r.path),
-            Some("/api/v1/state/{key}"),
+            Some("/api/v1/state/{key*}"),
             "the catch-all comes last"
         );
     }
@@ -336,8 +248,12 @@ mod tests {
             allowed(&["GET", "PUT", "DELETE"])
         );
         assert_eq!(handler("GET", ""), Err(Miss::NotFound));
-        assert_eq!(find("GET", "/api/v1/state"), Err(Miss::NotFound));
-        assert_eq!(find("GET", "/api/v1/statex"), Err(Miss::NotFound));
+        for path in ["/api/v1/state", "/api/v1/statex"] {
+            assert_eq!(
+                route::find(ROUTES, "GET", path).unwrap_err(),
+                Miss::NotFound
+            );
+        }
     }
 
     #[test]
@@ -359,7 +275,10 @@ mod tests {
         // Whatever the core refuses is a route's, and a key never is.
         for name in RESERVED_KEYS {
             assert_ne!(handler("GET", name).map(|(h, _)| h), Ok(Handler::Get));
+            let refused = StateKey::new(name).unwrap_err().to_string();
+            assert!(refused.contains("reserved"), "{name}: {refused}");
         }
+        assert!(StateKey::new("snapshots/1/restore").is_err());
         assert_eq!(
             handler("GET", "snapshots1").map(|(h, _)| h),
             Ok(Handler::Get)
@@ -374,18 +293,13 @@ mod tests {
                 _ if route.method == "GET" => Access::Read,
                 _ => Access::Write,
             };
-            assert_eq!(route.access, expected, "{} {}", route.method, route.path);
+            assert_eq!(
+                route.handler.access(),
+                expected,
+                "{} {}",
+                route.method,
+                route.path
+            );
         }
-    }
-
-    #[test]
-    fn writes_are_attributed_to_x_source_or_the_token() {
-        assert_eq!(source(None, Caller::Admin).unwrap(), "admin");
-        assert_eq!(
-            source(Some("deploy-bot".into()), Caller::Admin).unwrap(),
-            "deploy-bot"
-        );
-        let bad = source(Some(String::new()), Caller::Admin).unwrap_err();
-        assert_eq!((bad.status, bad.field.as_deref()), (400, Some("X-Source")));
     }
 }

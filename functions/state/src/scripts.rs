@@ -11,23 +11,26 @@ pub use tombola_edge::redis::{Reply, Script};
 
 const PRELUDE: &str = include_str!("scripts/prelude.lua");
 
-macro_rules! script {
-    ($name:ident, $kind:ident, $file:literal) => {
+/// One [`Script`] per Lua file of `scripts/`, each run after the prelude.
+macro_rules! scripts {
+    ($($kind:ident $name:ident = $file:literal;)*) => {$(
         #[doc = concat!("`", $file, "`.")]
         pub const $name: Script =
             Script::$kind($file, PRELUDE, include_str!(concat!("scripts/", $file)));
-    };
+    )*};
 }
 
-script!(GET, reading, "get.lua");
-script!(PUT, writing, "put.lua");
-script!(DELETE, writing, "delete.lua");
-script!(KEYS, reading, "keys.lua");
-script!(STATS, reading, "stats.lua");
-script!(EVENTS, reading, "events.lua");
-script!(SNAPSHOT, writing, "snapshot.lua");
-script!(SNAPSHOTS, reading, "snapshots.lua");
-script!(RESTORE, writing, "restore.lua");
+scripts! {
+    reading GET = "get.lua";
+    writing PUT = "put.lua";
+    writing DELETE = "delete.lua";
+    reading KEYS = "keys.lua";
+    reading STATS = "stats.lua";
+    reading EVENTS = "events.lua";
+    writing SNAPSHOT = "snapshot.lua";
+    reading SNAPSHOTS = "snapshots.lua";
+    writing RESTORE = "restore.lua";
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,16 +3,21 @@
 use serde::Serialize;
 use spin_sdk::http::Response;
 use tombola_core::state::{IdempotencyKey, SnapshotInfo, Write};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
 
-use crate::answer::{self, ApiError};
 use crate::store::{Applied, Store};
 use crate::writes;
+
+/// How many snapshots are kept when `max_snapshots` is not set.
+pub const DEFAULT_MAX_SNAPSHOTS: u64 = 5;
 
 /// `POST /api/v1/state/snapshot`: captures every entry at the current
 /// revision; the oldest snapshots beyond `max_snapshots` are dropped.
 pub fn take(store: &Store, idempotency_key: Option<IdempotencyKey>) -> Result<Response, ApiError> {
-    let idempotency = writes::idempotency(store, idempotency_key, &Write::Snapshot);
-    match store.snapshot(idempotency.as_ref())? {
+    let idempotency = writes::idempotency(idempotency_key, &Write::Snapshot);
+    let keep = tombola_edge::settings::number("max_snapshots", DEFAULT_MAX_SNAPSHOTS).max(1);
+    match store.snapshot(keep, idempotency.as_ref())? {
         Applied::Now(recorded) => {
             tracing::info!(?recorded, "snapshot taken");
             Ok(writes::answer(&recorded))
@@ -30,7 +35,7 @@ struct List {
 /// `GET /api/v1/state/snapshots`: the kept snapshots, oldest first.
 pub fn list(store: &Store) -> Result<Response, ApiError> {
     let (revision, snapshots) = store.snapshots()?;
-    Ok(answer::ok(
+    Ok(answer::envelope(
         200,
         &List {
             snapshots,
@@ -42,13 +47,8 @@ pub fn list(store: &Store) -> Result<Response, ApiError> {
 /// The `{revision}` of a restore's path.
 ///
 /// Fails unless it is a whole number.
-pub fn revision(text: &str) -> Result<u64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::bad_request(
-            "revision",
-            format!("revision must be a whole number, not {text:?}"),
-        )
-    })
+pub fn revision(text: &str) -> Result<u64, &'static str> {
+    text.parse().map_err(|_| "is not a whole number")
 }
 
 /// `POST /api/v1/state/snapshots/{revision}/restore`: makes every entry
@@ -60,15 +60,15 @@ pub fn restore(
     idempotency_key: Option<IdempotencyKey>,
 ) -> Result<Response, ApiError> {
     let write = Write::Restore { snapshot, source };
-    let idempotency = writes::idempotency(store, idempotency_key, &write);
+    let idempotency = writes::idempotency(idempotency_key, &write);
     match store.restore(snapshot, source, idempotency.as_ref())? {
         Applied::Now(Some(recorded)) => {
             tracing::info!(snapshot, ?recorded, source, "snapshot restored");
             Ok(writes::answer(&recorded))
         }
-        Applied::Now(None) => Err(ApiError::new(
-            404,
+        Applied::Now(None) => Err(ApiError::not_found(
             "not-found",
+            "No such snapshot",
             format!("no snapshot at revision {snapshot} is kept"),
         )),
         Applied::Again(again) => writes::again(again),

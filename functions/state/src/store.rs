@@ -25,18 +25,18 @@
 //!                                        with a Redis expiry
 //! ```
 //!
-//! Errors keep Redis's fault apart from ours: [`StoreError::Unavailable`]
-//! and [`StoreError::Busy`] are 503s a client retries; [`StoreError::Data`]
-//! (a reply of the wrong shape) is a 500 an operator must look at. A write
-//! that fails says whether its script had been sent ([`WriteFailed`]).
+//! Errors keep Redis's fault apart from ours ([`StoreError`]); every
+//! error of a write's script call is marked sent
+//! ([`StoreError::sent`]): once it is sent, what it did cannot be known
+//! from a failure.
 
 use spin_sdk::redis::Connection;
 use tombola_core::state::{
     Fingerprint, IdempotencyKey, KeyReused, ListQuery, Record, Recorded, SnapshotInfo, StateKey,
-    Write, WriteKind, WriteOutcome, replay,
+    Write, WriteKind, replay,
 };
+use tombola_edge::redis::StoreError;
 
-use crate::backend::{self, Settings};
 use crate::scripts::{self, Reply, Script};
 
 /// The prefix of every key.
@@ -55,36 +55,8 @@ const FIXED: [&str; 10] = [
     "snapinfo",
 ];
 
-pub use tombola_edge::redis::StoreError;
-
-/// A write that failed in Redis, and what its client can know of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteFailed {
-    /// What failed.
-    pub error: StoreError,
-    /// Whether anything may have been written.
-    pub outcome: WriteOutcome,
-}
-
-impl WriteFailed {
-    /// A failure before the write's script was sent (no connection, or a
-    /// read before it): nothing was written.
-    pub fn unsent(error: StoreError) -> Self {
-        Self {
-            error,
-            outcome: WriteOutcome::of_failure(false),
-        }
-    }
-
-    /// A failure of the write's script call, or of reading its reply: it
-    /// may have run.
-    pub fn sent(error: StoreError) -> Self {
-        Self {
-            error,
-            outcome: WriteOutcome::of_failure(true),
-        }
-    }
-}
+/// How many events the feed keeps when `event_retention` is not set.
+pub const DEFAULT_EVENT_RETENTION: u64 = 10_000;
 
 /// A write's `Idempotency-Key`: where its record lives, the request's
 /// fingerprint, and how long the record is kept.
@@ -218,37 +190,27 @@ pub struct Feed {
 /// The state in Redis, for one request.
 pub struct Store {
     conn: Connection,
-    settings: Settings,
+    /// How many events the feed keeps (`event_retention`, at least 1).
+    retention: u64,
     keys: Vec<String>,
 }
 
 impl Store {
-    /// Opens the Redis connection.
+    /// Opens the Redis connection, at the `redis_address` variable's
+    /// address.
     ///
     /// Fails when Redis cannot be reached (503) or the address is invalid
     /// or not allowed (500).
-    pub fn open(settings: Settings) -> Result<Self, StoreError> {
-        let conn = backend::redis().map_err(|e| {
-            let message = backend::describe_redis(&e);
-            match e {
-                spin_sdk::redis::Error::InvalidAddress => StoreError::Data(format!(
-                    "redis_address {:?} is invalid or not allowed: {message}",
-                    backend::redis_address()
-                )),
-                _ => StoreError::Unavailable(format!("connect: {message}")),
-            }
-        })?;
+    pub fn open() -> Result<Self, StoreError> {
+        let conn = tombola_edge::redis::connect(&tombola_edge::redis::address())?;
+        let retention =
+            tombola_edge::settings::number("event_retention", DEFAULT_EVENT_RETENTION).max(1);
         let keys = FIXED.iter().map(|k| format!("{PREFIX}{k}")).collect();
         Ok(Self {
             conn,
-            settings,
+            retention,
             keys,
         })
-    }
-
-    /// The settings the store was opened with.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
     }
 
     fn call(
@@ -260,7 +222,7 @@ impl Store {
         let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
         let entry_prefix = format!("{PREFIX}e:");
         let snap_prefix = format!("{PREFIX}snap:");
-        let retention = self.settings.event_retention.to_string();
+        let retention = self.retention.to_string();
         let (record_key, fingerprint, ttl) = match idempotency {
             Some(slot) => (
                 slot.record_key.as_str(),
@@ -295,7 +257,7 @@ impl Store {
         let (status, mut reply) = self.call(script, args, idempotency)?;
         if let ("RECORDED", Some(slot)) = (status.as_str(), idempotency) {
             let record = Record::decode(&reply.rest()?).map_err(|e| {
-                StoreError::Data(format!(
+                reply.invalid(format!(
                     "the record of Idempotency-Key {:?} is damaged: {e}",
                     slot.key.as_str()
                 ))
@@ -341,7 +303,7 @@ impl Store {
         source: &str,
         expect: Option<u64>,
         idempotency: Option<&Idempotency>,
-    ) -> Result<Applied<Written>, WriteFailed> {
+    ) -> Result<Applied<Written>, StoreError> {
         let ttl = entry.ttl_secs.unwrap_or(0).to_string();
         let kind = if expect.is_some() {
             WriteKind::Cas
@@ -368,7 +330,7 @@ impl Store {
                 other => Err(reply.unexpected(other)),
             },
         )
-        .map_err(WriteFailed::sent)
+        .map_err(StoreError::sent)
     }
 
     /// Deletes an entry: a [`Recorded::Deleted`], or `None` when there was
@@ -378,7 +340,7 @@ impl Store {
         key: &StateKey,
         source: &str,
         idempotency: Option<&Idempotency>,
-    ) -> Result<Applied<Option<Recorded>>, WriteFailed> {
+    ) -> Result<Applied<Option<Recorded>>, StoreError> {
         self.call_recorded(
             &scripts::DELETE,
             &[key.as_str().as_bytes(), source.as_bytes()],
@@ -389,7 +351,7 @@ impl Store {
                 other => Err(reply.unexpected(other)),
             },
         )
-        .map_err(WriteFailed::sent)
+        .map_err(StoreError::sent)
     }
 
     /// Reads one page of keys.
@@ -453,13 +415,14 @@ impl Store {
         })
     }
 
-    /// Captures every entry at the current revision: a
-    /// [`Recorded::Snapshot`].
+    /// Captures every entry at the current revision, keeping the newest
+    /// `keep` snapshots: a [`Recorded::Snapshot`].
     pub fn snapshot(
         &self,
+        keep: u64,
         idempotency: Option<&Idempotency>,
-    ) -> Result<Applied<Recorded>, WriteFailed> {
-        let max = self.settings.max_snapshots.to_string();
+    ) -> Result<Applied<Recorded>, StoreError> {
+        let max = keep.to_string();
         self.call_recorded(
             &scripts::SNAPSHOT,
             &[max.as_bytes()],
@@ -469,7 +432,7 @@ impl Store {
                 other => Err(reply.unexpected(other)),
             },
         )
-        .map_err(WriteFailed::sent)
+        .map_err(StoreError::sent)
     }
 
     /// The kept snapshots, oldest first, and the current revision.
@@ -497,7 +460,7 @@ impl Store {
         snapshot: u64,
         source: &str,
         idempotency: Option<&Idempotency>,
-    ) -> Result<Applied<Option<Recorded>>, WriteFailed> {
+    ) -> Result<Applied<Option<Recorded>>, StoreError> {
         let snapshot = snapshot.to_string();
         self.call_recorded(
             &scripts::RESTORE,
@@ -509,7 +472,7 @@ impl Store {
                 other => Err(reply.unexpected(other)),
             },
         )
-        .map_err(WriteFailed::sent)
+        .map_err(StoreError::sent)
     }
 }
 
@@ -537,29 +500,5 @@ fn read_entry(status: &str, reply: &mut Reply) -> Result<(u64, Option<Stored>), 
 /// keeps too, in the layout [`Recorded::decode`] reads.
 fn answered(kind: WriteKind, reply: &mut Reply) -> Result<Recorded, StoreError> {
     Recorded::decode(kind, &reply.rest()?)
-        .map_err(|e| StoreError::Data(format!("the {kind} script answered badly: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use spin_sdk::redis::Error;
-
-    #[test]
-    fn errors_are_classified_by_what_redis_said() {
-        let other = |m: &str| Error::Other(m.into());
-        let kind = |e: &Error| StoreError::from_redis("s", e).kind();
-        assert_eq!(
-            kind(&other("Connection refused (os error 111)")),
-            "connection"
-        );
-        assert_eq!(kind(&other("broken pipe")), "connection");
-        assert_eq!(
-            kind(&other("LOADING: Redis is loading the dataset")),
-            "busy"
-        );
-        assert_eq!(kind(&other("WRONGTYPE: Operation against a key")), "data");
-        assert_eq!(kind(&Error::TypeError), "data");
-        assert_eq!(kind(&other("NoScript: No matching script")), "data");
-    }
+        .map_err(|e| reply.invalid(format!("the {kind} script answered badly: {e}")))
 }

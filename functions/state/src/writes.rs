@@ -10,21 +10,25 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state::{IdempotencyKey, Recorded, SnapshotInfo, Write};
+use tombola_core::state::{
+    DEFAULT_IDEMPOTENCY_TTL_SECS, IdempotencyKey, Recorded, SnapshotInfo, Write,
+};
+use tombola_edge::answer::envelope_with;
+use tombola_edge::error::ApiError;
 
-use crate::answer::{self, ApiError};
-use crate::store::{Again, Idempotency, Store};
+use crate::store::{Again, Idempotency};
 
 /// The header that marks an answer given again from a record.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// The slot of `write` under its idempotency key, if it carries one.
-pub fn idempotency(
-    store: &Store,
-    key: Option<IdempotencyKey>,
-    write: &Write<'_>,
-) -> Option<Idempotency> {
-    key.map(|key| Idempotency::new(key, write, store.settings().idempotency_ttl_secs))
+/// The slot of `write` under its idempotency key, if it carries one, kept
+/// for `idempotency_ttl_secs`.
+pub fn idempotency(key: Option<IdempotencyKey>, write: &Write<'_>) -> Option<Idempotency> {
+    key.map(|key| {
+        let ttl =
+            tombola_edge::settings::number("idempotency_ttl_secs", DEFAULT_IDEMPOTENCY_TTL_SECS);
+        Idempotency::new(key, write, ttl.max(1))
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -55,7 +59,7 @@ struct Restored {
     changed: u64,
 }
 
-fn respond(recorded: &Recorded, headers: &[(&str, &str)]) -> Response {
+fn respond(recorded: &Recorded, headers: &[(&str, String)]) -> Response {
     match recorded {
         Recorded::Written {
             key,
@@ -63,7 +67,7 @@ fn respond(recorded: &Recorded, headers: &[(&str, &str)]) -> Response {
             create_revision,
         } => {
             let created = revision == create_revision;
-            answer::ok_with(
+            envelope_with(
                 if created { 201 } else { 200 },
                 &WriteAnswer {
                     key,
@@ -74,7 +78,7 @@ fn respond(recorded: &Recorded, headers: &[(&str, &str)]) -> Response {
                 headers,
             )
         }
-        Recorded::Deleted { key, revision } => answer::ok_with(
+        Recorded::Deleted { key, revision } => envelope_with(
             200,
             &Deleted {
                 key,
@@ -83,13 +87,13 @@ fn respond(recorded: &Recorded, headers: &[(&str, &str)]) -> Response {
             headers,
         ),
         Recorded::Snapshot { info, dropped } => {
-            answer::ok_with(201, &Taken { info, dropped }, headers)
+            envelope_with(201, &Taken { info, dropped }, headers)
         }
         Recorded::Restored {
             snapshot,
             revision,
             changed,
-        } => answer::ok_with(
+        } => envelope_with(
             200,
             &Restored {
                 restored: *snapshot,
@@ -118,10 +122,9 @@ pub fn again(again: Again) -> Result<Response, ApiError> {
                 ?recorded,
                 "answered again from the record of an earlier request"
             );
-            Ok(respond(&recorded, &[(REPLAYED_HEADER, "true")]))
+            Ok(respond(&recorded, &[(REPLAYED_HEADER, "true".to_owned())]))
         }
-        Err(reused) => Err(ApiError::new(
-            409,
+        Err(reused) => Err(ApiError::conflict(
             "idempotency-key-reused",
             format!("Idempotency-Key {key:?} {reused}"),
         )),

@@ -3,6 +3,7 @@
 //!
 //! Build the components first (`cargo xtask test` does).
 
+mod backoffice;
 mod decided;
 mod draws;
 mod faults;
