@@ -23,13 +23,7 @@ pub async fn body(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
 /// fault. Whole numbers may be spelt `3.0` or `3e0`, as JSON Schema
 /// allows: every number in these bodies is a count, a serial or cents.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = if body.is_empty() {
-        b"{}" as &[u8]
-    } else {
-        body
-    };
-    let text = tombola_core::number::whole_numbers(text);
-    Ok(tombola_edge::body::json(&text)?)
+    Ok(tombola_edge::body::counts_json(body)?)
 }
 
 /// The path's `{code}` or `{game}`: 3 or 4 digits.

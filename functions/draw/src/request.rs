@@ -22,13 +22,7 @@ pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiEr
 /// ([`tombola_core::number`]): every number in the draw API's bodies is a
 /// count, a weight or a stock.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let text = if body.is_empty() {
-        b"{}" as &[u8]
-    } else {
-        body
-    };
-    let text = tombola_core::number::whole_numbers(text);
-    Ok(tombola_edge::body::json(&text)?)
+    Ok(tombola_edge::body::counts_json(body)?)
 }
 
 #[cfg(test)]

@@ -78,6 +78,23 @@ pub async fn read(request: IncomingRequest, max: usize) -> Result<Vec<u8>, BodyE
     Ok(body)
 }
 
+/// Parses a JSON body whose numbers are all counts (an empty body is
+/// `{}`): whole numbers may be spelt `307.0` or `3.07e2`, as JSON Schema
+/// counts them ([`tombola_core::number`]); an error names the field at
+/// fault, as [`json`] does.
+///
+/// # Errors
+///
+/// As [`json`].
+pub fn counts_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {
+    let text = if body.is_empty() {
+        b"{}" as &[u8]
+    } else {
+        body
+    };
+    json(&tombola_core::number::whole_numbers(text))
+}
+
 /// Parses a JSON body; an error names the field at fault (`items[2].id`,
 /// a missing field by its own path, broken JSON as `body`).
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, FieldError> {

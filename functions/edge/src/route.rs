@@ -122,6 +122,17 @@ pub fn match_template<'a>(template: &'static str, path: &'a str) -> Option<Param
     None
 }
 
+/// The `(method, path)` pairs a route table lists more than once (a
+/// table's own test asserts there are none).
+pub fn repeated<H>(routes: &[Route<H>]) -> Vec<(&'static str, &'static str)> {
+    let mut seen = std::collections::BTreeSet::new();
+    routes
+        .iter()
+        .filter(|r| !seen.insert((r.method, r.path)))
+        .map(|r| (r.method, r.path))
+        .collect()
+}
+
 /// Why no route serves a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Miss {
