@@ -1,4 +1,5 @@
-//! Identifiers: pools, items, operations, requests, and lock keys.
+//! Identifiers: pools, items, operations, requests, client seeds, and lock
+//! keys.
 //!
 //! A plain id is 1 to [`MAX_ID_LEN`] bytes of `A-Z a-z 0-9 _ . -`. These
 //! characters are safe everywhere an id goes: between the spaces of a log
@@ -186,6 +187,13 @@ plain_id! {
     OperationId
 }
 
+plain_id! {
+    /// A player's client seed under rules 2 (see [`fair`](super::fair)):
+    /// a plain id (see the [module docs](self)), so it never holds the `:`
+    /// that separates the parts of the HMAC message.
+    ClientSeed
+}
+
 /// A request id: a client's plain id, or one the engine derives for an
 /// operation, `<operation>#<tag>` (see the [module docs](self)). A request
 /// is appended to a pool's log at most once per request id.
@@ -305,6 +313,12 @@ impl Ord for ItemId {
 id_traits!(ItemId);
 
 impl PoolId {
+    pub(crate) fn check(text: &str) -> Result<(), IdError> {
+        check_plain(text, 0)
+    }
+}
+
+impl ClientSeed {
     pub(crate) fn check(text: &str) -> Result<(), IdError> {
         check_plain(text, 0)
     }

@@ -40,6 +40,8 @@
 //! - [`config`]: [`PoolConfig`], the create-pool body, and its validation.
 //! - [`rules`]: rules versions, the seeded generator and unbiased uniform
 //!   integers an auditor needs to reproduce a draw.
+//! - [`fair`]: rules 2, "provably fair": committed server seeds, client
+//!   seeds and nonces, the HMAC-SHA256 stream and its unbiased integers.
 //! - [`sampler`]: the cache-aware weighted sampler draws run on.
 //! - [`entry`]: log entries, with the line grammar on [`Entry`]; [`codec`]:
 //!   their text encoding and its errors.
@@ -63,6 +65,7 @@ pub mod codec;
 pub mod config;
 pub mod draw_state;
 pub mod entry;
+pub mod fair;
 pub mod history;
 pub mod holding;
 pub mod id;
@@ -85,8 +88,9 @@ pub use draw_state::{ChunkResult, DrawState, DrawStateCorrupted, DrawStatus};
 pub use entry::{
     Chunk, Draw, DrawCount, Entry, GivenDraw, MAX_DRAW_COUNT, Restock, Return, Rollback,
 };
+pub use fair::{Commitment, FairGenerator, FairInput, HexError, ServerSeed};
 pub use holding::{Holding, Holdings};
-pub use id::{IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
+pub use id::{ClientSeed, IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
 pub use machine::{Command, DecideError, apply, chunk_entry, decide, draw_entry, rollback_entry};
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
 pub use record::{Fingerprint, Record, RecordError};
