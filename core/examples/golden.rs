@@ -1,6 +1,7 @@
 //! Prints the golden vectors that `tests/golden.rs` checks on the host and
 //! on wasm32: logs of entries, the outcome of every entry, the final stocks
-//! and snapshot, and the first outputs of the rules generator.
+//! and snapshot, the first outputs of the rules generator, and the
+//! commitment, HMAC blocks, words and uniform integers of rules 2.
 //!
 //! ```text
 //! cargo run -p tombola-core --example golden > core/tests/golden/vectors.json
@@ -11,7 +12,7 @@
 //! check in review that every existing expectation is unchanged.
 
 use serde_json::{Value, json};
-use tombola_core::pool::{Rules, replay_tail};
+use tombola_core::pool::{ClientSeed, FairInput, PoolId, Rules, ServerSeed, replay_tail};
 
 fn cases() -> Vec<(&'static str, Vec<String>)> {
     let wide_items: Vec<String> = (0..40u64)
@@ -88,6 +89,53 @@ fn cases() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+// Rules 2: bounds that reject (2^63 + 1 about half the words, 3 * 2^62 a
+// quarter, 10 and u64::MAX almost never) and one that never does (2^32).
+const FAIR_BOUNDS: [u64; 12] = [
+    6,
+    10,
+    1 << 63 | 1,
+    1 << 63 | 1,
+    1 << 63 | 1,
+    3 << 62,
+    3 << 62,
+    1 << 32,
+    u64::MAX,
+    1,
+    1 << 63 | 1,
+    1_000_000,
+];
+
+fn fair() -> Vec<Value> {
+    let inputs = [
+        ([0u8; 32], "summer", "lucky-7", 0u64),
+        (std::array::from_fn(|i| i as u8), "summer", "lucky-7", 1),
+        ([0xff; 32], "drum", "A.b_c-9", u64::MAX),
+    ];
+    inputs
+        .into_iter()
+        .map(|(seed, pool, client_seed, nonce)| {
+            let input = FairInput {
+                server_seed: ServerSeed::from_bytes(seed),
+                pool: PoolId::new(pool).expect("a valid pool id"),
+                client_seed: ClientSeed::new(client_seed).expect("a valid client seed"),
+                nonce,
+            };
+            let blocks: Vec<String> =
+                (0..3).map(|round| input.block(round).iter().map(|byte| format!("{byte:02x}")).collect()).collect();
+            let mut words = input.generator();
+            let words: Vec<u64> = (0..12).map(|_| words.next_u64()).collect();
+            let mut rng = input.generator();
+            let values: Vec<u64> = FAIR_BOUNDS.iter().map(|&bound| rng.below(bound)).collect();
+            json!({
+                "server_seed": input.server_seed.reveal(), "commitment": input.server_seed.commitment().to_string(),
+                "pool": pool, "client_seed": client_seed, "nonce": nonce,
+                "blocks": blocks, "words": words, "below": FAIR_BOUNDS, "values": values,
+            })
+        })
+        .collect()
+}
+
 fn main() {
     let cases: Vec<Value> = cases()
         .into_iter()
@@ -111,7 +159,7 @@ fn main() {
             json!({ "rules": 1, "seed": seed, "below": [1u64, 3, 10, 1u64 << 63 | 1, u64::MAX], "values": below })
         })
         .collect();
-    let vectors = json!({ "cases": cases, "generators": generators });
+    let vectors = json!({ "cases": cases, "generators": generators, "fair": fair() });
     println!(
         "{}",
         serde_json::to_string_pretty(&vectors).expect("vectors serialize")

@@ -1,5 +1,6 @@
 //! Golden vectors: fixed logs with the outcomes, stocks and snapshot bytes
-//! they must produce, and fixed outputs of the rules generator. The same
+//! they must produce, fixed outputs of the rules generator, and the
+//! commitment, HMAC stream and uniform integers of rules 2. The same
 //! check runs on the host (`cargo test`) and on wasm32 under
 //! wasm-bindgen-test, which proves that outcomes do not depend on the
 //! platform. The vectors are embedded, so no filesystem is needed.
@@ -8,7 +9,10 @@
 //! never change.
 
 use serde::Deserialize;
-use tombola_core::pool::{Outcome, Rules, Snapshot, Stock, replay_tail};
+use tombola_core::pool::{
+    ClientSeed, Commitment, FairInput, Outcome, PoolId, Rules, ServerSeed, Snapshot, Stock,
+    replay_tail,
+};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -19,6 +23,7 @@ const VECTORS: &str = include_str!("golden/vectors.json");
 struct Vectors {
     cases: Vec<Case>,
     generators: Vec<Generator>,
+    fair: Vec<Fair>,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +39,19 @@ struct Case {
 struct Generator {
     rules: u32,
     seed: u64,
+    below: Vec<u64>,
+    values: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+struct Fair {
+    server_seed: String,
+    commitment: String,
+    pool: String,
+    client_seed: String,
+    nonce: u64,
+    blocks: Vec<String>,
+    words: Vec<u64>,
     below: Vec<u64>,
     values: Vec<u64>,
 }
@@ -122,4 +140,58 @@ fn golden_generator_outputs_are_reproduced() {
             .collect();
         assert_eq!(values, generator.values, "seed {}", generator.seed);
     }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn golden_fair_streams_are_reproduced() {
+    let vectors = vectors().fair;
+    assert_eq!(vectors.len(), 3);
+    let mut rejected = 0;
+    for vector in vectors {
+        let input = FairInput {
+            server_seed: ServerSeed::from_hex(&vector.server_seed).expect("a server seed"),
+            pool: PoolId::new(&vector.pool).expect("a pool id"),
+            client_seed: ClientSeed::new(&vector.client_seed).expect("a client seed"),
+            nonce: vector.nonce,
+        };
+        let name = format!("nonce {}", vector.nonce);
+        let commitment = Commitment::from_hex(&vector.commitment).expect("a commitment");
+        assert_eq!(input.server_seed.commitment(), commitment, "{name}");
+
+        let blocks: Vec<String> = (0..vector.blocks.len() as u64)
+            .map(|round| hex(&input.block(round)))
+            .collect();
+        assert_eq!(blocks, vector.blocks, "{name}");
+        // Words are the blocks' bytes, eight at a time, big-endian.
+        let first: Vec<u64> = input
+            .block(0)
+            .chunks_exact(8)
+            .map(|word| u64::from_be_bytes(word.try_into().expect("8 bytes")))
+            .collect();
+        assert_eq!(first, vector.words[..4], "{name}");
+        let mut rng = input.generator();
+        let words: Vec<u64> = vector.words.iter().map(|_| rng.next_u64()).collect();
+        assert_eq!(words, vector.words, "{name}");
+
+        let mut rng = input.generator();
+        let values: Vec<u64> = vector.below.iter().map(|&bound| rng.below(bound)).collect();
+        assert_eq!(values, vector.values, "{name}");
+
+        // The documented rejection step, word by word: the same answers, and
+        // the vectors do pass through the rejection branch.
+        let mut words = input.generator();
+        for (&bound, &value) in vector.below.iter().zip(&vector.values) {
+            let limit = (1u128 << 64) - (1u128 << 64) % u128::from(bound);
+            let word = loop {
+                let word = words.next_u64();
+                if u128::from(word) < limit {
+                    break word;
+                }
+                rejected += 1;
+            };
+            assert_eq!(word % bound, value, "{name}, bound {bound}");
+        }
+    }
+    assert_eq!(rejected, 14, "the vectors reject words");
 }
