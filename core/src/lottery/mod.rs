@@ -26,6 +26,8 @@
 //!   outbox the store pushes to the cloud.
 //! - [`backoff`]: whether a push answer is retried ([`classify`]) and when
 //!   ([`retry_delay`], [`parse_retry_after`]).
+//! - [`sync`]: a [`Push`] of mutations from a store and the cloud's
+//!   [`plan_push`] for it, after Replicache's rules.
 
 pub mod backoff;
 pub mod barcode;
@@ -38,6 +40,7 @@ pub mod money;
 pub mod mutation;
 pub mod pack;
 pub mod sales;
+pub mod sync;
 
 pub use backoff::{
     Delivery, FIRST_DELAY, MAX_DELAY, PushAnswer, base_delay, classify, next_attempt_at,
@@ -61,3 +64,7 @@ pub use pack::{
     PackStatus, ReturnedFrom,
 };
 pub use sales::{Reading, ReadingRole, Sale, SalesError, Serial, sold_between};
+pub use sync::{
+    ClientId, ClientIdError, MAX_CLIENT_ID_LEN, MAX_PUSH_MUTATIONS, MutationId, MutationReply,
+    MutationStatus, Push, PushError, PushPlan, PushReply, PushedMutation, Step, Verdict, plan_push,
+};
