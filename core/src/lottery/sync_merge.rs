@@ -20,7 +20,7 @@ use super::close::PreparedClose;
 use super::date::BusinessDate;
 use super::money::Cents;
 use super::pack::Pack;
-use super::sync_pull::{Change, Cookie, PullPage};
+use super::sync_pull::PullPage;
 
 /// Lays a pull page of cloud-owned records (games, bins) over the store's
 /// copy, keyed by `key`: each pulled record replaces the store's of the
@@ -138,6 +138,7 @@ mod tests {
     use super::*;
     use crate::lottery::game::{Game, GameCode, GameSpec, GameStatus, Numbering};
     use crate::lottery::pack::{PackKey, PackNumber, PackStatus};
+    use crate::lottery::sync_pull::{Change, Cookie};
     use serde_json::json;
 
     fn bins(numbers: &[u32]) -> Vec<BinNumber> {
