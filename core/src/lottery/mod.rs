@@ -26,6 +26,15 @@
 //!   outbox the store pushes to the cloud.
 //! - [`backoff`]: whether a push answer is retried ([`classify`]) and when
 //!   ([`retry_delay`], [`parse_retry_after`]).
+//! - [`sync`]: a [`Push`] of mutations from a store and the cloud's
+//!   [`plan_push`] for it, after Replicache's rules.
+//! - [`sync_pull`]: the [`Cookie`] a store pulls with and the
+//!   [`pull_page`] it gets.
+//! - [`sync_merge`]: who wins a conflict: the cloud for games and bins
+//!   ([`apply_pull`], [`merge_store_bins`]), the store for packs and day
+//!   closes ([`merge_pack`], [`merge_close`]).
+//! - [`sync_outbox`]: the store's queue: the [`next_batch`] to push and the
+//!   [`settle_rows`] a push's outcome gives each row.
 
 pub mod backoff;
 pub mod barcode;
@@ -38,6 +47,10 @@ pub mod money;
 pub mod mutation;
 pub mod pack;
 pub mod sales;
+pub mod sync;
+pub mod sync_merge;
+pub mod sync_outbox;
+pub mod sync_pull;
 
 pub use backoff::{
     Delivery, FIRST_DELAY, MAX_DELAY, PushAnswer, base_delay, classify, next_attempt_at,
@@ -61,3 +74,15 @@ pub use pack::{
     PackStatus, ReturnedFrom,
 };
 pub use sales::{Reading, ReadingRole, Sale, SalesError, Serial, sold_between};
+pub use sync::{
+    ClientId, ClientIdError, MAX_CLIENT_ID_LEN, MAX_PUSH_MUTATIONS, MutationId, MutationReply,
+    MutationStatus, Push, PushError, PushPlan, PushReply, PushedMutation, Step, Verdict, plan_push,
+};
+pub use sync_merge::{
+    BinMerge, CloseMerge, CloudPack, LotterySettlement, apply_pull, merge_close, merge_pack,
+    merge_store_bins, record_settlement,
+};
+pub use sync_outbox::{
+    OutboxPlan, OutboxRow, PushOutcome, RowStatus, RowUpdate, next_batch, settle_rows,
+};
+pub use sync_pull::{Change, Cookie, CookieError, MAX_PULL_PAGE, PullPage, pull_page};
