@@ -470,13 +470,11 @@ impl variables::Host for SpinCtx<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::PathBuf;
 
-    /// The WIT this host is generated from is the WIT `spin-sdk` builds the
-    /// components from, byte for byte.
-    #[test]
-    fn vendored_wit_matches_the_spin_sdk_crate() {
+    /// Where cargo keeps the spin-sdk crate the components build with.
+    pub(crate) fn spin_sdk_dir() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = std::process::Command::new(cargo)
             .args(["metadata", "--format-version", "1", "--locked"])
@@ -498,10 +496,14 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned();
-        let sdk_wit = PathBuf::from(manifest)
-            .parent()
-            .unwrap()
-            .join("wit/deps/spin@2.0.0");
+        PathBuf::from(manifest).parent().unwrap().to_owned()
+    }
+
+    /// The WIT this host is generated from is the WIT `spin-sdk` builds the
+    /// components from, byte for byte.
+    #[test]
+    fn vendored_wit_matches_the_spin_sdk_crate() {
+        let sdk_wit = spin_sdk_dir().join("wit/deps/spin@2.0.0");
         let ours = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("wit/deps/spin");
         for file in ["key-value.wit", "redis.wit", "variables.wit"] {
             let theirs = std::fs::read_to_string(sdk_wit.join(file)).unwrap();

@@ -367,37 +367,11 @@ mod tests {
         state.open(label.into()).await.unwrap()
     }
 
-    /// Where cargo keeps the spin-sdk crate the components build with.
-    fn spin_sdk_dir() -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--locked"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("cargo metadata runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let manifest = metadata["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == "spin-sdk")
-            .expect("spin-sdk is a dependency of the workspace")["manifest_path"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        PathBuf::from(manifest).parent().unwrap().to_owned()
-    }
-
     /// The WIT this host is generated from is the WIT `spin-sdk` builds the
     /// components from, byte for byte.
     #[test]
     fn vendored_wit_matches_the_spin_sdk_crate() {
-        let sdk = spin_sdk_dir();
+        let sdk = crate::spin::tests::spin_sdk_dir();
         let theirs = std::fs::read_to_string(sdk.join("wit/deps/spin-sqlite@3.0.0/sqlite.wit"))
             .expect("spin-sdk ships the sqlite WIT");
         let ours = std::fs::read_to_string(

@@ -48,7 +48,7 @@ async fn snap_seq_reads_what_the_core_encodes() {
             assert_eq!(read, Some(seq), "version {} seq {seq}", bytes[4]);
         }
     }
-    for garbage in [&b""[..], b"TMBS", b"XXXX\x01\x00\x00\x00\x00\x05"] {
+    for garbage in [&b""[..], b"TMBS", b"NOPE\x01\x00\x00\x00\x00\x05"] {
         let read: Option<u64> = redis::cmd("EVAL")
             .arg(&script)
             .arg(0)
