@@ -95,7 +95,7 @@ pub const CATALOG_LISTINGS: &str = "tombola:{catalog}:listings";
 /// The kinds of state an operation keeps in Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OperationType {
-    /// A multi-draw's progress, a [`crate::DrawState`]: the `op:<id>` key.
+    /// A multi-draw's progress, a [`crate::pool::DrawState`]: the `op:<id>` key.
     MultiDraw,
     /// The record of the RETURN that rolls the operation back, appended as
     /// request [`RequestId::rollback`]: the `req:<id>#rollback` key.

@@ -21,7 +21,7 @@
 //!    below `2⁶⁴ mod bound` it takes a fresh `x` (Lemire's method), then
 //!    answers the high 64 bits of `m`. No modulo bias, no floating point.
 //! 3. **One draw.** With `total` the sum of the effective weights of the
-//!    pool's items (see [`crate::Mode`]) in configuration order, the drawn
+//!    pool's items (see [`crate::pool::Mode`]) in configuration order, the drawn
 //!    item is the one whose cumulative range contains the uniform draw below
 //!    `total`; its stock (if limited) goes down by one before the next draw
 //!    of the same entry. When `total` is zero the remaining draws fail.

@@ -231,7 +231,7 @@ impl PoolState {
 
     /// Applies an entry and returns its outcome. Never fails: an entry that
     /// cannot take effect changes nothing and its outcome says why. A CREATE
-    /// is ignored here, the pool existing already (see [`crate::apply`] for
+    /// is ignored here, the pool existing already (see [`crate::pool::apply`] for
     /// a pool that may not exist yet).
     pub fn apply(&mut self, entry: &Entry) -> Outcome {
         self.apply_line(&entry.as_line())
