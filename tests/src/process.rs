@@ -1,5 +1,6 @@
 //! The standalone host (`tombola-host`) as a child process, for tests that
-//! kill the serving process itself.
+//! kill the serving process itself: the cloud app ([`HostProcess::start`])
+//! or any manifest with its own arguments ([`HostProcess::start_with`]).
 //!
 //! [`HostProcess::kill`] sends SIGKILL, as a crash would;
 //! [`HostProcess::start_again`] starts it on the same port with the same
@@ -20,13 +21,28 @@ use crate::redis_server::{RedisServer, free_port};
 /// How long a start may take: the host compiles every component first.
 pub const START_LIMIT: Duration = Duration::from_secs(60);
 
-/// A running `tombola-host` serving the workspace's `spin.toml`.
+/// A running `tombola-host`.
 pub struct HostProcess {
     binary: PathBuf,
-    redis_address: String,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    health: &'static str,
     addr: SocketAddr,
     output: PathBuf,
     child: Option<Child>,
+}
+
+/// What a host process serves: the arguments and variables of every start,
+/// the route that answers 200 once it is up, and where its output goes.
+pub struct Serving {
+    /// Arguments besides `--listen`.
+    pub args: Vec<String>,
+    /// Environment variables (`SPIN_VARIABLE_...`).
+    pub env: Vec<(&'static str, String)>,
+    /// A `GET` route that answers 200 once the host is ready.
+    pub health: &'static str,
+    /// The file its output is appended to.
+    pub output: PathBuf,
 }
 
 impl HostProcess {
@@ -36,13 +52,38 @@ impl HostProcess {
     /// Fails when it does not answer `GET /v1/health` with 200 within
     /// [`START_LIMIT`].
     pub async fn start(binary: &Path, redis: &RedisServer) -> Result<Self> {
-        let port = free_port()?;
+        let serving = Serving {
+            args: vec![
+                "--manifest".into(),
+                workspace_root().join("spin.toml").display().to_string(),
+            ],
+            env: vec![
+                ("SPIN_VARIABLE_REDIS_ADDRESS", redis.address()),
+                ("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN.into()),
+                ("SPIN_VARIABLE_READER_TOKEN", "test-reader-token".into()),
+            ],
+            health: "/v1/health",
+            output: std::env::temp_dir().join(format!(
+                "tombola-host-{}-{}.log",
+                std::process::id(),
+                free_port()?
+            )),
+        };
+        Self::start_with(binary, serving).await
+    }
+
+    /// Starts `binary` on a free loopback port as `serving` says.
+    ///
+    /// Fails when it does not answer `GET <health>` with 200 within
+    /// [`START_LIMIT`].
+    pub async fn start_with(binary: &Path, serving: Serving) -> Result<Self> {
         let mut host = Self {
             binary: binary.to_owned(),
-            redis_address: redis.address(),
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            output: std::env::temp_dir()
-                .join(format!("tombola-host-{}-{port}.log", std::process::id())),
+            args: serving.args,
+            env: serving.env,
+            health: serving.health,
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            output: serving.output,
             child: None,
         };
         host.start_again().await?;
@@ -72,12 +113,9 @@ impl HostProcess {
             .open(&self.output)
             .with_context(|| format!("cannot open {}", self.output.display()))?;
         let child = Command::new(&self.binary)
-            .arg("--manifest")
-            .arg(workspace_root().join("spin.toml"))
+            .args(&self.args)
             .args(["--listen", &self.addr.to_string()])
-            .env("SPIN_VARIABLE_REDIS_ADDRESS", &self.redis_address)
-            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SPIN_VARIABLE_READER_TOKEN", "test-reader-token")
+            .envs(self.env.iter().map(|(name, value)| (*name, value)))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
@@ -99,7 +137,7 @@ impl HostProcess {
                     self.output()
                 );
             }
-            if let Ok(response) = send(self.addr, "GET", "/v1/health", &[], Bytes::new()).await
+            if let Ok(response) = send(self.addr, "GET", self.health, &[], Bytes::new()).await
                 && response.status == 200
             {
                 return Ok(());

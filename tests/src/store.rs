@@ -8,16 +8,15 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
 use crate::app::{TestResponse, send, workspace_root};
 use crate::host::{GuestLogs, Host, HostOptions};
+use crate::process::{HostProcess, Serving};
 use crate::redis_server::free_port;
 
 /// The store token tests run with.
@@ -188,18 +187,11 @@ pub fn dump(path: &Path) -> BTreeMap<String, Vec<Vec<String>>> {
 }
 
 /// The standalone host serving the store app, as a child process.
-pub struct StoreProcess {
-    binary: PathBuf,
-    database: PathBuf,
-    migration: Option<PathBuf>,
-    addr: SocketAddr,
-    output: PathBuf,
-    child: Option<Child>,
-}
+pub struct StoreProcess(HostProcess);
 
 impl StoreClient for StoreProcess {
     fn addr(&self) -> SocketAddr {
-        self.addr
+        self.0.addr()
     }
 }
 
@@ -207,96 +199,39 @@ impl StoreProcess {
     /// Starts `binary` over `dir/sqlite_db.db` on a free port; with
     /// `migration`, each start first runs that file as `--sqlite @file`.
     pub async fn start(binary: &Path, dir: &Path, migration: Option<PathBuf>) -> Result<Self> {
-        let port = free_port()?;
-        let mut process = Self {
-            binary: binary.to_owned(),
-            database: dir.join(crate::sqlite::DEFAULT_FILE),
-            migration,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        let database = dir.join(crate::sqlite::DEFAULT_FILE);
+        let mut args = vec![
+            "--manifest".to_owned(),
+            manifest().display().to_string(),
+            "--sqlite-database".to_owned(),
+            format!("default={}", database.display()),
+        ];
+        if let Some(migration) = &migration {
+            args.push("--sqlite".to_owned());
+            args.push(format!("@{}", migration.display()));
+        }
+        let serving = Serving {
+            args,
+            env: vec![("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN.to_owned())],
+            health: "/api/v1/lottery/health",
             output: dir.join("host.log"),
-            child: None,
         };
-        process.start_again().await?;
-        Ok(process)
+        Ok(Self(HostProcess::start_with(binary, serving).await?))
     }
 
     /// Kills the process at once (SIGKILL) and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.0.kill();
     }
 
     /// Starts it again on the same port and database, and waits until the
     /// health probe answers 200.
     pub async fn start_again(&mut self) -> Result<()> {
-        self.kill();
-        let output = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.output)?;
-        let mut command = Command::new(&self.binary);
-        command
-            .arg("--manifest")
-            .arg(manifest())
-            .args(["--listen", &self.addr.to_string()])
-            .arg("--sqlite-database")
-            .arg(format!("default={}", self.database.display()));
-        if let Some(migration) = &self.migration {
-            command
-                .arg("--sqlite")
-                .arg(format!("@{}", migration.display()));
-        }
-        let child = command
-            .env("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(output.try_clone()?)
-            .stderr(output)
-            .spawn()
-            .with_context(|| format!("cannot start {}", self.binary.display()))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + crate::process::START_LIMIT;
-        loop {
-            if let Some(child) = self.child.as_mut()
-                && let Some(status) = child.try_wait()?
-            {
-                bail!(
-                    "tombola-host exited at start ({status}):\n{}",
-                    self.output()
-                );
-            }
-            if let Ok(response) = send(
-                self.addr,
-                "GET",
-                "/api/v1/lottery/health",
-                &[],
-                Bytes::new(),
-            )
-            .await
-                && response.status == 200
-            {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("the store app was not healthy in time:\n{}", self.output());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.0.start_again().await
     }
 
     /// Everything the process printed, across restarts.
     pub fn output(&self) -> String {
-        std::fs::read_to_string(&self.output).unwrap_or_default()
-    }
-}
-
-impl Drop for StoreProcess {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!("=== tombola-host output ===\n{}", self.output());
-        }
+        self.0.output()
     }
 }
