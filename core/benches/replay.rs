@@ -94,24 +94,40 @@ fn snapshots(c: &mut Criterion) {
     group.finish();
 }
 
-// What the draw component does per request: decode the newest snapshot of a
-// 100-item pool, decode the 32 lines after it, replay them.
+/// Pool sizes of the request-path benchmarks, as the HTTP bench creates.
+const REQUEST_SIZES: [usize; 4] = [10, 1_000, 10_000, 100_000];
+
+// What the draw component does per request, by pool size: decode the
+// newest snapshot, decode the 16 lines after it (half a default interval),
+// replay them. Beside it, the floor for any path that moves the snapshot:
+// a copy of its bytes.
 fn request_path(c: &mut Criterion) {
-    let lines = log(1_032, 100);
-    let (head, tail) = lines.split_at(1_000);
-    let entries = decode_tail(1, head).expect("the log decodes");
-    let bytes = replay(None, entries)
-        .expect("sequence numbers follow")
-        .snapshot()
-        .expect("the pool exists")
-        .encode();
-    let tail: Vec<&[u8]> = tail.iter().map(|line| line.as_bytes()).collect();
-    c.bench_function("request/snapshot_100_items_and_32_entries", |b| {
-        b.iter(|| {
-            let snapshot = Snapshot::decode(&bytes).expect("the snapshot decodes");
-            black_box(replay_tail(Some(snapshot), &tail).expect("the tail replays"))
-        })
-    });
+    let mut group = c.benchmark_group("request");
+    for items in REQUEST_SIZES {
+        let lines = log(1_016, items);
+        let (head, tail) = lines.split_at(1_000);
+        let entries = decode_tail(1, head).expect("the log decodes");
+        let bytes = replay(None, entries)
+            .expect("sequence numbers follow")
+            .snapshot()
+            .expect("the pool exists")
+            .encode();
+        let tail: Vec<&[u8]> = tail.iter().map(|line| line.as_bytes()).collect();
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(BenchmarkId::new("decode_and_replay_16", items), |b| {
+            b.iter(|| {
+                let snapshot = Snapshot::decode(&bytes).expect("the snapshot decodes");
+                black_box(replay_tail(Some(snapshot), &tail).expect("the tail replays"))
+            })
+        });
+        group.bench_function(BenchmarkId::new("decode", items), |b| {
+            b.iter(|| black_box(Snapshot::decode(&bytes).expect("the snapshot decodes")))
+        });
+        group.bench_function(BenchmarkId::new("copy_bytes", items), |b| {
+            b.iter(|| black_box(bytes.clone()))
+        });
+    }
+    group.finish();
 }
 
 // Ensures a line of every kind in the benchmark log decodes as the verb it
@@ -155,6 +171,20 @@ fn report() {
         let cell = mean_ns(&format!("snapshot/{name}/10000"))
             .map_or_else(|| "not run".to_owned(), |ns| format!("{:.0} µs", ns / 1e3));
         println!("| {name} | {cell} |");
+    }
+    println!("\n| request path, items | decode + replay 16 | decode | copy of the bytes |");
+    println!("|---:|---:|---:|---:|");
+    for items in REQUEST_SIZES {
+        let cell = |name: &str| {
+            mean_ns(&format!("request/{name}/{items}"))
+                .map_or_else(|| "not run".to_owned(), |ns| format!("{:.1} µs", ns / 1e3))
+        };
+        println!(
+            "| {items} | {} | {} | {} |",
+            cell("decode_and_replay_16"),
+            cell("decode"),
+            cell("copy_bytes")
+        );
     }
 }
 

@@ -9,7 +9,7 @@
 //! - [`host`]: compiles, routes and runs each request in a fresh instance.
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
-//! - [`load`]: a bounded concurrent HTTP load generator for benchmarks.
+//! - [`load`]: a paced (open-loop) HTTP load generator for benchmarks.
 //! - [`process`]: the standalone host as a child process, for kill tests.
 //! - [`store`]: the store's app (`spin-store.toml`) over a SQLite file of
 //!   its own, in process or as a child, and a dump of every table.

@@ -1,10 +1,9 @@
-//! A bounded HTTP load generator for loopback benchmarks.
+//! A paced (open-loop) HTTP load generator for loopback benchmarks: what
+//! `wrk`, which only sends back to back, cannot do.
 //!
-//! Each client keeps one HTTP/1.1 connection open. In [`run`] (closed
-//! loop) a client sends requests back to back until the time is up; in
-//! [`run_paced`] (open loop) the clients together send at a fixed rate,
-//! each request at its scheduled time. Latencies are kept whole, so
-//! percentiles are exact.
+//! Each client keeps one HTTP/1.1 connection open, and the clients
+//! together send at a fixed rate, each request at its scheduled time.
+//! Latencies are kept whole, so percentiles are exact.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -48,33 +47,14 @@ impl LoadReport {
     }
 }
 
-/// Runs `clients` concurrent clients against `addr` for `duration`, each
-/// request made by `make` from a counter unique across clients.
-///
-/// Fails only if no client could connect at all.
-pub async fn run(
-    addr: SocketAddr,
-    clients: usize,
-    duration: Duration,
-    make: MakeRequest,
-) -> Result<LoadReport> {
-    let deadline = Instant::now() + duration;
-    gather(addr, vec![Pace::Closed; clients], deadline, make).await
-}
-
-/// When each client sends.
+/// When one client sends: client `index` of `clients` sends request `k`
+/// at `start + (k * clients + index) * interval`.
 #[derive(Debug, Clone, Copy)]
-enum Pace {
-    /// Back to back.
-    Closed,
-    /// Client `index` of `clients` sends request `k` at
-    /// `start + (k * clients + index) * interval`.
-    Open {
-        start: Instant,
-        interval: Duration,
-        index: u32,
-        clients: u32,
-    },
+struct Pace {
+    start: Instant,
+    interval: Duration,
+    index: u32,
+    clients: u32,
 }
 
 /// Runs `clients` connections against `addr` for `duration` that together
@@ -98,7 +78,7 @@ pub async fn run_paced(
     );
     let start = Instant::now() + Duration::from_millis(10);
     let interval = Duration::from_secs_f64(1.0 / rate);
-    let paces = (0..clients).map(|index| Pace::Open {
+    let paces = (0..clients).map(|index| Pace {
         start,
         interval,
         index: index as u32,
@@ -165,27 +145,17 @@ async fn client(
     tokio::spawn(connection);
     let (mut ok, mut errors, mut latencies) = (0, 0, Vec::new());
     for k in 0u32.. {
-        let timed_from = match pace {
-            Pace::Closed => Instant::now(),
-            Pace::Open {
-                start,
-                interval,
-                index,
-                clients,
-            } => {
-                let due = start + interval * (k * clients + index);
-                if due >= deadline {
-                    break;
-                }
-                if Instant::now() < due {
-                    // On time: timed from the send, so the timer's own
-                    // lateness does not count.
-                    tokio::time::sleep_until(due.into()).await;
-                    Instant::now()
-                } else {
-                    due
-                }
-            }
+        let due = pace.start + pace.interval * (k * pace.clients + pace.index);
+        if due >= deadline {
+            break;
+        }
+        let timed_from = if Instant::now() < due {
+            // On time: timed from the send, so the timer's own lateness
+            // does not count.
+            tokio::time::sleep_until(due.into()).await;
+            Instant::now()
+        } else {
+            due
         };
         if Instant::now() >= deadline {
             break;

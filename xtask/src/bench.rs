@@ -1,12 +1,16 @@
 //! `cargo xtask bench`: the core's criterion benchmarks, then the HTTP
-//! load run against the built components, all in one run so ratios
-//! compare numbers taken on the same machine at the same time. The load
-//! run's Markdown report replaces the part of `BENCHMARKS.md` between
-//! [`BEGIN`] and [`END`].
+//! load run against the built components (served by the release
+//! `tombola-host`, and by `spin up` when Spin is installed, loaded by
+//! `wrk`), all in one run so ratios compare numbers taken on the same
+//! machine at the same time. The load run's Markdown report replaces the
+//! part of `BENCHMARKS.md` between [`BEGIN`] and [`END`].
 
 use anyhow::{Context, Result, bail};
 
 use crate::{build, cargo, root, run, test};
+
+/// What to do when wrk is missing and cannot be installed.
+const WRK_HINT: &str = "wrk is not on PATH. Install it: `sudo apt-get install wrk` (Debian, Ubuntu), `sudo dnf install wrk` (Fedora) or `brew install wrk` (macOS)";
 
 /// Marks the start of the generated part of `BENCHMARKS.md`.
 const BEGIN: &str = "<!-- cargo xtask bench: begin -->";
@@ -19,19 +23,23 @@ pub fn run_all(args: &[String]) -> Result<()> {
         bail!("cargo xtask bench takes no arguments (got {arg:?})");
     }
     test::ensure_redis_server()?;
+    test::ensure_debian_package("wrk", "wrk", WRK_HINT)?;
     run(cargo().args(["bench", "--package", "tombola-core"]))?;
     build::components()?;
-    let mut bench = cargo();
-    bench.args([
-        "run",
+    // The bench starts the host beside it, so both binaries are built.
+    run(cargo().args([
+        "build",
         "--release",
         "--package",
         "tombola-tests",
         "--bin",
         "tombola-bench",
-    ]);
-    eprintln!("$ cargo run --release --package tombola-tests --bin tombola-bench");
-    let output = bench
+        "--bin",
+        "tombola-host",
+    ]))?;
+    let binary = root().join("target/release/tombola-bench");
+    eprintln!("$ {}", binary.display());
+    let output = std::process::Command::new(&binary)
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("cannot run the HTTP benchmark")?;

@@ -12,23 +12,29 @@ use crate::{cargo, on_path, run};
 /// Installs `redis-server` from the distribution's packages when it is
 /// missing and apt-get can be used without a password.
 pub fn ensure_redis_server() -> Result<()> {
-    if on_path("redis-server") {
+    ensure_debian_package("redis-server", "redis-server", INSTALL_HINT)
+}
+
+/// Installs Debian's `package` when `program` is not on PATH and apt-get
+/// can be used without a password; fails with `hint` otherwise.
+pub fn ensure_debian_package(program: &str, package: &str, hint: &str) -> Result<()> {
+    if on_path(program) {
         return Ok(());
     }
     if !on_path("apt-get") {
-        bail!(INSTALL_HINT);
+        bail!("{hint}");
     }
     let sudo: &[&str] = if is_root() {
         &[]
     } else if on_path("sudo") {
         &["sudo", "-n"]
     } else {
-        bail!(INSTALL_HINT);
+        bail!("{hint}");
     };
-    eprintln!("redis-server is missing: installing it from Debian's packages");
+    eprintln!("{program} is missing: installing {package} from Debian's packages");
     for args in [
         &["apt-get", "update", "-qq"][..],
-        &["apt-get", "install", "-y", "-qq", "redis-server"][..],
+        &["apt-get", "install", "-y", "-qq", package][..],
     ] {
         let argv: Vec<&str> = sudo.iter().chain(args).copied().collect();
         let mut cmd = Command::new(argv[0]);
@@ -36,8 +42,8 @@ pub fn ensure_redis_server() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut cmd)?;
     }
-    if !on_path("redis-server") {
-        bail!(INSTALL_HINT);
+    if !on_path(program) {
+        bail!("{hint}");
     }
     Ok(())
 }

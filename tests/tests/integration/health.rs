@@ -126,7 +126,7 @@ async fn the_paced_load_generator_sends_what_it_is_asked_for() {
     });
     // 100 requests per second for 2 s is 200 due times; four connections
     // each send one every 40 ms, far more than a ping takes.
-    let paced = load::run_paced(addr, 4, 100.0, Duration::from_secs(2), ping.clone())
+    let paced = load::run_paced(addr, 4, 100.0, Duration::from_secs(2), ping)
         .await
         .unwrap();
     assert_eq!(paced.errors, 0);
@@ -136,13 +136,4 @@ async fn the_paced_load_generator_sends_what_it_is_asked_for() {
         paced.ok
     );
     assert!(paced.percentile_ms(0.5) > 0.0);
-
-    let closed = load::run(addr, 2, Duration::from_millis(500), ping)
-        .await
-        .unwrap();
-    assert_eq!(closed.errors, 0);
-    assert!(
-        closed.ok > paced.ok / 4,
-        "back to back sends more than 100/s"
-    );
 }
