@@ -27,9 +27,6 @@ pub struct Committed {
     pub outcome: Outcome,
     /// Whether an earlier request with the same id appended it.
     pub replay: bool,
-    /// The pool's state after the newest entry replayed, when this request
-    /// replayed (an answer read from the record replays nothing).
-    pub state: Option<PoolState>,
 }
 
 /// Extra state saved atomically with the outcome record: a key of the
@@ -90,7 +87,6 @@ pub fn commit(
             seq: record.seq,
             outcome,
             replay: true,
-            state: None,
         });
     }
 
@@ -116,7 +112,6 @@ pub fn commit(
         seq: record.seq,
         outcome,
         replay: !fresh,
-        state: computed.replayed.state.clone(),
     };
     let snapshot = computed.due_snapshot();
     let encoded = snapshot.as_ref().map(|s| (s.seq, s.encode()));

@@ -74,6 +74,8 @@ struct Row {
     /// CPU time the serving process spent per successful request, µs
     /// (HTTP steps only).
     cpu_us: Option<f64>,
+    /// CPU time Redis spent per successful request, µs (HTTP steps only).
+    redis_us: Option<f64>,
 }
 
 impl Row {
@@ -86,6 +88,7 @@ impl Row {
             ok: report.ok,
             errors: report.errors,
             cpu_us: None,
+            redis_us: None,
         }
     }
 
@@ -96,13 +99,14 @@ impl Row {
             format!("{:.0}", self.rate * per_op)
         };
         format!(
-            "{:.0} | {draws} | {:.2} | {:.2} | {:.2} | {} | {}",
+            "{:.0} | {draws} | {:.2} | {:.2} | {:.2} | {} | {} | {}",
             self.rate,
             self.p50,
             self.p99,
             self.p999,
             self.errors,
-            cpu(self.cpu_us)
+            cpu(self.cpu_us),
+            cpu(self.redis_us)
         )
     }
 }
@@ -149,6 +153,7 @@ impl WrkReport {
             ok,
             errors: self.status + self.connect + self.read + self.write + self.timeout,
             cpu_us: None,
+            redis_us: None,
         }
     }
 }
@@ -411,16 +416,18 @@ impl Served {
         Ok(client.get_multiplexed_async_connection().await?)
     }
 
-    /// Runs one wrk step, and notes the CPU time the serving process spent
-    /// on it.
+    /// Runs one wrk step, and notes the CPU time the serving process and
+    /// Redis spent on it.
     fn step(&self, wrk: &Wrk, connections: usize, duration: Duration, load: &Load) -> Result<Row> {
-        let before = cpu_seconds(self.pid);
+        let redis = self.redis.pid().context("Redis is not running")?;
+        let before = (cpu_seconds(self.pid), cpu_seconds(redis));
         let mut row = wrk.run(self.addr, connections, duration, load)?;
-        if let (Some(before), Some(after)) = (before, cpu_seconds(self.pid))
-            && row.ok > 0
-        {
-            row.cpu_us = Some((after - before) * 1e6 / row.ok as f64);
-        }
+        let after = (cpu_seconds(self.pid), cpu_seconds(redis));
+        let per_request = |before: Option<f64>, after: Option<f64>| {
+            Some((after? - before?) * 1e6 / row.ok as f64).filter(|_| row.ok > 0)
+        };
+        row.cpu_us = per_request(before.0, after.0);
+        row.redis_us = per_request(before.1, after.1);
         Ok(row)
     }
 }
@@ -640,6 +647,7 @@ async fn redis_step(ceiling: &Ceiling, clients: usize, call: Call) -> Result<Row
         ok: latencies.len() as u64,
         errors,
         cpu_us: None,
+        redis_us: None,
     })
 }
 
@@ -761,6 +769,7 @@ async fn wake_up_lateness(duration: Duration) -> Row {
         ok: late.len() as u64,
         errors: 0,
         cpu_us: None,
+        redis_us: None,
     }
 }
 
@@ -795,7 +804,9 @@ struct Level {
 struct Measured {
     name: &'static str,
     levels: Vec<(usize, Level)>,
-    sizes: Vec<(usize, Row, usize)>,
+    /// Items, single draws, snapshot bytes, and (on the first runtime) the
+    /// two scripts called directly on that pool.
+    sizes: Vec<(usize, Row, usize, Option<Row>)>,
     intervals: Vec<(u32, Row)>,
     paced: Row,
     paced_ping: Row,
@@ -817,7 +828,7 @@ impl Measured {
         self.sizes
             .iter()
             .find(|(n, ..)| *n == items)
-            .map(|(_, row, _)| *row)
+            .map(|(_, row, ..)| *row)
             .expect("every pool size is measured")
     }
 }
@@ -919,12 +930,22 @@ async fn measure(
             .arg(keys::snap(&pool))
             .query_async(&mut conn)
             .await?;
+        // What Redis alone does for a draw from this pool: both scripts,
+        // moving its snapshot as the component's calls do.
+        let direct = match ceiling {
+            Some(_) => {
+                let pool_ceiling = Ceiling::new(served, &pool).await?;
+                Some(redis_step(&pool_ceiling, SCALE_CLIENTS, Call::Pair).await?)
+            }
+            None => None,
+        };
         eprintln!(
-            "{name}, {items} items (created in {:.2} s): {:.0}/s",
+            "{name}, {items} items (created in {:.2} s): {:.0}/s, scripts direct {}",
             created.as_secs_f64(),
-            row.rate
+            row.rate,
+            direct.map_or("not run".to_owned(), |d| format!("{:.0}/s", d.rate))
         );
-        sizes.push((items, row, snap.map_or(0, |s| s.len())));
+        sizes.push((items, row, snap.map_or(0, |s| s.len()), direct));
     }
     let mut intervals = Vec::new();
     for &every in INTERVALS {
@@ -1116,7 +1137,7 @@ fn print_report(r: &Report) {
          with {WRK_THREADS} threads (one for a single connection), each connection keeping one HTTP/1.1 connection \
          and sending back to back for {} s per step; wrk's own `done` hook reports the counts and percentiles \
          (`tests/bench/wrk.lua`, which also gives every draw a request id of its own). \
-         \"host CPU µs\" is the CPU time the serving process used per answered request, from `/proc`. \
+         \"host CPU µs\" and \"Redis CPU µs\" are the CPU time the serving process and Redis used per answered request, from `/proc`. \
          Pools hold 10 items, half unlimited and half with 10⁹ units, snapshot every {DEFAULT_EVERY} entries.\n",
         r.wrk_version,
         STEP.as_secs()
@@ -1140,9 +1161,9 @@ fn print_report(r: &Report) {
         "- **{pair_label}**: both scripts in turn, the two round trips one single draw makes, with a snapshot written every {DEFAULT_EVERY} entries as the component does.\n"
     );
     println!(
-        "| connections | workload | ops/s | draws/s | p50 ms | p99 ms | p999 ms | errors | host CPU µs |"
+        "| connections | workload | ops/s | draws/s | p50 ms | p99 ms | p999 ms | errors | host CPU µs | Redis CPU µs |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for ((clients, level), (_, append, pair)) in m.levels.iter().zip(&r.ceilings) {
         for (label, row, per_op) in [
             ("ping", level.ping, 0.0),
@@ -1228,24 +1249,27 @@ fn print_report(r: &Report) {
 
     println!("\n### Pool size\n");
     println!(
-        "Single draws, {SCALE_CLIENTS} connections, {} s, snapshot every {DEFAULT_EVERY}, each pool created through `POST /v1/pools`. Items as above (half unlimited).\n",
+        "Single draws, {SCALE_CLIENTS} connections, {} s, snapshot every {DEFAULT_EVERY}, each pool created through `POST /v1/pools`. Items as above (half unlimited). \
+         \"scripts direct\": `append.lua` then `record.lua` called on that pool from {SCALE_CLIENTS} tasks, as in the first table, so the Redis side of moving its snapshot is measured alone.\n",
         STEP.as_secs()
     );
     println!(
-        "| items | draws/s | ÷ 10 items | p50 ms | p99 ms | p999 ms | errors | host CPU µs | snapshot bytes |"
+        "| items | draws/s | ÷ 10 items | p50 ms | p99 ms | p999 ms | errors | host CPU µs | Redis CPU µs | snapshot bytes | scripts direct calls/s |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let ten_items = m.size(10).rate;
-    for (items, row, snap) in &m.sizes {
+    for (items, row, snap, direct) in &m.sizes {
         println!(
-            "| {items} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {snap} |",
+            "| {items} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {snap} | {} |",
             row.rate,
             row.rate / ten_items,
             row.p50,
             row.p99,
             row.p999,
             row.errors,
-            cpu(row.cpu_us)
+            cpu(row.cpu_us),
+            cpu(row.redis_us),
+            direct.map_or("–".to_owned(), |d| format!("{:.0}", d.rate))
         );
     }
 
@@ -1334,7 +1358,7 @@ fn print_side_by_side(host: &Measured, spin: &Measured) {
         line(format!("single, {clients} connections"), a.single, b.single);
         line(format!("ten, {clients} connections"), a.ten, b.ten);
     }
-    for ((items, a, _), (_, b, _)) in host.sizes.iter().zip(&spin.sizes) {
+    for ((items, a, ..), (_, b, ..)) in host.sizes.iter().zip(&spin.sizes) {
         line(format!("single, {items} items"), *a, *b);
     }
     for ((every, a), (_, b)) in host.intervals.iter().zip(&spin.intervals) {
