@@ -177,7 +177,7 @@ fn report() {
     for items in REQUEST_SIZES {
         let cell = |name: &str| {
             mean_ns(&format!("request/{name}/{items}"))
-                .map_or_else(|| "not run".to_owned(), |ns| format!("{:.1} µs", ns / 1e3))
+                .map_or_else(|| "not run".to_owned(), |ns| format!("{:.2} µs", ns / 1e3))
         };
         println!(
             "| {items} | {} | {} | {} |",
