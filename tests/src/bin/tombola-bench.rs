@@ -1377,8 +1377,9 @@ fn print_memory(r: &Report) {
     let mem = &r.memory;
     println!("\n### Memory\n");
     println!(
-        "Host: peak resident memory (`VmHWM`) of the `tombola-host` process after every step above, the heaviest being {} connections: **{:.0} MiB**.\n",
+        "Host: peak resident memory (`VmHWM`) of the `tombola-host` process after every step above, {} connections and the {}-item pool among them: **{:.0} MiB**.\n",
         CONCURRENCY.last().expect("levels"),
+        POOL_SIZES.last().expect("sizes"),
         r.host.hwm_kib as f64 / 1024.0
     );
     println!(
