@@ -174,7 +174,12 @@ struct Wrk {
 
 impl Wrk {
     fn new() -> Result<Self> {
-        let script = std::env::temp_dir().join(format!("tombola-bench-{}.lua", std::process::id()));
+        static MADE: AtomicU64 = AtomicU64::new(0);
+        let script = std::env::temp_dir().join(format!(
+            "tombola-bench-{}-{}.lua",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&script, WRK_SCRIPT)
             .with_context(|| format!("cannot write {}", script.display()))?;
         Ok(Self { script })
@@ -432,15 +437,50 @@ impl Served {
     }
 }
 
-/// The CPU time (user and system) process `pid` has used so far, seconds.
+/// Process `pid` and every process below it: `spin up` runs its trigger
+/// in a child process.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut tree = vec![pid];
+    let mut at = 0;
+    while let Some(&parent) = tree.get(at) {
+        at += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            tree.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    tree
+}
+
+/// The CPU time (user and system) process `pid` and its children have
+/// used so far, seconds.
 fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th of the whole line.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let mut ticks = 0;
+    for pid in process_tree(pid) {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th of the whole line.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    }
     Some(ticks as f64 / clock_ticks() as f64)
+}
+
+/// The peak resident memory of process `pid` and its children, KiB.
+fn peak_memory_kib(pid: u32) -> u64 {
+    process_tree(pid)
+        .iter()
+        .filter_map(|pid| proc_kib(&format!("/proc/{pid}/status"), "VmHWM:"))
+        .sum()
 }
 
 /// Clock ticks per second, as `/proc` counts CPU time.
@@ -811,7 +851,7 @@ struct Measured {
     paced: Row,
     paced_ping: Row,
     half_rate: f64,
-    /// Peak resident memory of the serving process, KiB.
+    /// Peak resident memory of the serving process and its children, KiB.
     hwm_kib: u64,
 }
 
@@ -955,7 +995,7 @@ async fn measure(
         eprintln!("{name}, interval {every}: {:.0}/s", row.rate);
         intervals.push((every, row));
     }
-    let hwm_kib = proc_kib(&format!("/proc/{}/status", served.pid), "VmHWM:").unwrap_or(0);
+    let hwm_kib = peak_memory_kib(served.pid);
     Ok(Measured {
         name,
         levels,
@@ -1446,6 +1486,66 @@ mod tests {
         assert_eq!(find_on_path("spin", dir.as_os_str()), Some(spin));
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(SPIN_SKIPPED, "spin not on PATH: skipped");
+    }
+
+    /// A stand-in for `spin`: a script that serves `spin up --from
+    /// <manifest> --listen <addr>` with the release `tombola-host` under
+    /// the same variables, or exits at once with `exit`.
+    fn stand_in_spin(name: &str, body: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tombola-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spin = dir.join("spin");
+        std::fs::write(&spin, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&spin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        spin
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn spin_up_is_served_and_measured_as_its_own_process() {
+        // target/<profile>/deps/<this test> -> target/<profile>/tombola-host
+        let host = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .join("tombola-host");
+        assert!(
+            host.is_file(),
+            "build tombola-host first: {}",
+            host.display()
+        );
+        let spin = stand_in_spin(
+            "spin",
+            &format!(
+                "[ \"$1 $2 $4\" = \"up --from --listen\" ] || exit 2\nexec {} --manifest \"$3\" --listen \"$5\"",
+                host.display()
+            ),
+        );
+        let served = Served::spin(&spin).await.unwrap();
+        assert_eq!(served.name, "spin up");
+        served.create_pool("s", 10, DEFAULT_EVERY).await.unwrap();
+        served.check_draw("s", 1, "first").await.unwrap();
+        let wrk = Wrk::new().unwrap();
+        let row = served
+            .step(&wrk, 2, Duration::from_secs(1), &Load::Get("/v1/health"))
+            .unwrap();
+        assert!(row.ok > 10 && row.errors == 0, "{row:?}");
+        assert!(row.cpu_us.is_some_and(|us| us > 0.0), "{row:?}");
+        assert!(peak_memory_kib(served.pid) > 0);
+        std::fs::remove_dir_all(spin.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_spin_that_exits_at_start_is_reported_with_what_it_printed() {
+        let spin = stand_in_spin("broken-spin", "echo no such manifest\nexit 3");
+        let error = match Served::spin(&spin).await {
+            Ok(_) => panic!("a spin that exits cannot serve"),
+            Err(error) => format!("{error:#}"),
+        };
+        assert!(error.contains("spin up exited at start"), "{error}");
+        assert!(error.contains("no such manifest"), "{error}");
+        std::fs::remove_dir_all(spin.parent().unwrap()).unwrap();
     }
 
     /// wrk with the bench's script against the test host: every draw it
