@@ -17,13 +17,19 @@ const BEGIN: &str = "<!-- cargo xtask bench: begin -->";
 /// Marks its end.
 const END: &str = "<!-- cargo xtask bench: end -->";
 
+/// Installs wrk from Debian's packages when it is missing (the bench's
+/// load generator, which its tests drive too).
+pub fn ensure_wrk() -> Result<()> {
+    test::ensure_debian_package("wrk", "wrk", WRK_HINT)
+}
+
 /// Runs every benchmark and writes the HTTP report into `BENCHMARKS.md`.
 pub fn run_all(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
         bail!("cargo xtask bench takes no arguments (got {arg:?})");
     }
     test::ensure_redis_server()?;
-    test::ensure_debian_package("wrk", "wrk", WRK_HINT)?;
+    ensure_wrk()?;
     run(cargo().args(["bench", "--package", "tombola-core"]))?;
     build::components()?;
     // The bench starts the host beside it, so both binaries are built.

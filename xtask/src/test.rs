@@ -195,6 +195,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
     }
     build::ensure_target()?;
     ensure_redis_server()?;
+    crate::bench::ensure_wrk()?;
 
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
