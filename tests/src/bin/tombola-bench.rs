@@ -1538,7 +1538,7 @@ mod tests {
         let spin = stand_in_spin(
             "spin",
             &format!(
-                "[ \"$1 $2 $4\" = \"up --from --listen\" ] || exit 2\nexec {} --manifest \"$3\" --listen \"$5\"",
+                "[ \"$1 $2 $4\" = \"up --from --listen\" ] || exit 2\nexec '{}' --manifest \"$3\" --listen \"$5\"",
                 host.display()
             ),
         );
