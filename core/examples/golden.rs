@@ -153,7 +153,7 @@ fn main() {
     let generators: Vec<Value> = [0u64, 1, 42, u64::MAX]
         .into_iter()
         .map(|seed| {
-            let mut rng = Rules::V1.generator(seed);
+            let mut rng = Rules::V1.generator(seed).expect("rules 1 is seeded");
             let below: Vec<u64> =
                 [1u64, 3, 10, 1 << 63 | 1, u64::MAX].into_iter().map(|bound| rng.below(bound)).collect();
             json!({ "rules": 1, "seed": seed, "below": [1u64, 3, 10, 1u64 << 63 | 1, u64::MAX], "values": below })

@@ -132,7 +132,7 @@ fn golden_generator_outputs_are_reproduced() {
     assert_eq!(generators.len(), 4);
     for generator in generators {
         let rules = Rules::from_version(generator.rules).expect("a released rules version");
-        let mut rng = rules.generator(generator.seed);
+        let mut rng = rules.generator(generator.seed).expect("seeded rules");
         let values: Vec<u64> = generator
             .below
             .iter()

@@ -10,9 +10,10 @@
 //!
 //! This module is the randomness of rules 2: the commitment, the byte
 //! stream and its unbiased integers, which feed the same sampler as rules 1,
-//! so stock and weights behave exactly as there. It is not yet a
-//! [`Rules`](super::Rules) version: pools select it once the draw entries
-//! carry client seed and nonce.
+//! so stock and weights behave exactly as there. Pools select it with
+//! `"rules": 2` ([`Rules::V2`](super::Rules::V2)); the entries that carry
+//! commitments, reveals, client seeds and nonces, and what `apply` checks
+//! of them, are in [`provable`](super::provable).
 //!
 //! # Rules 2
 //!
@@ -128,6 +129,11 @@ impl fmt::Debug for ServerSeed {
 pub struct Commitment([u8; 32]);
 
 impl Commitment {
+    /// The commitment of these digest bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Commitment {
+        Commitment(bytes)
+    }
+
     /// Parses a published commitment, 64 hex digits.
     ///
     /// # Errors

@@ -12,6 +12,8 @@
 //! tombola:{pool}:req:<id>     string  seq and recorded outcome of a request id
 //! tombola:{pool}:op:<id>      string  a multi-draw DrawState as JSON
 //! tombola:{pool}:archive:<n>  list    rotated log segment n, kept for audit
+//! tombola:{pool}:server-seed  string  rules 2: the server seed in force, 64 hex
+//!                                     digits, secret until a ROTATE reveals it
 //! ```
 //!
 //! The pool catalog, which pools exist and how to list them, lives beside
@@ -64,6 +66,12 @@ pub fn request(pool: &PoolId, request: &RequestId) -> String {
 /// A multi-draw's saved state: `tombola:{<pool>}:op:<id>`.
 pub fn operation(pool: &PoolId, operation: &OperationId) -> String {
     format!("tombola:{{{pool}}}:op:{operation}")
+}
+
+/// A rules-2 pool's server seed in force, secret until a ROTATE entry
+/// reveals it: `tombola:{<pool>}:server-seed`. No answer ever carries it.
+pub fn server_seed(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:server-seed")
 }
 
 /// Rotated log segment `n`: `tombola:{<pool>}:archive:<n>`.
@@ -136,6 +144,7 @@ mod tests {
             archive(&pool, 3),
             archive_snap(&pool, 3),
             archive_index(&pool),
+            server_seed(&pool),
         ];
         assert_eq!(
             keys,
@@ -148,6 +157,7 @@ mod tests {
                 "tombola:{p.1}:archive:3",
                 "tombola:{p.1}:archive:3:snap",
                 "tombola:{p.1}:archive:index",
+                "tombola:{p.1}:server-seed",
             ]
         );
         let tag = hash_tag(&pool);

@@ -1,0 +1,242 @@
+//! Rules 2 in the log: commitments, rotations and the draws made under
+//! them, and what `apply` checks of each.
+//!
+//! A rules-2 pool's log holds, after its CREATE:
+//!
+//! - one `COMMIT/1 <commitment> <rotate-every>`: the first server seed's
+//!   SHA-256, published before any draw uses it;
+//! - `DRAW/2 <request> <count> <client-seed> <nonce> <fill>` entries: the
+//!   nonce is 0 after a commitment and grows by one per draw;
+//! - `ROTATE/1 <revealed-seed> <next-commitment>` entries: the server seed
+//!   in force, revealed, and the commitment to the next (nonces restart
+//!   at 0).
+//!
+//! The server seed in force is never in the log: it lives in Redis under
+//! [`keys::server_seed`](super::keys::server_seed) until a ROTATE reveals
+//! it. A replay that must compute the draws made under it is given it in a
+//! [`Keyring`]; without it, those draws apply as
+//! [`FailReason::SeedWithheld`](super::FailReason::SeedWithheld), which is
+//! how a player's verifier sees draws whose seed is not yet revealed.
+//!
+//! `apply` settles what the order of the log says: a DRAW/2 whose nonce is
+//! not the next one fails as
+//! [`NonceOutOfOrder`](super::FailReason::NonceOutOfOrder) and changes
+//! nothing; past the pool's rotation interval a draw fails as
+//! [`RotationDue`](super::FailReason::RotationDue); a ROTATE whose reveal is
+//! not the committed seed is ignored as
+//! [`RevealMismatch`](super::IgnoreReason::RevealMismatch), and the
+//! commitment in force stays.
+//!
+//! ```
+//! use tombola_core::pool::provable::Keyring;
+//! use tombola_core::pool::{Entry, Ledger, Outcome, ServerSeed};
+//!
+//! let seed = ServerSeed::from_bytes([7; 32]);
+//! let log = [
+//!     "CREATE/1 p 2 stock 32 P a:1:5 b:3:*".to_string(),
+//!     format!("COMMIT/1 {} 0", seed.commitment()),
+//!     "DRAW/2 r-1 2 lucky-7 0 partial".to_string(),
+//! ];
+//! let mut ledger = Ledger::with_keys(Keyring::of([seed]));
+//! for (seq, line) in (1..).zip(&log) {
+//!     ledger.apply(seq, &Entry::decode(line)?)?;
+//! }
+//! let state = ledger.state().expect("created");
+//! assert_eq!(state.fairness().map(|f| f.nonce()), Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::pool::entry::{Commit, Entry, Rotate};
+use crate::pool::fair::{Commitment, FairInput, ServerSeed};
+use crate::pool::id::ClientSeed;
+use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
+use crate::pool::state::{PoolState, failed_draw, ignored};
+
+/// What a rules-2 pool's state knows of its randomness: the commitment in
+/// force, the next nonce under it and the rotation interval. It never holds
+/// a server seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fairness {
+    pub(crate) commitment: Commitment,
+    pub(crate) nonce: u64,
+    pub(crate) rotate_every: u32,
+}
+
+impl Fairness {
+    /// The commitment to the server seed in force.
+    pub fn commitment(&self) -> Commitment {
+        self.commitment
+    }
+
+    /// The nonce the next draw must carry.
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    /// Draws per server seed before a rotation is due; 0 when only the
+    /// operator rotates.
+    pub fn rotate_every(&self) -> u32 {
+        self.rotate_every
+    }
+
+    /// Whether the server seed must be rotated before the next draw.
+    pub fn rotation_due(&self) -> bool {
+        self.rotate_every > 0 && self.nonce >= u64::from(self.rotate_every)
+    }
+}
+
+/// The server seeds a replay holds, found by their commitments: the one in
+/// force (from Redis) and those revealed in the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keyring(Vec<(Commitment, ServerSeed)>);
+
+impl Keyring {
+    /// No seed: rules-2 draws apply as withheld.
+    pub fn new() -> Keyring {
+        Keyring::default()
+    }
+
+    /// A keyring of these seeds.
+    pub fn of(seeds: impl IntoIterator<Item = ServerSeed>) -> Keyring {
+        let mut keys = Keyring::new();
+        for seed in seeds {
+            keys.insert(seed);
+        }
+        keys
+    }
+
+    /// Adds a seed (once).
+    pub fn insert(&mut self, seed: ServerSeed) {
+        let commitment = seed.commitment();
+        if self.get(&commitment).is_none() {
+            self.0.push((commitment, seed));
+        }
+    }
+
+    /// Adds every seed that a ROTATE of `entries` reveals.
+    pub fn learn<'a>(&mut self, entries: impl IntoIterator<Item = &'a Entry>) {
+        for entry in entries {
+            if let Entry::Rotate(rotate) = entry {
+                self.insert(rotate.revealed.clone());
+            }
+        }
+    }
+
+    /// The seed committed to by `commitment`, if held.
+    pub fn get(&self, commitment: &Commitment) -> Option<&ServerSeed> {
+        self.0
+            .iter()
+            .find(|(held, _)| held == commitment)
+            .map(|(_, seed)| seed)
+    }
+
+    /// Whether no seed is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The COMMIT entry that starts a rules-2 pool's randomness: appended with
+/// its CREATE, before any draw.
+///
+/// ```
+/// use tombola_core::pool::{provable, ServerSeed};
+///
+/// let seed = ServerSeed::from_bytes([0; 32]);
+/// let entry = provable::commit_entry(&seed, 100);
+/// assert_eq!(
+///     entry.encode(),
+///     "COMMIT/1 66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925 100"
+/// );
+/// ```
+pub fn commit_entry(seed: &ServerSeed, rotate_every: u32) -> Entry {
+    Entry::Commit(Commit {
+        commitment: seed.commitment(),
+        rotate_every,
+    })
+}
+
+/// The ROTATE entry that reveals `current` and commits `next`.
+pub fn rotate_entry(current: &ServerSeed, next: &ServerSeed) -> Entry {
+    Entry::Rotate(Rotate {
+        revealed: current.clone(),
+        next: next.commitment(),
+    })
+}
+
+impl PoolState {
+    /// What the state knows of its rules-2 randomness; `None` for a pool of
+    /// other rules, or before its first COMMIT.
+    pub fn fairness(&self) -> Option<&Fairness> {
+        self.fair.as_ref()
+    }
+
+    pub(crate) fn commit(&mut self, commitment: Commitment, rotate_every: u32) -> Outcome {
+        if !self.rules().is_fair() {
+            return ignored(IgnoreReason::NotFair);
+        }
+        if self.fair.is_some() {
+            return ignored(IgnoreReason::AlreadyCommitted);
+        }
+        self.fair = Some(Fairness {
+            commitment,
+            nonce: 0,
+            rotate_every,
+        });
+        Outcome::Commit
+    }
+
+    pub(crate) fn rotate(&mut self, revealed: &ServerSeed, next: Commitment) -> Outcome {
+        if !self.rules().is_fair() {
+            return ignored(IgnoreReason::NotFair);
+        }
+        match self.fair.as_mut() {
+            Some(fair) if fair.commitment.is_commitment_of(revealed) => {
+                fair.commitment = next;
+                fair.nonce = 0;
+                Outcome::Rotate
+            }
+            _ => ignored(IgnoreReason::RevealMismatch),
+        }
+    }
+
+    pub(crate) fn fair_draw(
+        &mut self,
+        count: u32,
+        client_seed: &str,
+        nonce: u64,
+        all_or_nothing: bool,
+        keys: &Keyring,
+    ) -> Outcome {
+        if !self.rules().is_fair() {
+            return failed_draw(Vec::new(), count, FailReason::RulesMismatch);
+        }
+        let Some(fair) = self.fair else {
+            return failed_draw(Vec::new(), count, FailReason::NoCommitment);
+        };
+        if nonce != fair.nonce {
+            return failed_draw(Vec::new(), count, FailReason::NonceOutOfOrder);
+        }
+        if fair.rotation_due() {
+            return failed_draw(Vec::new(), count, FailReason::RotationDue);
+        }
+        if self.closed {
+            return failed_draw(Vec::new(), count, FailReason::Closed);
+        }
+        // The nonce is spent whatever the stock: the log holds the draw.
+        if let Some(fair) = self.fair.as_mut() {
+            fair.nonce = nonce.saturating_add(1);
+        }
+        let Some(server_seed) = keys.get(&fair.commitment) else {
+            return failed_draw(Vec::new(), count, FailReason::SeedWithheld);
+        };
+        let input = FairInput {
+            server_seed: server_seed.clone(),
+            pool: self.id().clone(),
+            client_seed: ClientSeed::checked(client_seed),
+            nonce,
+        };
+        let mut rng = input.generator();
+        self.draw_from(count, all_or_nothing, None, |bound| rng.below(bound))
+    }
+}
