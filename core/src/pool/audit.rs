@@ -26,6 +26,8 @@ use crate::pool::id::{OperationId, PoolId, RequestId};
 use crate::pool::keys;
 use crate::pool::outcome::Outcome;
 use crate::pool::record::{Fingerprint, Record};
+use crate::pool::fair::ServerSeed;
+use crate::pool::provable::Keyring;
 use crate::pool::replay::decode_tail;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
@@ -91,6 +93,7 @@ pub struct Prepared {
     mismatches: Vec<Mismatch>,
     skipped: Vec<String>,
     requests: Vec<RequestId>,
+    keys: Keyring,
 }
 
 /// Replays everything retained of `pool` from the oldest usable start and
@@ -161,7 +164,10 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
             }
         }
     }
+    let mut keys = Keyring::new();
+    keys.learn(entries.iter().map(|(_, entry)| entry));
     Ok(Prepared {
+        keys,
         pool: pool.clone(),
         start: start.map(|s| s.state),
         from,
@@ -174,6 +180,14 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
 }
 
 impl Prepared {
+    /// Holds the server seed in force of a rules-2 pool (read from
+    /// [`keys::server_seed`]), so the draws made under it are recomputed;
+    /// the seeds revealed in the log are held already.
+    pub fn holding(mut self, seed: ServerSeed) -> Prepared {
+        self.keys.insert(seed);
+        self
+    }
+
     /// The request records to read, in order.
     pub fn requests(&self) -> &[RequestId] {
         &self.requests
@@ -211,7 +225,14 @@ impl Prepared {
         let mut seen = HashSet::new();
         let (mut checked, mut unrecorded) = (0u64, 0u64);
         for (seq, entry) in &self.entries {
-            let outcome = crate::pool::apply(&mut state, entry);
+            let outcome = crate::pool::apply_with(&mut state, entry, &self.keys);
+            if let Some(detail) = crate::pool::proof::fairness_problem(entry, &outcome) {
+                mismatches.push(Mismatch {
+                    seq: *seq,
+                    what: "fairness".into(),
+                    detail,
+                });
+            }
             if let Some(request) = entry.request_id() {
                 if !seen.insert(request.clone()) {
                     mismatches.push(Mismatch {

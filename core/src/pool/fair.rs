@@ -143,6 +143,11 @@ impl Commitment {
         parse_hex(text).map(Commitment)
     }
 
+    /// The digest's 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Whether `seed` is the server seed this commits to.
     pub fn is_commitment_of(&self, seed: &ServerSeed) -> bool {
         seed.commitment() == *self
@@ -196,7 +201,7 @@ fn parse_hex(text: &str) -> Result<[u8; 32], HexError> {
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

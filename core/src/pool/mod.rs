@@ -42,6 +42,8 @@
 //!   integers an auditor needs to reproduce a draw.
 //! - [`fair`]: rules 2, "provably fair": committed server seeds, client
 //!   seeds and nonces, the HMAC-SHA256 stream and its unbiased integers.
+//! - [`proof`]: what a player checks: the proof of one draw, an exported
+//!   log, and the verdict of recomputing them.
 //! - [`provable`]: rules 2 in the log: commitments, rotations, the draws
 //!   made under them and the server seeds a replay holds.
 //! - [`sampler`]: the cache-aware weighted sampler draws run on.
@@ -75,6 +77,7 @@ pub mod keys;
 pub mod machine;
 pub mod operation;
 pub mod outcome;
+pub mod proof;
 pub mod provable;
 pub mod record;
 pub mod replay;
