@@ -21,13 +21,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::pool::entry::Entry;
+use crate::pool::fair::ServerSeed;
 use crate::pool::history::{self, History, Unrecoverable};
 use crate::pool::id::{OperationId, PoolId, RequestId};
 use crate::pool::keys;
 use crate::pool::outcome::Outcome;
-use crate::pool::record::{Fingerprint, Record};
-use crate::pool::fair::ServerSeed;
 use crate::pool::provable::Keyring;
+use crate::pool::record::{Fingerprint, Record};
 use crate::pool::replay::decode_tail;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;

@@ -955,7 +955,11 @@ fn decode_fair_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError>
 fn digest_field(fields: &mut Fields<'_>, field: Field) -> Result<[u8; 32], CodecError> {
     let (at, text) = fields.expect(field)?;
     let bytes = text.as_bytes();
-    if bytes.len() != 64 || bytes.iter().any(|&byte| HEX_VALUE[usize::from(byte)] & 0x80 != 0) {
+    if bytes.len() != 64
+        || bytes
+            .iter()
+            .any(|&byte| HEX_VALUE[usize::from(byte)] & 0x80 != 0)
+    {
         return Err(CodecError::invalid(at, field, FieldProblem::NotDigest));
     }
     let mut out = [0u8; 32];

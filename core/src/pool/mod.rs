@@ -102,11 +102,11 @@ pub use machine::{
     Command, DecideError, apply, apply_with, chunk_entry, decide, draw_entry, rollback_entry,
 };
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
-pub use record::{Fingerprint, Record, RecordError};
 pub use provable::{Fairness, Keyring};
+pub use record::{Fingerprint, Record, RecordError};
 pub use replay::{
-    Ledger, LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, replay_with,
-    seq_of_push,
+    Ledger, LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, replay_tail_with,
+    replay_with, seq_of_push,
 };
 pub use rules::Rules;
 pub use snapshot::{Snapshot, SnapshotError};

@@ -182,7 +182,10 @@ pub fn fairness_problem(entry: &Entry, outcome: &Outcome) -> Option<String> {
             },
         ) => match reason {
             FailReason::NonceOutOfOrder => {
-                format!("nonce {} is not the next one under its server seed", draw.nonce)
+                format!(
+                    "nonce {} is not the next one under its server seed",
+                    draw.nonce
+                )
             }
             FailReason::RotationDue => format!("nonce {} is past the rotation", draw.nonce),
             FailReason::RulesMismatch | FailReason::NoCommitment => {
@@ -303,7 +306,10 @@ pub fn verify_proof(proof: &Proof) -> Verdict {
     let committed = snapshot.state.fairness().map(|fair| fair.commitment());
     let claimed = Commitment::from_hex(&proof.commitment).ok();
     if committed.is_none() || committed != claimed {
-        verdict.find(seq, "the commitment is not the one in force before the draw");
+        verdict.find(
+            seq,
+            "the commitment is not the one in force before the draw",
+        );
         return verdict;
     }
     let mut keys = Keyring::new();

@@ -46,9 +46,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::pool::entry::{Commit, Entry, Rotate};
+use crate::pool::entry::{Commit, DrawCount, Entry, FairDraw, Rotate};
 use crate::pool::fair::{Commitment, FairInput, ServerSeed};
-use crate::pool::id::ClientSeed;
+use crate::pool::id::{ClientSeed, RequestId};
+use crate::pool::machine::DecideError;
 use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
 use crate::pool::state::{PoolState, failed_draw, ignored};
 
@@ -154,6 +155,39 @@ pub fn commit_entry(seed: &ServerSeed, rotate_every: u32) -> Entry {
         commitment: seed.commitment(),
         rotate_every,
     })
+}
+
+/// The DRAW/2 entry of a request on a rules-2 pool, with the nonce the
+/// state says is next ([`Fairness::nonce`]). Whether that nonce is still
+/// the next one where the entry lands is settled by `apply`.
+///
+/// # Errors
+///
+/// [`DecideError::BadCount`] unless `count` is 1 to
+/// [`MAX_DRAW_COUNT`](super::MAX_DRAW_COUNT).
+///
+/// ```
+/// use tombola_core::pool::{provable, ClientSeed, RequestId};
+///
+/// let entry = provable::fair_draw_entry(RequestId::new("r-1")?, 2, false, ClientSeed::new("lucky-7")?, 4)?;
+/// assert_eq!(entry.encode(), "DRAW/2 r-1 2 lucky-7 4 partial");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fair_draw_entry(
+    request_id: RequestId,
+    count: u32,
+    all_or_nothing: bool,
+    client_seed: ClientSeed,
+    nonce: u64,
+) -> Result<Entry, DecideError> {
+    let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+    Ok(Entry::FairDraw(FairDraw {
+        request_id,
+        count,
+        client_seed,
+        nonce,
+        all_or_nothing,
+    }))
 }
 
 /// The ROTATE entry that reveals `current` and commits `next`.

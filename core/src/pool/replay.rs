@@ -10,8 +10,8 @@ use crate::pool::codec::CodecError;
 use crate::pool::codec::Line;
 use crate::pool::entry::Entry;
 use crate::pool::machine::{apply_line_keyed, apply_with};
-use crate::pool::provable::Keyring;
 use crate::pool::outcome::Outcome;
+use crate::pool::provable::Keyring;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -311,7 +311,25 @@ where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    Replayed::collect(start, Keyring::new(), lines, |ledger, line| {
+    replay_tail_with(start, lines, Keyring::new())
+}
+
+/// As [`replay_tail`], holding the server seeds in `keys` for rules-2
+/// draws (see [`provable`](super::provable)).
+///
+/// # Errors
+///
+/// As [`replay_tail`].
+pub fn replay_tail_with<I>(
+    start: Option<Snapshot>,
+    lines: I,
+    keys: Keyring,
+) -> Result<Replayed, ReplayError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    Replayed::collect(start, keys, lines, |ledger, line| {
         let outcome = ledger.apply_line(line.as_ref())?;
         Ok((ledger.seq(), outcome))
     })

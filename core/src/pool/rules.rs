@@ -249,7 +249,11 @@ mod tests {
         assert_eq!(Rules::V1.version(), 1);
         assert_eq!(Rules::from_version(2), Some(Rules::V2));
         assert_eq!(Rules::V2.version(), 2);
-        assert_eq!(Rules::LATEST, Rules::V1, "new pools keep rules 1 unless they ask");
+        assert_eq!(
+            Rules::LATEST,
+            Rules::V1,
+            "new pools keep rules 1 unless they ask"
+        );
         assert!(Rules::V2.is_fair() && !Rules::V1.is_fair());
         assert_eq!(Rules::from_version(0), None);
         assert_eq!(Rules::from_version(3), None);

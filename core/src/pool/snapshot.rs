@@ -63,9 +63,9 @@ use std::sync::Arc;
 
 use crate::crc::crc32c;
 use crate::pool::config::{ConfigError, Mode, Stock, ValidConfig};
+use crate::pool::fair::Commitment;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::OperationId;
-use crate::pool::fair::Commitment;
 use crate::pool::provable::Fairness;
 use crate::pool::state::{PoolState, Slot};
 
