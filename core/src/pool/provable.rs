@@ -274,3 +274,48 @@ impl PoolState {
         self.draw_from(count, all_or_nothing, None, |bound| rng.below(bound))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::snapshot::{Malformed, Snapshot, SnapshotError};
+    use crate::pool::{Ledger, ServerSeed};
+
+    #[test]
+    fn a_format_3_snapshot_of_a_pool_of_other_rules_is_refused() {
+        let mut ledger = Ledger::new();
+        let lines = [
+            "CREATE/1 p 2 stock 32 P a:1:5".to_string(),
+            commit_entry(&ServerSeed::from_bytes([1; 32]), 0).encode(),
+        ];
+        for (seq, line) in (1..).zip(&lines) {
+            ledger
+                .apply(seq, &Entry::decode(line).expect("valid"))
+                .expect("in order");
+        }
+        let mut bytes = ledger.snapshot().expect("exists").encode();
+        // The rules varint follows the 9-byte header, seq and closed.
+        assert_eq!(bytes[11], 2);
+        bytes[11] = 1;
+        let body = bytes.len() - 4;
+        let crc = crate::crc::crc32c(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            Snapshot::decode(&bytes),
+            Err(SnapshotError::Malformed {
+                offset: 9,
+                reason: Malformed::NotFair
+            })
+        );
+    }
+
+    #[test]
+    fn a_keyring_finds_seeds_by_commitment_once() {
+        let seed = ServerSeed::from_bytes([3; 32]);
+        let mut keys = Keyring::of([seed.clone(), seed.clone()]);
+        assert_eq!(keys.get(&seed.commitment()), Some(&seed));
+        keys.learn([&rotate_entry(&ServerSeed::from_bytes([4; 32]), &seed)]);
+        assert_eq!(keys.0.len(), 2);
+        assert!(!keys.is_empty() && Keyring::new().is_empty());
+    }
+}
