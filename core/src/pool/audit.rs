@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::pool::entry::Entry;
-use crate::pool::fair::ServerSeed;
 use crate::pool::history::{self, History, Unrecoverable};
 use crate::pool::id::{OperationId, PoolId, RequestId};
 use crate::pool::keys;
@@ -164,7 +163,7 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
             }
         }
     }
-    let mut keys = Keyring::new();
+    let mut keys = Keyring::of(history.live.secret.clone());
     keys.learn(entries.iter().map(|(_, entry)| entry));
     Ok(Prepared {
         keys,
@@ -180,14 +179,6 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
 }
 
 impl Prepared {
-    /// Holds the server seed in force of a rules-2 pool (read from
-    /// [`keys::server_seed`]), so the draws made under it are recomputed;
-    /// the seeds revealed in the log are held already.
-    pub fn holding(mut self, seed: ServerSeed) -> Prepared {
-        self.keys.insert(seed);
-        self
-    }
-
     /// The request records to read, in order.
     pub fn requests(&self) -> &[RequestId] {
         &self.requests

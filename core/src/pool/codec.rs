@@ -839,6 +839,8 @@ fn decode_create<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
                 ConfigField::Name => name_at,
                 ConfigField::Rules => rules_at,
                 ConfigField::SnapshotEvery => every_at,
+                // Never in a CREATE line: the interval is COMMIT's.
+                ConfigField::RotateEvery => rules_at,
                 ConfigField::Items => item_at(0, 0),
                 ConfigField::ItemId(index) => item_at(index, 0),
                 ConfigField::ItemWeight(index) => item_at(index, 1),

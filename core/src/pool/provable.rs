@@ -12,7 +12,7 @@
 //!   at 0).
 //!
 //! The server seed in force is never in the log: it lives in Redis under
-//! [`keys::server_seed`](super::keys::server_seed) until a ROTATE reveals
+//! [`keys::fair`](super::keys::fair) until a ROTATE reveals
 //! it. A replay that must compute the draws made under it is given it in a
 //! [`Keyring`]; without it, those draws apply as
 //! [`FailReason::SeedWithheld`](super::FailReason::SeedWithheld), which is
@@ -188,6 +188,56 @@ pub fn fair_draw_entry(
         nonce,
         all_or_nothing,
     }))
+}
+
+/// A DRAW/2 line without its nonce, for the script that appends it: the
+/// line is `head`, the nonce in decimal, then `tail`. The script takes the
+/// nonce from [`keys::fair`](super::keys::fair) in the same atomic step as
+/// the append, so concurrent draws get consecutive nonces in log order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FairDrawLine {
+    /// Everything before the nonce, ending in a space.
+    pub head: String,
+    /// Everything after the nonce, starting with a space.
+    pub tail: String,
+}
+
+impl FairDrawLine {
+    /// The line for a request; see [`fair_draw_entry`] for its fields.
+    ///
+    /// # Errors
+    ///
+    /// [`DecideError::BadCount`] unless `count` is 1 to
+    /// [`MAX_DRAW_COUNT`](super::MAX_DRAW_COUNT).
+    ///
+    /// ```
+    /// use tombola_core::pool::provable::{fair_draw_entry, FairDrawLine};
+    /// use tombola_core::pool::{ClientSeed, RequestId};
+    ///
+    /// let (request, seed) = (RequestId::new("r-1")?, ClientSeed::new("lucky-7")?);
+    /// let line = FairDrawLine::new(request.clone(), 2, true, seed.clone())?;
+    /// assert_eq!(line.with_nonce(4), fair_draw_entry(request, 2, true, seed, 4)?.encode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(
+        request_id: RequestId,
+        count: u32,
+        all_or_nothing: bool,
+        client_seed: ClientSeed,
+    ) -> Result<FairDrawLine, DecideError> {
+        let line = fair_draw_entry(request_id, count, all_or_nothing, client_seed, 0)?.encode();
+        // The nonce 0 is the fifth field; the fields before it hold no
+        // space and no digit-only word can be mistaken for it.
+        let fields: Vec<&str> = line.splitn(6, ' ').collect();
+        let head = format!("{} {} {} {} ", fields[0], fields[1], fields[2], fields[3]);
+        let tail = format!(" {}", fields[5]);
+        Ok(FairDrawLine { head, tail })
+    }
+
+    /// The line with this nonce.
+    pub fn with_nonce(&self, nonce: u64) -> String {
+        format!("{}{nonce}{}", self.head, self.tail)
+    }
 }
 
 /// The ROTATE entry that reveals `current` and commits `next`.
