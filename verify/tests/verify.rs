@@ -105,7 +105,10 @@ fn a_tampered_reveal_is_caught_at_its_rotation() {
 fn a_reordered_nonce_is_caught_naming_the_entry() {
     let (mut export, _) = served(&entries());
     // The two draws under seed 2 swap places: each nonce is out of order.
-    let (third, fourth) = (export.entries[5].line.clone(), export.entries[6].line.clone());
+    let (third, fourth) = (
+        export.entries[5].line.clone(),
+        export.entries[6].line.clone(),
+    );
     export.entries[5].line = fourth;
     export.entries[6].line = third;
     let verdict = verify_export(&export);
@@ -133,8 +136,14 @@ fn proof_of(index: usize, revealed: Option<&ServerSeed>) -> Proof {
     let (export, before) = served(&entries);
     let outcome = export.entries[index].outcome.clone().expect("a draw");
     let snapshot = before[index].snapshot().expect("the pool exists");
-    Proof::new(snapshot, index as u64 + 1, &entries[index], outcome, revealed)
-        .expect("a rules-2 pool with a commitment")
+    Proof::new(
+        snapshot,
+        index as u64 + 1,
+        &entries[index],
+        outcome,
+        revealed,
+    )
+    .expect("a rules-2 pool with a commitment")
 }
 
 fn verify_proof(proof: &Proof) -> Verdict {

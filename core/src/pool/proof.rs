@@ -19,8 +19,9 @@
 //! commitment and the next nonce, and never a server seed.
 //!
 //! An **exported log** ([`LogExport`]) is JSON: the pool and every entry
-//! from the first, each with the outcome recorded for its request when
-//! there is one:
+//! from the first, each with its outcome when there is one (the draw
+//! component's `GET /v1/pools/{pool}/log?limit=1000` answers this shape,
+//! with the outcomes the server computed):
 //!
 //! ```text
 //! {"pool":"summer","entries":[
@@ -43,16 +44,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::pool::entry::Entry;
 use crate::pool::fair::{Commitment, ServerSeed};
+use crate::pool::history::{self, History, Unrecoverable};
 use crate::pool::id::PoolId;
 use crate::pool::machine::apply_with;
 use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
 use crate::pool::provable::Keyring;
+use crate::pool::replay::{Ledger, decode_tail};
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
 /// One entry of an exported log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExportedEntry {
     /// The entry's sequence number.
     pub seq: u64,
@@ -63,9 +65,10 @@ pub struct ExportedEntry {
     pub outcome: Option<Outcome>,
 }
 
-/// A pool's log from its first entry, with the recorded outcomes.
+/// A pool's log from its first entry, with the recorded outcomes. Other
+/// fields are ignored, so a page of `GET /v1/pools/{pool}/log` that starts
+/// at entry 1 and holds the whole log is an export as it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LogExport {
     /// The pool.
     pub pool: PoolId,
@@ -117,6 +120,122 @@ impl Proof {
             server_seed: revealed.map(ServerSeed::reveal),
         })
     }
+}
+
+/// Why there is no proof of an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProveError {
+    /// What Redis holds cannot be replayed.
+    #[error(transparent)]
+    Unrecoverable(#[from] Unrecoverable),
+    /// The entry is no longer retained, or not in the log.
+    #[error("log entry {0} is not retained")]
+    NotRetained(u64),
+    /// The entry is not a rules-2 draw of a pool with a commitment.
+    #[error("log entry {0} is not a rules-2 draw")]
+    NotFairDraw(u64),
+}
+
+/// The proof of the rules-2 draw at `seq`, from everything retained of
+/// `pool`: the state before it, its line and outcome, the commitment in
+/// force, and the server seed only when a ROTATE of the log revealed it.
+/// The seed in force ([`Tail::secret`](super::history::Tail::secret)) is
+/// used to replay, never put in the proof.
+///
+/// # Errors
+///
+/// A [`ProveError`] when the history does not replay, no longer holds
+/// `seq`, or `seq` is not a rules-2 draw.
+pub fn prove(pool: &PoolId, history: &History, seq: u64) -> Result<Proof, ProveError> {
+    let candidates = history::candidates(pool, history).into_iter().rev();
+    let (position, start, _, _) = history::first_usable(candidates, Vec::new())?;
+    let (first_seq, lines) = history::lines_from(history, position);
+    let entries =
+        decode_tail(first_seq, lines.iter().map(|l| l.as_bytes())).map_err(|e| Unrecoverable {
+            position: format!("log entry {}", e.seq),
+            reason: e.source.to_string(),
+        })?;
+    let mut revealed = Keyring::new();
+    revealed.learn(entries.iter().map(|(_, entry)| entry));
+    let mut keys = revealed.clone();
+    if let Some(secret) = &history.live.secret {
+        keys.insert(secret.clone());
+    }
+    let mut ledger = start
+        .map_or_else(Ledger::new, Ledger::from_snapshot)
+        .holding(keys);
+    if ledger.seq() >= seq {
+        return Err(ProveError::NotRetained(seq));
+    }
+    for (at, entry) in &entries {
+        if *at == seq {
+            let before = ledger.snapshot().ok_or(ProveError::NotFairDraw(seq))?;
+            let commitment = before
+                .state
+                .fairness()
+                .map(|fair| fair.commitment())
+                .ok_or(ProveError::NotFairDraw(seq))?;
+            if !matches!(entry, Entry::FairDraw(_)) {
+                return Err(ProveError::NotFairDraw(seq));
+            }
+            let outcome = ledger.apply(*at, entry).map_err(|e| Unrecoverable {
+                position: format!("log entry {at}"),
+                reason: e.to_string(),
+            })?;
+            return Proof::new(before, seq, entry, outcome, revealed.get(&commitment))
+                .ok_or(ProveError::NotFairDraw(seq));
+        }
+        ledger.apply(*at, entry).map_err(|e| Unrecoverable {
+            position: format!("log entry {at}"),
+            reason: e.to_string(),
+        })?;
+    }
+    Err(ProveError::NotRetained(seq))
+}
+
+/// One server seed of a pool, as the fairness listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeedRecord {
+    /// Its commitment, 64 hex digits.
+    pub commitment: String,
+    /// The sequence number of the COMMIT or ROTATE that published it.
+    pub committed_at: u64,
+    /// The sequence number of the ROTATE that revealed it, once revealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revealed_at: Option<u64>,
+    /// The server seed, 64 hex digits, once revealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_seed: Option<String>,
+}
+
+/// Every commitment and reveal in `entries`, oldest first, with their log
+/// positions. Only seeds the log reveals are shown.
+pub fn seeds<'a>(entries: impl IntoIterator<Item = &'a (u64, Entry)>) -> Vec<SeedRecord> {
+    let mut out: Vec<SeedRecord> = Vec::new();
+    let committed = |commitment: Commitment, seq: u64| SeedRecord {
+        commitment: commitment.to_string(),
+        committed_at: seq,
+        revealed_at: None,
+        server_seed: None,
+    };
+    for (seq, entry) in entries {
+        match entry {
+            Entry::Commit(commit) if out.is_empty() => {
+                out.push(committed(commit.commitment, *seq));
+            }
+            Entry::Rotate(rotate) => {
+                let revealed = rotate.revealed.commitment().to_string();
+                let Some(current) = out.last_mut().filter(|c| c.commitment == revealed) else {
+                    continue;
+                };
+                current.revealed_at = Some(*seq);
+                current.server_seed = Some(rotate.revealed.reveal());
+                out.push(committed(rotate.next, *seq));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// One entry that does not match, by its sequence number.

@@ -48,6 +48,7 @@
 
 use crate::pool::entry::{Commit, DrawCount, Entry, FairDraw, Rotate};
 use crate::pool::fair::{Commitment, FairInput, ServerSeed};
+use crate::pool::history::Computed;
 use crate::pool::id::{ClientSeed, RequestId};
 use crate::pool::machine::DecideError;
 use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
@@ -157,6 +158,19 @@ pub fn commit_entry(seed: &ServerSeed, rotate_every: u32) -> Entry {
     })
 }
 
+/// The COMMIT entry a new pool starts its randomness with, appended with
+/// its CREATE: `Some` exactly for a rules-2 pool.
+pub fn first_commit(
+    config: &crate::pool::ValidConfig,
+    seed: &ServerSeed,
+    rotate_every: u32,
+) -> Option<Entry> {
+    config
+        .rules()
+        .is_fair()
+        .then(|| commit_entry(seed, rotate_every))
+}
+
 /// The DRAW/2 entry of a request on a rules-2 pool, with the nonce the
 /// state says is next ([`Fairness::nonce`]). Whether that nonce is still
 /// the next one where the entry lands is settled by `apply`.
@@ -248,6 +262,42 @@ pub fn rotate_entry(current: &ServerSeed, next: &ServerSeed) -> Entry {
     })
 }
 
+/// What a player is told of a rules-2 draw: the client seed and nonce its
+/// stream was made of, and the commitment to the server seed in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The client seed.
+    pub client_seed: ClientSeed,
+    /// The nonce.
+    pub nonce: u64,
+    /// The commitment in force at the draw.
+    pub commitment: Commitment,
+}
+
+/// The receipt of the rules-2 draw at `seq`, if `computed` replayed it:
+/// the commitment in force there is the one a later ROTATE of the replay
+/// reveals, or else the one in force at its end.
+pub fn receipt(computed: &Computed, seq: u64) -> Option<Receipt> {
+    let mut after = computed.entries.iter().skip_while(|(at, _)| *at < seq);
+    let (_, Entry::FairDraw(draw)) = after.next()? else {
+        return None;
+    };
+    let commitment = after
+        .find_map(|(_, entry)| match entry {
+            Entry::Rotate(rotate) => Some(rotate.revealed.commitment()),
+            _ => None,
+        })
+        .or_else(|| {
+            let state = computed.replayed.state.as_ref()?;
+            state.fairness().map(Fairness::commitment)
+        })?;
+    Some(Receipt {
+        client_seed: draw.client_seed.clone(),
+        nonce: draw.nonce,
+        commitment,
+    })
+}
+
 impl PoolState {
     /// What the state knows of its rules-2 randomness; `None` for a pool of
     /// other rules, or before its first COMMIT.
@@ -304,12 +354,13 @@ impl PoolState {
         if fair.rotation_due() {
             return failed_draw(Vec::new(), count, FailReason::RotationDue);
         }
-        if self.closed {
-            return failed_draw(Vec::new(), count, FailReason::Closed);
-        }
-        // The nonce is spent whatever the stock: the log holds the draw.
+        // The nonce is spent whatever the stock or a close: the log holds
+        // the draw, and the script that appended it moved on.
         if let Some(fair) = self.fair.as_mut() {
             fair.nonce = nonce.saturating_add(1);
+        }
+        if self.closed {
+            return failed_draw(Vec::new(), count, FailReason::Closed);
         }
         let Some(server_seed) = keys.get(&fair.commitment) else {
             return failed_draw(Vec::new(), count, FailReason::SeedWithheld);
