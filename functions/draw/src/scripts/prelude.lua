@@ -26,7 +26,7 @@ end
 -- there is none) and the log lines from that index on.
 local function tail(out, base, log_key, snap_key, fair_key)
   local snap = redis.call('GET', snap_key)
-  local secret = redis.call('HGET', fair_key, 'seed')
+  local secret = fair_key and redis.call('HGET', fair_key, 'seed')
   local seq = snap_seq(snap)
   local start = 0
   if seq and seq >= base then
