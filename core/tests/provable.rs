@@ -209,3 +209,22 @@ fn format_3_snapshots_round_trip_and_hold_no_seed() {
 fn ledger_of_create() -> (Ledger, Vec<Outcome>) {
     ledger(&[CREATE.to_string()], Keyring::new())
 }
+
+// The append script hands out one nonce per DRAW/2 it appends, whatever
+// the pool's state; `apply` spends it the same way, so the next draw's
+// nonce is still the one due.
+#[test]
+fn a_draw_on_a_closed_pool_spends_its_nonce() {
+    let lines = [
+        CREATE.to_string(),
+        provable::commit_entry(&seed(1), 0).encode(),
+        "CLOSE/1".into(),
+        "DRAW/2 r-1 1 c 0 partial".into(),
+        "DRAW/2 r-2 1 c 1 partial".into(),
+    ];
+    let (ledger, outcomes) = ledger(&lines, Keyring::of([seed(1)]));
+    assert_eq!(failed(&outcomes[3]), Some(FailReason::Closed));
+    assert_eq!(failed(&outcomes[4]), Some(FailReason::Closed));
+    let fair = ledger.state().and_then(|s| s.fairness()).expect("fair");
+    assert_eq!(fair.nonce(), 2);
+}

@@ -71,7 +71,7 @@ pub fn commit(
 #[derive(Debug)]
 pub enum DrawCommitted {
     /// The draw's entry, with its outcome.
-    Committed(Committed),
+    Committed(Box<Committed>),
     /// A client seed for a pool not under rules 2: nothing was written.
     NotFair,
     /// The rules-2 pool must rotate its server seed first: nothing was
@@ -92,21 +92,20 @@ pub fn commit_draw(
     client_seed_given: bool,
 ) -> Result<DrawCommitted, ApiError> {
     let fingerprint = fingerprint_of(entry)?;
-    let appended = store::append_draw(
-        conn,
-        pool,
-        request,
-        &entry.encode(),
-        fair,
+    let rules_1 = entry.encode();
+    let lines = store::DrawLines {
+        rules_1: &rules_1,
+        rules_2: fair,
         client_seed_given,
-        &fingerprint,
-        record_ttl_secs(),
-    )?;
+    };
+    let appended =
+        store::append_draw(conn, pool, request, &lines, &fingerprint, record_ttl_secs())?;
     match appended {
         DrawAppended::NotFair => Ok(DrawCommitted::NotFair),
         DrawAppended::RotationDue => Ok(DrawCommitted::RotationDue),
         DrawAppended::Appended(appended) => {
-            settle(conn, pool, request, &fingerprint, appended, None).map(DrawCommitted::Committed)
+            let committed = settle(conn, pool, request, &fingerprint, appended, None)?;
+            Ok(DrawCommitted::Committed(Box::new(committed)))
         }
     }
 }

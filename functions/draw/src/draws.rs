@@ -123,7 +123,7 @@ fn committed_draw(
 ) -> Result<Committed, ApiError> {
     for _ in 0..DRAW_ATTEMPTS {
         match commit::commit_draw(conn, pool, request, entry, fair, given)? {
-            DrawCommitted::Committed(committed) => return Ok(committed),
+            DrawCommitted::Committed(committed) => return Ok(*committed),
             DrawCommitted::NotFair => {
                 return Err(ApiError::bad_request(
                     "client_seed",

@@ -143,21 +143,32 @@ pub enum DrawAppended {
     RotationDue,
 }
 
+/// The lines a draw may append: the script picks by the pool's rules.
+#[derive(Debug)]
+pub struct DrawLines<'a> {
+    /// The DRAW/1 line, for a pool of rules 1.
+    pub rules_1: &'a str,
+    /// The DRAW/2 line around its nonce, for a rules-2 pool.
+    pub rules_2: &'a FairDrawLine,
+    /// Whether the client chose the client seed (refused by rules 1).
+    pub client_seed_given: bool,
+}
+
 /// Appends a draw for `request` unless the request id has a record: the
-/// DRAW/2 line with the next nonce on a rules-2 pool, `line` otherwise.
+/// DRAW/2 line with the next nonce on a rules-2 pool, the DRAW/1 line
+/// otherwise.
 pub fn append_draw(
     conn: &Connection,
     pool: &PoolId,
     request: &RequestId,
-    line: &str,
-    fair: &FairDrawLine,
-    client_seed_given: bool,
+    lines: &DrawLines<'_>,
     fingerprint: &Fingerprint,
     record_ttl_secs: u64,
 ) -> Result<DrawAppended, ApiError> {
     let ttl = record_ttl_secs.to_string();
     let fingerprint_text = fingerprint.to_string();
-    let given: &[u8] = if client_seed_given { b"1" } else { b"" };
+    let given: &[u8] = if lines.client_seed_given { b"1" } else { b"" };
+    let (line, fair) = (lines.rules_1, lines.rules_2);
     let mut reply = scripts::FAIR_APPEND.call(
         conn,
         &[
