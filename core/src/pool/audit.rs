@@ -27,7 +27,6 @@ use crate::pool::keys;
 use crate::pool::outcome::Outcome;
 use crate::pool::provable::Keyring;
 use crate::pool::record::{Fingerprint, Record};
-use crate::pool::replay::decode_tail;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -103,14 +102,12 @@ pub struct Prepared {
 ///
 /// [`Unrecoverable`] when no start is usable or a line does not decode.
 pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverable> {
-    let candidates = history::candidates(pool, history).into_iter().rev();
-    let (position, start, start_at, skipped) = history::first_usable(candidates, Vec::new())?;
-    let (first_seq, lines) = history::lines_from(history, position);
-    let entries =
-        decode_tail(first_seq, lines.iter().map(|l| l.as_bytes())).map_err(|e| Unrecoverable {
-            position: format!("log entry {}", e.seq),
-            reason: e.source.to_string(),
-        })?;
+    let history::Retained {
+        start,
+        start_at,
+        skipped,
+        entries,
+    } = history::oldest_entries(pool, history)?;
     let from = start_at.seq();
 
     // Every stored snapshot after the start, by the sequence number it

@@ -318,6 +318,38 @@ pub fn for_entry(pool: &PoolId, tail: &Tail, seq: u64) -> Result<FromTail, Unrec
     }
 }
 
+/// Everything retained from the oldest usable start, not yet replayed.
+#[derive(Debug, Clone)]
+pub struct Retained {
+    /// The start's snapshot; none from the pool's beginning.
+    pub start: Option<Snapshot>,
+    /// Where the start is.
+    pub start_at: Start,
+    /// Problems with the older starts that were skipped.
+    pub skipped: Vec<String>,
+    /// Every entry after the start, decoded, with its sequence number.
+    pub entries: Vec<(u64, Entry)>,
+}
+
+/// Everything retained from the oldest usable start, decoded.
+///
+/// # Errors
+///
+/// [`Unrecoverable`] when no start is usable or a line does not decode.
+pub fn oldest_entries(pool: &PoolId, history: &History) -> Result<Retained, Unrecoverable> {
+    let candidates = candidates(pool, history).into_iter().rev();
+    let (position, start, start_at, skipped) = first_usable(candidates, Vec::new())?;
+    let (first_seq, lines) = lines_from(history, position);
+    let entries = decode_tail(first_seq, lines.iter().map(|l| l.as_bytes()))
+        .map_err(|e| unrecoverable(format!("log entry {}", e.seq), e.source))?;
+    Ok(Retained {
+        start,
+        start_at,
+        skipped,
+        entries,
+    })
+}
+
 /// The state from the newest usable start in `history` that replays the
 /// entry at `seq`: the newest one, or everything retained when `seq` is
 /// older than it.

@@ -49,7 +49,7 @@ use crate::pool::id::PoolId;
 use crate::pool::machine::apply_with;
 use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
 use crate::pool::provable::Keyring;
-use crate::pool::replay::{Ledger, decode_tail};
+use crate::pool::replay::Ledger;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -147,14 +147,7 @@ pub enum ProveError {
 /// A [`ProveError`] when the history does not replay, no longer holds
 /// `seq`, or `seq` is not a rules-2 draw.
 pub fn prove(pool: &PoolId, history: &History, seq: u64) -> Result<Proof, ProveError> {
-    let candidates = history::candidates(pool, history).into_iter().rev();
-    let (position, start, _, _) = history::first_usable(candidates, Vec::new())?;
-    let (first_seq, lines) = history::lines_from(history, position);
-    let entries =
-        decode_tail(first_seq, lines.iter().map(|l| l.as_bytes())).map_err(|e| Unrecoverable {
-            position: format!("log entry {}", e.seq),
-            reason: e.source.to_string(),
-        })?;
+    let history::Retained { start, entries, .. } = history::oldest_entries(pool, history)?;
     let mut revealed = Keyring::new();
     revealed.learn(entries.iter().map(|(_, entry)| entry));
     let mut keys = revealed.clone();

@@ -106,6 +106,17 @@ pub fn create(
     }
 }
 
+// The keys of the scripts that append for a request id.
+fn append_keys(pool: &PoolId, request: &RequestId) -> [String; 5] {
+    [
+        keys::base(pool),
+        keys::log(pool),
+        keys::snap(pool),
+        keys::request(pool, request),
+        keys::fair(pool),
+    ]
+}
+
 /// Appends `line` for `request` unless the request id has a record.
 pub fn append(
     conn: &Connection,
@@ -117,15 +128,10 @@ pub fn append(
 ) -> Result<Appended, ApiError> {
     let ttl = record_ttl_secs.to_string();
     let fingerprint_text = fingerprint.to_string();
+    let names = append_keys(pool, request);
     let mut reply = scripts::APPEND.call(
         conn,
-        &[
-            &keys::base(pool),
-            &keys::log(pool),
-            &keys::snap(pool),
-            &keys::request(pool, request),
-            &keys::fair(pool),
-        ],
+        &names.each_ref().map(String::as_str),
         &[line.as_bytes(), fingerprint_text.as_bytes(), ttl.as_bytes()],
     )?;
     let status = status(&mut reply)?;
@@ -169,15 +175,10 @@ pub fn append_draw(
     let fingerprint_text = fingerprint.to_string();
     let given: &[u8] = if lines.client_seed_given { b"1" } else { b"" };
     let (line, fair) = (lines.rules_1, lines.rules_2);
+    let names = append_keys(pool, request);
     let mut reply = scripts::FAIR_APPEND.call(
         conn,
-        &[
-            &keys::base(pool),
-            &keys::log(pool),
-            &keys::snap(pool),
-            &keys::request(pool, request),
-            &keys::fair(pool),
-        ],
+        &names.each_ref().map(String::as_str),
         &[
             line.as_bytes(),
             fair.head.as_bytes(),
