@@ -184,7 +184,7 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rules_1_pools_take_no_client_seed_and_cannot_rotate() {
+async fn what_each_rules_version_refuses() {
     let app = TestApp::start().await.unwrap();
     app.create_pool(&json!({"id": "p", "name": "P", "mode": "stock",
         "items": [{"id": "a", "stock": 3}]}))
