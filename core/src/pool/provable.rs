@@ -15,7 +15,7 @@
 //! [`keys::fair`](super::keys::fair) until a ROTATE reveals
 //! it. A replay that must compute the draws made under it is given it in a
 //! [`Keyring`]; without it, those draws apply as
-//! [`FailReason::SeedWithheld`](super::FailReason::SeedWithheld), which is
+//! [`FailReason::SeedWithheld`], which is
 //! how a player's verifier sees draws whose seed is not yet revealed.
 //!
 //! `apply` settles what the order of the log says: a DRAW/2 whose nonce is
