@@ -125,8 +125,8 @@ fn committed_draw(
         match commit::commit_draw(conn, pool, request, entry, fair, given)? {
             DrawCommitted::Committed(committed) => return Ok(*committed),
             DrawCommitted::NotFair => {
-                return Err(ApiError::bad_request(
-                    "client_seed",
+                return Err(ApiError::conflict(
+                    "pool-not-fair",
                     format!("pool {pool} is not under rules 2: it takes no client seed"),
                 ));
             }

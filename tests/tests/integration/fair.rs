@@ -196,8 +196,11 @@ async fn what_each_rules_version_refuses() {
         )
         .await
         .unwrap();
-    refused.assert_status(400);
-    assert_eq!(refused.json()["field"], "client_seed");
+    refused.assert_status(409);
+    assert_eq!(
+        refused.json()["type"],
+        "https://tombola.dev/problems/pool-not-fair"
+    );
     app.admin_post("/v1/pools/p/rotate", &json!({}))
         .await
         .unwrap()
