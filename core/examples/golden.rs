@@ -12,7 +12,10 @@
 //! check in review that every existing expectation is unchanged.
 
 use serde_json::{Value, json};
-use tombola_core::pool::{ClientSeed, FairInput, PoolId, Rules, ServerSeed, replay_tail};
+use tombola_core::pool::{
+    ClientSeed, FairInput, Keyring, PoolId, Replayed, Rules, ServerSeed, replay_tail,
+    replay_tail_with,
+};
 
 fn cases() -> Vec<(&'static str, Vec<String>)> {
     let wide_items: Vec<String> = (0..40u64)
@@ -89,6 +92,71 @@ fn cases() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
+// Rules 2 logs, with the server seeds a replay holds (the last one is in
+// force, the others are revealed by the logs' ROTATEs or never used).
+fn fair_cases() -> Vec<(&'static str, Vec<ServerSeed>, Vec<String>)> {
+    let [one, two, three, wrong] =
+        [0x11, 0x22, 0x33, 0x99].map(|b| ServerSeed::from_bytes([b; 32]));
+    let c = |seed: &ServerSeed| seed.commitment().to_string();
+    vec![
+        (
+            "rules 2, stock mode: nonces in order, reused, skipped; rotation due; a bad reveal",
+            vec![one.clone(), two.clone()],
+            vec![
+                "CREATE/1 fair 2 stock 32 Fair gold:1:3 silver:2:5 none:10:*".into(),
+                format!("COMMIT/1 {} 3", c(&one)),
+                "DRAW/2 r-1 5 lucky-7 0 partial".into(),
+                "DRAW/2 r-2 5 lucky-7 0 partial".into(),
+                "DRAW/2 r-3 3 player.seed 1 all".into(),
+                "DRAW/2 r-4 1 x 3 partial".into(),
+                "DRAW/2 r-5 2 x 2 partial".into(),
+                "DRAW/2 r-6 1 x 3 partial".into(),
+                format!("ROTATE/1 {} {}", wrong.reveal(), c(&two)),
+                format!("ROTATE/1 {} {}", one.reveal(), c(&two)),
+                "DRAW/2 r-7 4 lucky-7 0 partial".into(),
+                "DRAW/1 r-8 1 0000000000000001 partial".into(),
+                format!("COMMIT/1 {} 0", c(&three)),
+                "CLOSE/1".into(),
+                "DRAW/2 r-9 1 lucky-7 1 partial".into(),
+            ],
+        ),
+        (
+            "rules 2, weight mode: a draw before the commitment, all-or-nothing, a rotation",
+            vec![three.clone(), one.clone()],
+            vec![
+                "CREATE/1 fairw 2 weight 32 FairW a:1:2 b:3:1 c:6:4".into(),
+                "DRAW/2 r-0 1 early 0 partial".into(),
+                format!("COMMIT/1 {} 0", c(&three)),
+                "DRAW/2 r-1 20 w 0 all".into(),
+                "DRAW/2 r-2 20 w 1 partial".into(),
+                format!("ROTATE/1 {} {}", three.reveal(), c(&one)),
+                "DRAW/2 r-3 1 w 0 partial".into(),
+            ],
+        ),
+    ]
+}
+
+fn case_json(name: &str, log: &[String], replayed: &Replayed) -> Value {
+    let outcomes: Vec<Value> = replayed
+        .outcomes
+        .iter()
+        .map(|(_, outcome)| json!(outcome))
+        .collect();
+    let state = replayed.state.as_ref().expect("golden logs create a pool");
+    let stocks: serde_json::Map<String, Value> = state
+        .stocks()
+        .map(|(item, stock)| (item.to_string(), json!(stock)))
+        .collect();
+    let snapshot: String = replayed
+        .snapshot()
+        .expect("the pool exists")
+        .encode()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    json!({ "name": name, "log": log, "outcomes": outcomes, "stocks": stocks, "snapshot": snapshot })
+}
+
 // Rules 2: bounds that reject (2^63 + 1 about half the words, 3 * 2^62 a
 // quarter, 10 and u64::MAX almost never) and one that never does (2^32).
 const FAIR_BOUNDS: [u64; 12] = [
@@ -140,26 +208,34 @@ fn main() {
     let cases: Vec<Value> = cases()
         .into_iter()
         .map(|(name, log)| {
-            let replayed = replay_tail(None, &log).expect("golden logs replay");
-            let outcomes: Vec<Value> = replayed.outcomes.iter().map(|(_, outcome)| json!(outcome)).collect();
-            let state = replayed.state.as_ref().expect("golden logs create a pool");
-            let stocks: serde_json::Map<String, Value> =
-                state.stocks().map(|(item, stock)| (item.to_string(), json!(stock))).collect();
-            let snapshot: String =
-                replayed.snapshot().expect("the pool exists").encode().iter().map(|byte| format!("{byte:02x}")).collect();
-            json!({ "name": name, "log": log, "outcomes": outcomes, "stocks": stocks, "snapshot": snapshot })
+            case_json(
+                name,
+                &log,
+                &replay_tail(None, &log).expect("golden logs replay"),
+            )
+        })
+        .collect();
+    let fair_cases: Vec<Value> = fair_cases()
+        .into_iter()
+        .map(|(name, seeds, log)| {
+            let revealed: Vec<String> = seeds.iter().map(ServerSeed::reveal).collect();
+            let replayed =
+                replay_tail_with(None, &log, Keyring::of(seeds)).expect("golden logs replay");
+            let mut case = case_json(name, &log, &replayed);
+            case["server_seeds"] = json!(revealed);
+            case
         })
         .collect();
     let generators: Vec<Value> = [0u64, 1, 42, u64::MAX]
         .into_iter()
         .map(|seed| {
-            let mut rng = Rules::V1.generator(seed);
+            let mut rng = Rules::V1.generator(seed).expect("rules 1 is seeded");
             let below: Vec<u64> =
                 [1u64, 3, 10, 1 << 63 | 1, u64::MAX].into_iter().map(|bound| rng.below(bound)).collect();
             json!({ "rules": 1, "seed": seed, "below": [1u64, 3, 10, 1u64 << 63 | 1, u64::MAX], "values": below })
         })
         .collect();
-    let vectors = json!({ "cases": cases, "generators": generators, "fair": fair() });
+    let vectors = json!({ "cases": cases, "generators": generators, "fair": fair(), "fair_cases": fair_cases });
     println!(
         "{}",
         serde_json::to_string_pretty(&vectors).expect("vectors serialize")

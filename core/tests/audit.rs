@@ -44,6 +44,7 @@ fn history_of(lines: Vec<String>) -> History {
             start: 0,
             snapshot: None,
             lines,
+            secret: None,
         },
     }
 }
@@ -167,6 +168,7 @@ fn a_tail_says_when_it_is_not_enough() {
         start: 4,
         snapshot: None,
         lines: all[4..].to_vec(),
+        secret: None,
     };
     assert!(matches!(
         history::from_tail(&pool(), &tail),
@@ -180,6 +182,7 @@ fn a_tail_says_when_it_is_not_enough() {
         start: 4,
         snapshot: Some(head.snapshot().unwrap().encode()),
         lines: all[4..].to_vec(),
+        secret: None,
     };
     assert!(matches!(
         history::for_entry(&pool(), &tail, 9),
@@ -209,6 +212,7 @@ fn a_snapshot_is_due_every_interval() {
             start: 0,
             snapshot: None,
             lines: lines.to_vec(),
+            secret: None,
         },
     ) {
         Ok(FromTail::Computed(computed)) => computed,

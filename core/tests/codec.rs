@@ -357,8 +357,8 @@ fn create_config_errors_carry_the_config_field() {
         )
     );
     assert_eq!(
-        error("CREATE/1 p 2 stock 32 P a:1:1"),
-        config(11, ConfigField::Rules, ConfigProblem::UnknownRules(2))
+        error("CREATE/1 p 3 stock 32 P a:1:1"),
+        config(11, ConfigField::Rules, ConfigProblem::UnknownRules(3))
     );
     assert_eq!(
         error("CREATE/1 p 1 stock 0 P a:1:1"),

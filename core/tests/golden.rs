@@ -10,8 +10,8 @@
 
 use serde::Deserialize;
 use tombola_core::pool::{
-    ClientSeed, Commitment, FairInput, Outcome, PoolId, Rules, ServerSeed, Snapshot, Stock,
-    replay_tail,
+    ClientSeed, Commitment, FairInput, Keyring, Outcome, PoolId, Replayed, Rules, ServerSeed,
+    Snapshot, Stock, replay_tail, replay_tail_with,
 };
 
 #[cfg(target_arch = "wasm32")]
@@ -24,6 +24,25 @@ struct Vectors {
     cases: Vec<Case>,
     generators: Vec<Generator>,
     fair: Vec<Fair>,
+    fair_cases: Vec<FairCase>,
+}
+
+// A rules-2 log and the server seeds its replay holds.
+#[derive(Deserialize)]
+struct FairCase {
+    #[serde(flatten)]
+    case: Case,
+    server_seeds: Vec<String>,
+}
+
+impl FairCase {
+    fn keys(&self) -> Keyring {
+        Keyring::of(
+            self.server_seeds
+                .iter()
+                .map(|seed| ServerSeed::from_hex(seed).expect("a server seed")),
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -72,32 +91,66 @@ fn golden_logs_replay_to_the_recorded_outcomes() {
     for case in vectors.cases {
         let replayed =
             replay_tail(None, &case.log).unwrap_or_else(|error| panic!("{}: {error}", case.name));
-        let outcomes: Vec<Outcome> = replayed
-            .outcomes
-            .into_iter()
-            .map(|(_, outcome)| outcome)
-            .collect();
-        assert_eq!(outcomes, case.outcomes, "{}", case.name);
-        let state = replayed
-            .state
-            .unwrap_or_else(|| panic!("{}: no pool", case.name));
-        let stocks: std::collections::BTreeMap<String, Option<u64>> = state
-            .stocks()
-            .map(|(item, stock)| {
-                let units = match stock {
-                    Stock::Limited(units) => Some(units),
-                    Stock::Unlimited => None,
-                };
-                (item.to_string(), units)
-            })
-            .collect();
-        assert_eq!(stocks, case.stocks, "{}", case.name);
-        let snapshot = Snapshot {
-            seq: case.log.len() as u64,
-            state,
-        };
-        assert_eq!(hex(&snapshot.encode()), case.snapshot, "{}", case.name);
+        check_case(&case, replayed);
     }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+fn golden_rules_2_logs_replay_to_the_recorded_outcomes() {
+    let cases = vectors().fair_cases;
+    assert_eq!(cases.len(), 2, "every case is checked");
+    for fair in cases {
+        let case = &fair.case;
+        let replayed = replay_tail_with(None, &case.log, fair.keys())
+            .unwrap_or_else(|error| panic!("{}: {error}", case.name));
+        check_case(case, replayed);
+        // Resumed from the snapshot after the COMMIT (format 3), the rest
+        // of the log gives the same outcomes.
+        let commit = case
+            .log
+            .iter()
+            .position(|line| line.starts_with("COMMIT/"))
+            .expect("a COMMIT")
+            + 1;
+        let head = replay_tail_with(None, &case.log[..commit], fair.keys()).expect("replays");
+        let bytes = head.snapshot().expect("the pool exists").encode();
+        assert_eq!(bytes[4], 3, "{}: a rules-2 snapshot is format 3", case.name);
+        let snapshot = Snapshot::decode(&bytes).expect("the snapshot decodes");
+        let tail =
+            replay_tail_with(Some(snapshot), &case.log[commit..], fair.keys()).expect("replays");
+        let outcomes: Vec<Outcome> = tail.outcomes.into_iter().map(|(_, o)| o).collect();
+        assert_eq!(outcomes, case.outcomes[commit..], "{}", case.name);
+    }
+}
+
+// Checks a replayed case against its outcomes, stocks and snapshot.
+fn check_case(case: &Case, replayed: Replayed) {
+    let outcomes: Vec<Outcome> = replayed
+        .outcomes
+        .into_iter()
+        .map(|(_, outcome)| outcome)
+        .collect();
+    assert_eq!(outcomes, case.outcomes, "{}", case.name);
+    let state = replayed
+        .state
+        .unwrap_or_else(|| panic!("{}: no pool", case.name));
+    let stocks: std::collections::BTreeMap<String, Option<u64>> = state
+        .stocks()
+        .map(|(item, stock)| {
+            let units = match stock {
+                Stock::Limited(units) => Some(units),
+                Stock::Unlimited => None,
+            };
+            (item.to_string(), units)
+        })
+        .collect();
+    assert_eq!(stocks, case.stocks, "{}", case.name);
+    let snapshot = Snapshot {
+        seq: case.log.len() as u64,
+        state,
+    };
+    assert_eq!(hex(&snapshot.encode()), case.snapshot, "{}", case.name);
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -132,7 +185,7 @@ fn golden_generator_outputs_are_reproduced() {
     assert_eq!(generators.len(), 4);
     for generator in generators {
         let rules = Rules::from_version(generator.rules).expect("a released rules version");
-        let mut rng = rules.generator(generator.seed);
+        let mut rng = rules.generator(generator.seed).expect("seeded rules");
         let values: Vec<u64> = generator
             .below
             .iter()

@@ -59,6 +59,7 @@ fn config_strategy() -> impl Strategy<Value = PoolConfig> {
             mode,
             rules: 1,
             snapshot_every: 8,
+            rotate_every: 0,
             items: items
                 .into_iter()
                 .enumerate()

@@ -25,8 +25,8 @@ use crate::pool::history::{self, History, Unrecoverable};
 use crate::pool::id::{OperationId, PoolId, RequestId};
 use crate::pool::keys;
 use crate::pool::outcome::Outcome;
+use crate::pool::provable::Keyring;
 use crate::pool::record::{Fingerprint, Record};
-use crate::pool::replay::decode_tail;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -91,6 +91,7 @@ pub struct Prepared {
     mismatches: Vec<Mismatch>,
     skipped: Vec<String>,
     requests: Vec<RequestId>,
+    keys: Keyring,
 }
 
 /// Replays everything retained of `pool` from the oldest usable start and
@@ -101,14 +102,12 @@ pub struct Prepared {
 ///
 /// [`Unrecoverable`] when no start is usable or a line does not decode.
 pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverable> {
-    let candidates = history::candidates(pool, history).into_iter().rev();
-    let (position, start, start_at, skipped) = history::first_usable(candidates, Vec::new())?;
-    let (first_seq, lines) = history::lines_from(history, position);
-    let entries =
-        decode_tail(first_seq, lines.iter().map(|l| l.as_bytes())).map_err(|e| Unrecoverable {
-            position: format!("log entry {}", e.seq),
-            reason: e.source.to_string(),
-        })?;
+    let history::Retained {
+        start,
+        start_at,
+        skipped,
+        entries,
+    } = history::oldest_entries(pool, history)?;
     let from = start_at.seq();
 
     // Every stored snapshot after the start, by the sequence number it
@@ -161,7 +160,10 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
             }
         }
     }
+    let mut keys = Keyring::of(history.live.secret.clone());
+    keys.learn(entries.iter().map(|(_, entry)| entry));
     Ok(Prepared {
+        keys,
         pool: pool.clone(),
         start: start.map(|s| s.state),
         from,
@@ -211,7 +213,14 @@ impl Prepared {
         let mut seen = HashSet::new();
         let (mut checked, mut unrecorded) = (0u64, 0u64);
         for (seq, entry) in &self.entries {
-            let outcome = crate::pool::apply(&mut state, entry);
+            let outcome = crate::pool::apply_with(&mut state, entry, &self.keys);
+            if let Some(detail) = crate::pool::proof::fairness_problem(entry, &outcome) {
+                mismatches.push(Mismatch {
+                    seq: *seq,
+                    what: "fairness".into(),
+                    detail,
+                });
+            }
             if let Some(request) = entry.request_id() {
                 if !seen.insert(request.clone()) {
                     mismatches.push(Mismatch {

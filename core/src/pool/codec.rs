@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use crate::pool::config::{ConfigError, ConfigField, Mode, Stock, ValidConfig};
 use crate::pool::entry::{
-    Chunk, Draw, DrawCount, Entry, GivenDraw, MAX_DRAW_COUNT, Restock, Return, Rollback,
+    Chunk, Commit, Draw, DrawCount, Entry, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock, Return,
+    Rollback, Rotate,
 };
-use crate::pool::id::{IdError, ItemId, OperationId, RequestId};
+use crate::pool::fair::{Commitment, ServerSeed};
+use crate::pool::id::{ClientSeed, IdError, ItemId, OperationId, RequestId};
 use crate::pool::outcome::ItemCount;
 
 /// The field of a log line that an error is about.
@@ -50,6 +52,16 @@ pub enum Field {
     At,
     /// Until when a CHUNK's holding or a RETURN's mark lasts.
     Until,
+    /// A rules-2 DRAW's client seed.
+    ClientSeed,
+    /// A rules-2 DRAW's nonce.
+    Nonce,
+    /// A commitment to a server seed.
+    Commitment,
+    /// A revealed server seed.
+    ServerSeed,
+    /// A COMMIT's rotation interval.
+    RotateEvery,
 }
 
 impl fmt::Display for Field {
@@ -73,6 +85,11 @@ impl fmt::Display for Field {
             Field::Index => "chunk index",
             Field::At => "time",
             Field::Until => "deadline",
+            Field::ClientSeed => "client seed",
+            Field::Nonce => "nonce",
+            Field::Commitment => "commitment",
+            Field::ServerSeed => "server seed",
+            Field::RotateEvery => "rotation interval",
         })
     }
 }
@@ -103,6 +120,9 @@ pub enum FieldProblem {
     /// Not 16 lowercase hexadecimal digits.
     #[error("is not 16 lowercase hexadecimal digits")]
     NotSeed,
+    /// Not 64 lowercase hexadecimal digits (a commitment or server seed).
+    #[error("is not 64 lowercase hexadecimal digits")]
+    NotDigest,
     /// A word that is not one of the field's keywords.
     #[error("is not a known keyword")]
     UnknownWord,
@@ -255,6 +275,21 @@ impl Entry {
                 request_id: seed.request_id.as_str(),
                 item: seed.item.as_ref().map(ItemId::as_str),
             },
+            Entry::FairDraw(draw) => Line::FairDraw {
+                request_id: draw.request_id.as_str(),
+                count: draw.count,
+                client_seed: draw.client_seed.as_str(),
+                nonce: draw.nonce,
+                all_or_nothing: draw.all_or_nothing,
+            },
+            Entry::Commit(commit) => Line::Commit {
+                commitment: commit.commitment,
+                rotate_every: commit.rotate_every,
+            },
+            Entry::Rotate(rotate) => Line::Rotate {
+                revealed: rotate.revealed.clone(),
+                next: rotate.next,
+            },
         }
     }
 }
@@ -297,6 +332,21 @@ pub(crate) enum Line<'a> {
         request_id: &'a str,
         item: Option<&'a str>,
     },
+    FairDraw {
+        request_id: &'a str,
+        count: DrawCount,
+        client_seed: &'a str,
+        nonce: u64,
+        all_or_nothing: bool,
+    },
+    Commit {
+        commitment: Commitment,
+        rotate_every: u32,
+    },
+    Rotate {
+        revealed: ServerSeed,
+        next: Commitment,
+    },
 }
 
 impl<'a> Line<'a> {
@@ -316,6 +366,9 @@ impl<'a> Line<'a> {
         }
         let parsed = match verb {
             "DRAW/1" => decode_draw(&mut fields)?,
+            "DRAW/2" => decode_fair_draw(&mut fields)?,
+            "COMMIT/1" => decode_commit(&mut fields)?,
+            "ROTATE/1" => decode_rotate(&mut fields)?,
             "DRAW" => decode_given_draw(&mut fields)?,
             "CHUNK/1" => decode_chunk(&mut fields)?,
             "RETURN/2" => decode_rollback(&mut fields)?,
@@ -392,6 +445,27 @@ impl<'a> Line<'a> {
                 request_id: RequestId::checked(request_id),
                 item: item.map(ItemId::checked),
             }),
+            Line::FairDraw {
+                request_id,
+                count,
+                client_seed,
+                nonce,
+                all_or_nothing,
+            } => Entry::FairDraw(FairDraw {
+                request_id: RequestId::checked(request_id),
+                count,
+                client_seed: ClientSeed::checked(client_seed),
+                nonce,
+                all_or_nothing,
+            }),
+            Line::Commit {
+                commitment,
+                rotate_every,
+            } => Entry::Commit(Commit {
+                commitment,
+                rotate_every,
+            }),
+            Line::Rotate { revealed, next } => Entry::Rotate(Rotate { revealed, next }),
         }
     }
 }
@@ -442,20 +516,14 @@ impl fmt::Display for Entry {
                 }
                 Ok(())
             }
-            Entry::Draw(draw) => {
-                let fill = if draw.all_or_nothing {
-                    "all"
-                } else {
-                    "partial"
-                };
-                write!(
-                    f,
-                    "DRAW/1 {} {} {:016x} {fill}",
-                    draw.request_id,
-                    draw.count.get(),
-                    draw.seed
-                )
-            }
+            Entry::Draw(draw) => write!(
+                f,
+                "DRAW/1 {} {} {:016x} {}",
+                draw.request_id,
+                draw.count.get(),
+                draw.seed,
+                fill_word(draw.all_or_nothing)
+            ),
             Entry::Chunk(chunk) => write!(
                 f,
                 "CHUNK/1 {} {} {} {:016x} {} {}",
@@ -484,8 +552,27 @@ impl fmt::Display for Entry {
                 Some(item) => write!(f, "DRAW {} {item}", seed.request_id),
                 None => write!(f, "DRAW {} {}", seed.request_id, ItemId::RESERVED),
             },
+            Entry::FairDraw(draw) => write!(
+                f,
+                "DRAW/2 {} {} {} {} {}",
+                draw.request_id,
+                draw.count.get(),
+                draw.client_seed,
+                draw.nonce,
+                fill_word(draw.all_or_nothing)
+            ),
+            Entry::Commit(commit) => {
+                write!(f, "COMMIT/1 {} {}", commit.commitment, commit.rotate_every)
+            }
+            Entry::Rotate(rotate) => {
+                write!(f, "ROTATE/1 {} {}", rotate.revealed.reveal(), rotate.next)
+            }
         }
     }
+}
+
+fn fill_word(all_or_nothing: bool) -> &'static str {
+    if all_or_nothing { "all" } else { "partial" }
 }
 
 // Why a first field is not a verb this build reads.
@@ -495,7 +582,7 @@ fn bad_verb(verb: &str) -> CodecError {
     };
     if !matches!(
         name,
-        "CREATE" | "DRAW" | "CHUNK" | "RETURN" | "RESTOCK" | "CLOSE"
+        "CREATE" | "DRAW" | "CHUNK" | "RETURN" | "RESTOCK" | "CLOSE" | "COMMIT" | "ROTATE"
     ) {
         return CodecError::new(0, CodecReason::UnknownVerb);
     }
@@ -752,6 +839,8 @@ fn decode_create<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
                 ConfigField::Name => name_at,
                 ConfigField::Rules => rules_at,
                 ConfigField::SnapshotEvery => every_at,
+                // Never in a CREATE line: the interval is COMMIT's.
+                ConfigField::RotateEvery => rules_at,
                 ConfigField::Items => item_at(0, 0),
                 ConfigField::ItemId(index) => item_at(index, 0),
                 ConfigField::ItemWeight(index) => item_at(index, 1),
@@ -824,25 +913,78 @@ fn decode_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let request_id = id_field(at, request, Field::RequestId, RequestId::check_logged)?;
     let count = draw_count(fields)?;
     let seed = seed_field(fields)?;
-    let (at, fill) = fields.expect(Field::Fill)?;
-    let all_or_nothing = match fill {
-        "partial" => false,
-        "all" => true,
-        "" => return Err(CodecError::invalid(at, Field::Fill, FieldProblem::Empty)),
-        _ => {
-            return Err(CodecError::invalid(
-                at,
-                Field::Fill,
-                FieldProblem::UnknownWord,
-            ));
-        }
-    };
+    let all_or_nothing = fill_field(fields)?;
     Ok(Line::Draw {
         request_id,
         count,
         seed,
         all_or_nothing,
     })
+}
+
+fn fill_field(fields: &mut Fields<'_>) -> Result<bool, CodecError> {
+    let (at, fill) = fields.expect(Field::Fill)?;
+    match fill {
+        "partial" => Ok(false),
+        "all" => Ok(true),
+        "" => Err(CodecError::invalid(at, Field::Fill, FieldProblem::Empty)),
+        _ => Err(CodecError::invalid(
+            at,
+            Field::Fill,
+            FieldProblem::UnknownWord,
+        )),
+    }
+}
+
+fn decode_fair_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let (at, request) = fields.expect(Field::RequestId)?;
+    let request_id = id_field(at, request, Field::RequestId, RequestId::check_logged)?;
+    let count = draw_count(fields)?;
+    let (at, client_seed) = fields.expect(Field::ClientSeed)?;
+    let client_seed = id_field(at, client_seed, Field::ClientSeed, ClientSeed::check)?;
+    let nonce = number_field(fields, Field::Nonce, u64::MAX)?;
+    let all_or_nothing = fill_field(fields)?;
+    Ok(Line::FairDraw {
+        request_id,
+        count,
+        client_seed,
+        nonce,
+        all_or_nothing,
+    })
+}
+
+// 64 lowercase hex digits: the one spelling of 32 bytes in a log line.
+fn digest_field(fields: &mut Fields<'_>, field: Field) -> Result<[u8; 32], CodecError> {
+    let (at, text) = fields.expect(field)?;
+    let bytes = text.as_bytes();
+    if bytes.len() != 64
+        || bytes
+            .iter()
+            .any(|&byte| HEX_VALUE[usize::from(byte)] & 0x80 != 0)
+    {
+        return Err(CodecError::invalid(at, field, FieldProblem::NotDigest));
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *byte = HEX_VALUE[usize::from(pair[0])] << 4 | HEX_VALUE[usize::from(pair[1])];
+    }
+    Ok(out)
+}
+
+fn decode_commit<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let commitment = Commitment::from_bytes(digest_field(fields, Field::Commitment)?);
+    // Within u32 by the bound.
+    let rotate_every = number_field(fields, Field::RotateEvery, u64::from(u32::MAX))? as u32;
+    Ok(Line::Commit {
+        commitment,
+        rotate_every,
+    })
+}
+
+fn decode_rotate<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let revealed = ServerSeed::from_bytes(digest_field(fields, Field::ServerSeed)?);
+    let next = Commitment::from_bytes(digest_field(fields, Field::Commitment)?);
+    Ok(Line::Rotate { revealed, next })
 }
 
 fn decode_return<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {

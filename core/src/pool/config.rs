@@ -155,8 +155,17 @@ pub struct PoolConfig {
     /// How many log entries between snapshots, 1 to 2²⁰; defaults to 32.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u32,
+    /// Rules 2 only: rotate the server seed after this many draws under it;
+    /// 0 (the default) rotates only when the operator asks. It is written
+    /// in the pool's COMMIT entry, not in its CREATE.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rotate_every: u32,
     /// The items, 1 to 2²⁰ of them, in the order draws walk them.
     pub items: Vec<ItemConfig>,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// The field of a [`PoolConfig`] that an error is about. Displays as a path:
@@ -173,6 +182,8 @@ pub enum ConfigField {
     SnapshotEvery,
     /// `items`
     Items,
+    /// `rotate_every`
+    RotateEvery,
     /// `items[i].id`
     ItemId(usize),
     /// `items[i].weight`
@@ -201,6 +212,7 @@ impl fmt::Display for ConfigField {
             ConfigField::Rules => f.write_str("rules"),
             ConfigField::SnapshotEvery => f.write_str("snapshot_every"),
             ConfigField::Items => f.write_str("items"),
+            ConfigField::RotateEvery => f.write_str("rotate_every"),
             ConfigField::ItemId(index) => write!(f, "items[{index}].id"),
             ConfigField::ItemWeight(index) => write!(f, "items[{index}].weight"),
             ConfigField::ItemStock(index) => write!(f, "items[{index}].stock"),
@@ -251,6 +263,9 @@ pub enum ConfigProblem {
     /// `u64::MAX` (in stock mode, weight times stock counts).
     #[error("makes the pool's total weight exceed u64::MAX")]
     TotalOverflow,
+    /// A rotation interval on a pool that is not under rules 2.
+    #[error("needs rules 2, which commit to server seeds")]
+    RotationNeedsRules2,
 }
 
 /// An invalid [`PoolConfig`]: the field at fault and what is wrong with it.
@@ -341,6 +356,12 @@ impl PoolConfig {
     }
 
     fn checked(&self) -> Result<ValidConfig, ConfigError> {
+        if self.rotate_every > 0 && Rules::from_version(self.rules) != Some(Rules::V2) {
+            return Err(ConfigError::new(
+                ConfigField::RotateEvery,
+                ConfigProblem::RotationNeedsRules2,
+            ));
+        }
         let items = self
             .items
             .iter()
@@ -556,6 +577,7 @@ impl ValidConfig {
             mode: self.mode,
             rules: self.rules.version(),
             snapshot_every: self.snapshot_every,
+            rotate_every: 0,
             items: self
                 .parts()
                 .map(|(id, weight, stock)| ItemConfig {
@@ -639,6 +661,7 @@ mod tests {
             mode,
             rules: 1,
             snapshot_every: 32,
+            rotate_every: 0,
             items,
         }
     }
@@ -889,5 +912,22 @@ mod tests {
         assert_eq!(valid.rules(), Rules::V1);
         assert_eq!(ConfigField::ItemStock(4).item(), Some(4));
         assert_eq!(ConfigField::Name.item(), None);
+    }
+
+    #[test]
+    fn a_rotation_interval_needs_rules_2() {
+        let mut pool = config(Mode::Stock, vec![item("a", 1, Stock::Limited(1))]);
+        pool.rotate_every = 10;
+        assert_eq!(
+            pool.validate(),
+            Err(ConfigError::new(
+                ConfigField::RotateEvery,
+                ConfigProblem::RotationNeedsRules2
+            ))
+        );
+        pool.rules = 2;
+        assert_eq!(pool.validate(), Ok(()));
+        let json = serde_json::to_string(&pool).expect("serializes");
+        assert!(json.contains(r#""rotate_every":10"#), "{json}");
     }
 }

@@ -4,7 +4,8 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use crate::pool::config::ValidConfig;
-use crate::pool::id::{ItemId, OperationId, RequestId};
+use crate::pool::fair::{Commitment, ServerSeed};
+use crate::pool::id::{ClientSeed, ItemId, OperationId, RequestId};
 use crate::pool::outcome::ItemCount;
 
 /// The most draws one DRAW entry holds; larger multi-draws run in chunks.
@@ -48,6 +49,44 @@ pub struct Draw {
     /// Whether to draw nothing at all when the stock cannot fill the count;
     /// by default a draw fills what it can.
     pub all_or_nothing: bool,
+}
+
+/// A DRAW entry of a rules-2 pool: what was asked, the client seed and the
+/// nonce its stream is made of (see [`fair`](super::fair)); the server seed
+/// is the one committed where the entry lands in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FairDraw {
+    /// The request, appended at most once per id.
+    pub request_id: RequestId,
+    /// How many draws.
+    pub count: DrawCount,
+    /// The player's client seed, or the one the server picked.
+    pub client_seed: ClientSeed,
+    /// The draw's number under the current server seed: one more than the
+    /// last draw's, 0 after a commitment. `apply` fails any other.
+    pub nonce: u64,
+    /// Whether to draw nothing at all when the stock cannot fill the count.
+    pub all_or_nothing: bool,
+}
+
+/// A COMMIT entry: the first commitment of a rules-2 pool, published before
+/// any draw uses its server seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// `SHA-256` of the server seed kept secret in Redis.
+    pub commitment: Commitment,
+    /// Rotate after this many draws under one server seed; 0 rotates only
+    /// when the operator asks.
+    pub rotate_every: u32,
+}
+
+/// A ROTATE entry: reveals the server seed in force and commits the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotate {
+    /// The server seed in force until this entry, now public.
+    pub revealed: ServerSeed,
+    /// The commitment to the next server seed.
+    pub next: Commitment,
 }
 
 /// A CHUNK entry: one chunk of a multi-draw operation. It draws like a
@@ -133,11 +172,14 @@ pub struct GivenDraw {
 ///
 /// ```text
 /// entry      = create / draw / chunk / rollback / return / restock / close
-///              / given-draw
+///              / given-draw / fair-draw / commit / rotate
 ///
 /// create     = "CREATE/1" SP pool-id SP rules SP mode SP every SP name 1*(SP item)
 /// item       = item-id ":" weight ":" stock
 /// draw       = "DRAW/1" SP request-id SP count SP seed SP fill
+/// fair-draw  = "DRAW/2" SP request-id SP count SP client-seed SP nonce SP fill
+/// commit     = "COMMIT/1" SP digest SP rotate-every
+/// rotate     = "ROTATE/1" SP secret SP digest
 /// chunk      = "CHUNK/1" SP operation-id SP index SP count SP seed SP at SP until
 /// rollback   = "RETURN/2" SP operation-id SP at SP until
 /// return     = "RETURN/1" SP operation-id *(SP item-id ":" quantity)
@@ -158,6 +200,11 @@ pub struct GivenDraw {
 /// at, until  = u64                  ; milliseconds since the Unix epoch
 /// seed       = 16(DIGIT / %x61-66)  ; the u64 seed in lowercase hex
 /// fill       = "partial" / "all"    ; "all" is all-or-nothing
+/// client-seed = 1*64(ALPHA / DIGIT / "_" / "." / "-")   ; a plain id
+/// nonce      = u64
+/// rotate-every = u32                ; 0: only when the operator rotates
+/// digest     = 64(DIGIT / %x61-66)  ; SHA-256 of a server seed, lowercase hex
+/// secret     = 64(DIGIT / %x61-66)  ; a revealed server seed, lowercase hex
 /// quantity   = u64                  ; at least 1
 /// u64, u32   = "0" / %x31-39 *DIGIT ; decimal, no sign, no leading zero,
 ///                                   ; within range
@@ -202,6 +249,12 @@ pub enum Entry {
     Close,
     /// A DRAW line with its outcome given.
     GivenDraw(GivenDraw),
+    /// Draws items from a rules-2 pool.
+    FairDraw(FairDraw),
+    /// Commits a rules-2 pool's first server seed.
+    Commit(Commit),
+    /// Reveals a rules-2 pool's server seed and commits the next.
+    Rotate(Rotate),
 }
 
 impl Entry {
@@ -221,11 +274,16 @@ impl Entry {
     pub fn request_id(&self) -> Option<RequestId> {
         match self {
             Entry::Draw(draw) => Some(draw.request_id.clone()),
+            Entry::FairDraw(draw) => Some(draw.request_id.clone()),
             Entry::GivenDraw(draw) => Some(draw.request_id.clone()),
             Entry::Chunk(chunk) => Some(chunk.request_id()),
             Entry::Rollback(rollback) => Some(RequestId::rollback(&rollback.operation_id)),
             Entry::Return(ret) => Some(RequestId::rollback(&ret.operation_id)),
-            Entry::Create(_) | Entry::Restock(_) | Entry::Close => None,
+            Entry::Create(_)
+            | Entry::Restock(_)
+            | Entry::Close
+            | Entry::Commit(_)
+            | Entry::Rotate(_) => None,
         }
     }
 }

@@ -10,9 +10,10 @@
 //!
 //! This module is the randomness of rules 2: the commitment, the byte
 //! stream and its unbiased integers, which feed the same sampler as rules 1,
-//! so stock and weights behave exactly as there. It is not yet a
-//! [`Rules`](super::Rules) version: pools select it once the draw entries
-//! carry client seed and nonce.
+//! so stock and weights behave exactly as there. Pools select it with
+//! `"rules": 2` ([`Rules::V2`](super::Rules::V2)); the entries that carry
+//! commitments, reveals, client seeds and nonces, and what `apply` checks
+//! of them, are in [`provable`](super::provable).
 //!
 //! # Rules 2
 //!
@@ -128,6 +129,11 @@ impl fmt::Debug for ServerSeed {
 pub struct Commitment([u8; 32]);
 
 impl Commitment {
+    /// The commitment of these digest bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Commitment {
+        Commitment(bytes)
+    }
+
     /// Parses a published commitment, 64 hex digits.
     ///
     /// # Errors
@@ -135,6 +141,11 @@ impl Commitment {
     /// If `text` is not exactly 64 hex digits (either case).
     pub fn from_hex(text: &str) -> Result<Commitment, HexError> {
         parse_hex(text).map(Commitment)
+    }
+
+    /// The digest's 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// Whether `seed` is the server seed this commits to.
@@ -190,7 +201,7 @@ fn parse_hex(text: &str) -> Result<[u8; 32], HexError> {
     Ok(bytes)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

@@ -20,6 +20,7 @@
 //!     start: 0,
 //!     snapshot: None,
 //!     lines: vec!["CREATE/1 p 1 stock 32 P a:1:3".into(), "CLOSE/1".into()],
+//!     secret: None,
 //! };
 //! let FromTail::Computed(computed) = history::from_tail(&pool, &tail)? else {
 //!     unreachable!("a log read from its beginning needs nothing else");
@@ -30,10 +31,12 @@
 //! ```
 
 use crate::pool::entry::Entry;
+use crate::pool::fair::ServerSeed;
 use crate::pool::id::PoolId;
 use crate::pool::keys;
 use crate::pool::outcome::Outcome;
-use crate::pool::replay::{Replayed, decode_tail, replay};
+use crate::pool::provable::Keyring;
+use crate::pool::replay::{Replayed, decode_tail, replay_with};
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -48,6 +51,10 @@ pub struct Tail {
     pub snapshot: Option<Vec<u8>>,
     /// Log lines from `start` on.
     pub lines: Vec<String>,
+    /// Rules 2: the server seed in force, read in the same step, so the
+    /// draws made under it replay; the seeds before it are revealed in the
+    /// log. `None` for pools of other rules.
+    pub secret: Option<ServerSeed>,
 }
 
 impl Tail {
@@ -231,10 +238,13 @@ fn run(
     lines: &[&String],
     start_at: Start,
     skipped: Vec<String>,
+    secret: Option<&ServerSeed>,
 ) -> Result<Computed, Unrecoverable> {
     let entries = decode_tail(first_seq, lines.iter().map(|l| l.as_bytes()))
         .map_err(|e| unrecoverable(format!("log entry {}", e.seq), e.source))?;
-    let replayed = replay(start, entries.iter().cloned())
+    let mut keys = Keyring::of(secret.cloned());
+    keys.learn(entries.iter().map(|(_, entry)| entry));
+    let replayed = replay_with(start, entries.iter().cloned(), keys)
         .map_err(|e| unrecoverable(format!("log entry {first_seq}"), e))?;
     Ok(Computed {
         replayed,
@@ -259,13 +269,27 @@ pub fn from_tail(pool: &PoolId, tail: &Tail) -> Result<FromTail, Unrecoverable> 
                     seq: snapshot.seq,
                     key,
                 };
-                let computed = run(Some(snapshot), tail.first_seq(), &lines, start, Vec::new())?;
+                let computed = run(
+                    Some(snapshot),
+                    tail.first_seq(),
+                    &lines,
+                    start,
+                    Vec::new(),
+                    tail.secret.as_ref(),
+                )?;
                 return Ok(FromTail::Computed(Box::new(computed)));
             }
             Err(problem) => problem,
         },
         None if tail.base == 0 && tail.start == 0 => {
-            let computed = run(None, 1, &lines, Start::Beginning, Vec::new())?;
+            let computed = run(
+                None,
+                1,
+                &lines,
+                Start::Beginning,
+                Vec::new(),
+                tail.secret.as_ref(),
+            )?;
             return Ok(FromTail::Computed(Box::new(computed)));
         }
         None => format!("{key}: missing"),
@@ -292,6 +316,38 @@ pub fn for_entry(pool: &PoolId, tail: &Tail, seq: u64) -> Result<FromTail, Unrec
         }
         other => Ok(other),
     }
+}
+
+/// Everything retained from the oldest usable start, not yet replayed.
+#[derive(Debug, Clone)]
+pub struct Retained {
+    /// The start's snapshot; none from the pool's beginning.
+    pub start: Option<Snapshot>,
+    /// Where the start is.
+    pub start_at: Start,
+    /// Problems with the older starts that were skipped.
+    pub skipped: Vec<String>,
+    /// Every entry after the start, decoded, with its sequence number.
+    pub entries: Vec<(u64, Entry)>,
+}
+
+/// Everything retained from the oldest usable start, decoded.
+///
+/// # Errors
+///
+/// [`Unrecoverable`] when no start is usable or a line does not decode.
+pub fn oldest_entries(pool: &PoolId, history: &History) -> Result<Retained, Unrecoverable> {
+    let candidates = candidates(pool, history).into_iter().rev();
+    let (position, start, start_at, skipped) = first_usable(candidates, Vec::new())?;
+    let (first_seq, lines) = lines_from(history, position);
+    let entries = decode_tail(first_seq, lines.iter().map(|l| l.as_bytes()))
+        .map_err(|e| unrecoverable(format!("log entry {}", e.seq), e.source))?;
+    Ok(Retained {
+        start,
+        start_at,
+        skipped,
+        entries,
+    })
 }
 
 /// The state from the newest usable start in `history` that replays the
@@ -440,7 +496,14 @@ pub fn snapshot_at(
         let upto = usize::try_from(seq - from)
             .unwrap_or(usize::MAX)
             .min(lines.len());
-        let computed = run(start, first_seq, &lines[..upto], start_at, Vec::new())?;
+        let computed = run(
+            start,
+            first_seq,
+            &lines[..upto],
+            start_at,
+            Vec::new(),
+            history.live.secret.as_ref(),
+        )?;
         return Ok(computed.replayed.snapshot());
     }
     Ok(None)
@@ -476,7 +539,14 @@ fn replay_first_usable(
 ) -> Result<Computed, Unrecoverable> {
     let (position, start, start_at, skipped) = first_usable(candidates, skipped)?;
     let (first_seq, lines) = lines_from(history, position);
-    run(start, first_seq, &lines, start_at, skipped)
+    run(
+        start,
+        first_seq,
+        &lines,
+        start_at,
+        skipped,
+        history.live.secret.as_ref(),
+    )
 }
 
 /// The state from the newest usable start in `history`.

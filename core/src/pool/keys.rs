@@ -12,6 +12,10 @@
 //! tombola:{pool}:req:<id>     string  seq and recorded outcome of a request id
 //! tombola:{pool}:op:<id>      string  a multi-draw DrawState as JSON
 //! tombola:{pool}:archive:<n>  list    rotated log segment n, kept for audit
+//! tombola:{pool}:fair         hash    rules 2: `seed` the server seed in force
+//!                                     (64 hex digits, secret until a ROTATE
+//!                                     reveals it), `nonce` the next draw's,
+//!                                     `every` the rotation interval
 //! ```
 //!
 //! The pool catalog, which pools exist and how to list them, lives beside
@@ -65,6 +69,23 @@ pub fn request(pool: &PoolId, request: &RequestId) -> String {
 pub fn operation(pool: &PoolId, operation: &OperationId) -> String {
     format!("tombola:{{{pool}}}:op:{operation}")
 }
+
+/// A rules-2 pool's randomness in Redis, a hash: the server seed in force
+/// ([`FAIR_SEED`]), secret until a ROTATE entry reveals it, the nonce the
+/// next draw takes ([`FAIR_NONCE`]) and the rotation interval
+/// ([`FAIR_EVERY`]): `tombola:{<pool>}:fair`. No answer ever carries the
+/// seed. The scripts that append COMMIT, ROTATE and DRAW/2 entries keep the
+/// nonce equal to the one the log's `apply` expects.
+pub fn fair(pool: &PoolId) -> String {
+    format!("tombola:{{{pool}}}:fair")
+}
+
+/// The field of [`fair`] holding the server seed in force.
+pub const FAIR_SEED: &str = "seed";
+/// The field of [`fair`] holding the next draw's nonce.
+pub const FAIR_NONCE: &str = "nonce";
+/// The field of [`fair`] holding the rotation interval (0: by the operator).
+pub const FAIR_EVERY: &str = "every";
 
 /// Rotated log segment `n`: `tombola:{<pool>}:archive:<n>`.
 pub fn archive(pool: &PoolId, segment: u64) -> String {
@@ -136,6 +157,7 @@ mod tests {
             archive(&pool, 3),
             archive_snap(&pool, 3),
             archive_index(&pool),
+            fair(&pool),
         ];
         assert_eq!(
             keys,
@@ -148,6 +170,7 @@ mod tests {
                 "tombola:{p.1}:archive:3",
                 "tombola:{p.1}:archive:3:snap",
                 "tombola:{p.1}:archive:index",
+                "tombola:{p.1}:fair",
             ]
         );
         let tag = hash_tag(&pool);

@@ -15,6 +15,7 @@ use crate::pool::config::{ConfigError, PoolConfig, ValidConfig};
 use crate::pool::entry::{Chunk, Draw, DrawCount, Entry, MAX_DRAW_COUNT, Restock, Rollback};
 use crate::pool::id::{ItemId, OperationId, RequestId};
 use crate::pool::outcome::{IgnoreReason, Outcome};
+use crate::pool::provable::Keyring;
 use crate::pool::state::{AddError, PoolState};
 
 /// What a caller asks of a pool.
@@ -260,9 +261,23 @@ pub fn apply(state: &mut Option<PoolState>, entry: &Entry) -> Outcome {
     apply_line(state, &entry.as_line())
 }
 
+/// As [`apply`], holding the server seeds in `keys` for rules-2 draws
+/// (see [`provable`](super::provable)); [`apply`] holds none.
+pub fn apply_with(state: &mut Option<PoolState>, entry: &Entry, keys: &Keyring) -> Outcome {
+    apply_line_keyed(state, &entry.as_line(), keys)
+}
+
 pub(crate) fn apply_line(state: &mut Option<PoolState>, line: &Line<'_>) -> Outcome {
+    apply_line_keyed(state, line, &Keyring::new())
+}
+
+pub(crate) fn apply_line_keyed(
+    state: &mut Option<PoolState>,
+    line: &Line<'_>,
+    keys: &Keyring,
+) -> Outcome {
     match (state.as_mut(), line) {
-        (Some(state), line) => state.apply_line(line),
+        (Some(state), line) => state.apply_line_keyed(line, keys),
         (None, Line::Create(config)) => {
             *state = Some(PoolState::new(Arc::clone(config)));
             Outcome::Create

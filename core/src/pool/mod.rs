@@ -42,6 +42,10 @@
 //!   integers an auditor needs to reproduce a draw.
 //! - [`fair`]: rules 2, "provably fair": committed server seeds, client
 //!   seeds and nonces, the HMAC-SHA256 stream and its unbiased integers.
+//! - [`proof`]: what a player checks: the proof of one draw, an exported
+//!   log, and the verdict of recomputing them.
+//! - [`provable`]: rules 2 in the log: commitments, rotations, the draws
+//!   made under them and the server seeds a replay holds.
 //! - [`sampler`]: the cache-aware weighted sampler draws run on.
 //! - [`entry`]: log entries, with the line grammar on [`Entry`]; [`codec`]:
 //!   their text encoding and its errors.
@@ -73,6 +77,8 @@ pub mod keys;
 pub mod machine;
 pub mod operation;
 pub mod outcome;
+pub mod proof;
+pub mod provable;
 pub mod record;
 pub mod replay;
 pub mod rules;
@@ -86,16 +92,21 @@ pub use config::{
 };
 pub use draw_state::{ChunkResult, DrawState, DrawStateCorrupted, DrawStatus};
 pub use entry::{
-    Chunk, Draw, DrawCount, Entry, GivenDraw, MAX_DRAW_COUNT, Restock, Return, Rollback,
+    Chunk, Commit, Draw, DrawCount, Entry, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock, Return,
+    Rollback, Rotate,
 };
 pub use fair::{Commitment, FairGenerator, FairInput, HexError, ServerSeed};
 pub use holding::{Holding, Holdings};
 pub use id::{ClientSeed, IdError, ItemId, LockKey, OperationId, PoolId, RequestId};
-pub use machine::{Command, DecideError, apply, chunk_entry, decide, draw_entry, rollback_entry};
+pub use machine::{
+    Command, DecideError, apply, apply_with, chunk_entry, decide, draw_entry, rollback_entry,
+};
 pub use outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
+pub use provable::{Fairness, Keyring};
 pub use record::{Fingerprint, Record, RecordError};
 pub use replay::{
-    Ledger, LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, seq_of_push,
+    Ledger, LogError, ReplayError, Replayed, decode_tail, replay, replay_tail, replay_tail_with,
+    replay_with, seq_of_push,
 };
 pub use rules::Rules;
 pub use snapshot::{Snapshot, SnapshotError};

@@ -92,6 +92,16 @@ pub enum OperationError {
         /// The operation as saved.
         state: Box<DrawState>,
     },
+    /// The pool is under rules 2, whose draws take a client seed and a
+    /// nonce: multi-draw operations are not offered on it, and the chunk
+    /// that found it out drew nothing.
+    #[error(
+        "pool {pool} is under rules 2: multi-draw operations are not offered on it; draw with POST /v1/pools/{pool}/draws"
+    )]
+    NotFair {
+        /// The pool.
+        pool: PoolId,
+    },
     /// No state is saved for the operation (never started, or expired).
     #[error("operation {operation} has no saved state (never started, or expired)")]
     NoSavedState {
@@ -219,8 +229,9 @@ pub enum Step {
 /// landed, whatever the number of chunks: the state is left as it was (the
 /// chunk drew nothing), and every later call stops the same way.
 /// [`OperationError::RolledBack`] when the operation's rollback landed
-/// before the chunk: the chunk changed nothing. [`OperationError::NotAChunk`]
-/// for an outcome that is not a draw's.
+/// before the chunk: the chunk changed nothing. [`OperationError::NotFair`]
+/// on a rules-2 pool, where the chunk drew nothing.
+/// [`OperationError::NotAChunk`] for an outcome that is not a draw's.
 pub fn after_chunk(
     state: &mut DrawState,
     seq: u64,
@@ -249,6 +260,11 @@ pub fn after_chunk(
             return Err(OperationError::RolledBack {
                 operation: state.operation.clone(),
                 seq: None,
+            });
+        }
+        Some(FailReason::RulesMismatch) => {
+            return Err(OperationError::NotFair {
+                pool: state.pool.clone(),
             });
         }
         _ => {}
@@ -449,6 +465,17 @@ mod tests {
             start(&pool(), &ask(2, 2), Some(state.clone()), None, 7),
             Ok(Run::Done(state))
         );
+    }
+
+    #[test]
+    fn a_rules_2_pool_stops_an_operation_at_its_first_chunk() {
+        let mut state = running(10, 5);
+        let before = state.clone();
+        assert_eq!(
+            after_chunk(&mut state, 4, &failed(5, FailReason::RulesMismatch), 6),
+            Err(OperationError::NotFair { pool: pool() })
+        );
+        assert_eq!(state, before, "nothing recorded");
     }
 
     #[test]

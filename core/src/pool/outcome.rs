@@ -32,6 +32,20 @@ pub enum FailReason {
     UnknownItem,
     /// A seed log line recorded the draw as failed (`DRAW <id> FAILED`).
     Recorded,
+    /// A seeded draw (DRAW/1, CHUNK/1) on a rules-2 pool, or a rules-2
+    /// draw (DRAW/2) on a pool of other rules.
+    RulesMismatch,
+    /// A rules-2 draw before the pool's first commitment.
+    NoCommitment,
+    /// A rules-2 draw whose nonce is not the next one under the current
+    /// server seed (reused, skipped or reordered).
+    NonceOutOfOrder,
+    /// A rules-2 draw past the pool's rotation interval: the server seed
+    /// must be rotated first.
+    RotationDue,
+    /// A rules-2 draw whose server seed this replay does not hold (not yet
+    /// revealed): its outcome cannot be computed here.
+    SeedWithheld,
 }
 
 /// Why an entry changed nothing.
@@ -55,6 +69,13 @@ pub enum IgnoreReason {
     Overflow,
     /// A rollback of an operation already rolled back.
     AlreadyRolledBack,
+    /// A COMMIT or ROTATE on a pool that is not under rules 2.
+    NotFair,
+    /// A COMMIT on a pool that has a commitment (later ones are ROTATEs).
+    AlreadyCommitted,
+    /// A ROTATE before any commitment, or whose revealed server seed is not
+    /// the one committed to.
+    RevealMismatch,
 }
 
 /// What applying one entry did. It is a pure function of the state before
@@ -71,6 +92,8 @@ pub enum IgnoreReason {
 /// {"kind":"return","returned":1,"ignored":[{"item":"ghost","quantity":2}]}
 /// {"kind":"restock","item":"gold","remaining":12}
 /// {"kind":"close"}
+/// {"kind":"commit"}
+/// {"kind":"rotate"}
 /// {"kind":"ignored","reason":"already_closed"}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +132,10 @@ pub enum Outcome {
     },
     /// CLOSE closed the pool: later draws fail.
     Close,
+    /// COMMIT published a rules-2 pool's first commitment.
+    Commit,
+    /// ROTATE revealed the server seed in force and committed the next.
+    Rotate,
     /// The entry changed nothing.
     Ignored {
         /// Why.
@@ -179,6 +206,16 @@ mod tests {
                 r#"{"kind":"restock","item":"gold","remaining":12}"#,
             ),
             (Outcome::Close, r#"{"kind":"close"}"#),
+            (Outcome::Commit, r#"{"kind":"commit"}"#),
+            (Outcome::Rotate, r#"{"kind":"rotate"}"#),
+            (
+                Outcome::Draw {
+                    drawn: vec![],
+                    failed: 1,
+                    reason: Some(FailReason::NonceOutOfOrder),
+                },
+                r#"{"kind":"draw","drawn":[],"failed":1,"reason":"nonce_out_of_order"}"#,
+            ),
             (
                 Outcome::Ignored {
                     reason: IgnoreReason::AlreadyClosed,

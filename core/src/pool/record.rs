@@ -81,6 +81,10 @@ impl Fingerprint {
                 count: draw.count.get(),
                 all_or_nothing: draw.all_or_nothing,
             },
+            Entry::FairDraw(draw) => Fingerprint::Draw {
+                count: draw.count.get(),
+                all_or_nothing: draw.all_or_nothing,
+            },
             Entry::Chunk(chunk) => Fingerprint::Chunk {
                 count: chunk.count.get(),
             },
@@ -90,7 +94,9 @@ impl Fingerprint {
                 quantity: restock.quantity.get(),
             },
             Entry::Close => Fingerprint::Close,
-            Entry::Create(_) | Entry::GivenDraw(_) => return None,
+            Entry::Create(_) | Entry::GivenDraw(_) | Entry::Commit(_) | Entry::Rotate(_) => {
+                return None;
+            }
         })
     }
 }

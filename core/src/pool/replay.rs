@@ -9,8 +9,9 @@
 use crate::pool::codec::CodecError;
 use crate::pool::codec::Line;
 use crate::pool::entry::Entry;
-use crate::pool::machine::{apply, apply_line};
+use crate::pool::machine::{apply_line_keyed, apply_with};
 use crate::pool::outcome::Outcome;
+use crate::pool::provable::Keyring;
 use crate::pool::snapshot::Snapshot;
 use crate::pool::state::PoolState;
 
@@ -92,6 +93,7 @@ where
 pub struct Ledger {
     seq: u64,
     state: Option<PoolState>,
+    keys: Keyring,
 }
 
 impl Ledger {
@@ -105,7 +107,22 @@ impl Ledger {
         Ledger {
             seq: snapshot.seq,
             state: Some(snapshot.state),
+            keys: Keyring::new(),
         }
+    }
+
+    /// An empty ledger that holds `keys` for rules-2 draws.
+    pub fn with_keys(keys: Keyring) -> Ledger {
+        Ledger {
+            keys,
+            ..Ledger::default()
+        }
+    }
+
+    /// This ledger, holding `keys` for rules-2 draws (see
+    /// [`provable`](super::provable)).
+    pub fn holding(self, keys: Keyring) -> Ledger {
+        Ledger { keys, ..self }
     }
 
     /// The sequence number of the last entry applied (0 for none).
@@ -148,7 +165,7 @@ impl Ledger {
             });
         }
         self.seq = seq;
-        Ok(apply(&mut self.state, entry))
+        Ok(apply_with(&mut self.state, entry, &self.keys))
     }
 
     /// Decodes the next log line and applies it.
@@ -163,7 +180,7 @@ impl Ledger {
         // Parsed lines borrow their ids: no allocation per entry.
         let parsed = Line::parse_bytes(line).map_err(|source| LogError { seq, source })?;
         self.seq = seq;
-        Ok(apply_line(&mut self.state, &parsed))
+        Ok(apply_line_keyed(&mut self.state, &parsed, &self.keys))
     }
 
     fn next(&self) -> Result<u64, ReplayError> {
@@ -204,10 +221,13 @@ impl Replayed {
 
     fn collect<T>(
         start: Option<Snapshot>,
+        keys: Keyring,
         items: impl IntoIterator<Item = T>,
         mut step: impl FnMut(&mut Ledger, T) -> Result<(u64, Outcome), ReplayError>,
     ) -> Result<Replayed, ReplayError> {
-        let mut ledger = start.map_or_else(Ledger::new, Ledger::from_snapshot);
+        let mut ledger = start
+            .map_or_else(Ledger::new, Ledger::from_snapshot)
+            .holding(keys);
         let items = items.into_iter();
         let mut outcomes = Vec::with_capacity(items.size_hint().0);
         for item in items {
@@ -244,7 +264,24 @@ pub fn replay<I>(start: Option<Snapshot>, entries: I) -> Result<Replayed, Replay
 where
     I: IntoIterator<Item = (u64, Entry)>,
 {
-    Replayed::collect(start, entries, |ledger, (seq, entry)| {
+    replay_with(start, entries, Keyring::new())
+}
+
+/// As [`replay()`], holding the server seeds in `keys` for rules-2 draws
+/// (see [`provable`](super::provable)).
+///
+/// # Errors
+///
+/// As [`replay()`].
+pub fn replay_with<I>(
+    start: Option<Snapshot>,
+    entries: I,
+    keys: Keyring,
+) -> Result<Replayed, ReplayError>
+where
+    I: IntoIterator<Item = (u64, Entry)>,
+{
+    Replayed::collect(start, keys, entries, |ledger, (seq, entry)| {
         Ok((seq, ledger.apply(seq, &entry)?))
     })
 }
@@ -274,7 +311,25 @@ where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    Replayed::collect(start, lines, |ledger, line| {
+    replay_tail_with(start, lines, Keyring::new())
+}
+
+/// As [`replay_tail`], holding the server seeds in `keys` for rules-2
+/// draws (see [`provable`](super::provable)).
+///
+/// # Errors
+///
+/// As [`replay_tail`].
+pub fn replay_tail_with<I>(
+    start: Option<Snapshot>,
+    lines: I,
+    keys: Keyring,
+) -> Result<Replayed, ReplayError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    Replayed::collect(start, keys, lines, |ledger, line| {
         let outcome = ledger.apply_line(line.as_ref())?;
         Ok((ledger.seq(), outcome))
     })

@@ -29,9 +29,11 @@
 //! ```
 //! use tombola_core::pool::Rules;
 //!
-//! let mut rng = Rules::V1.generator(42);
+//! let mut rng = Rules::V1.generator(42).expect("rules 1 draws are seeded");
 //! // The same seed always gives the same stream, on every platform.
-//! assert_eq!(rng.below(6), Rules::V1.generator(42).below(6));
+//! assert_eq!(Some(rng.below(6)), Rules::V1.generator(42).map(|mut rng| rng.below(6)));
+//! // Rules 2 draws carry no seed.
+//! assert!(Rules::V2.generator(42).is_none());
 //! ```
 
 use rand_core::RngCore;
@@ -44,6 +46,10 @@ pub enum Rules {
     /// SplitMix64-seeded `Pcg64Mcg`, Lemire uniform draws, cumulative order
     /// of the configuration. See the module docs.
     V1,
+    /// "Provably fair": each draw's stream is the HMAC-SHA256 of a committed
+    /// server seed over pool, client seed and nonce, with unbiased integers
+    /// by rejection, feeding the same sampler. See [`fair`](super::fair).
+    V2,
 }
 
 impl Rules {
@@ -54,6 +60,7 @@ impl Rules {
     pub fn from_version(version: u32) -> Option<Rules> {
         match version {
             1 => Some(Rules::V1),
+            2 => Some(Rules::V2),
             _ => None,
         }
     }
@@ -62,18 +69,30 @@ impl Rules {
     pub fn version(self) -> u32 {
         match self {
             Rules::V1 => 1,
+            Rules::V2 => 2,
         }
     }
 
-    /// The random stream of a draw entry with this seed.
-    pub fn generator(self, seed: u64) -> Generator {
+    /// The random stream of a draw entry with this seed; `None` under
+    /// rules 2, whose draws carry no seed: their stream is
+    /// [`FairInput::generator`](super::FairInput::generator).
+    pub fn generator(self, seed: u64) -> Option<Generator> {
         match self {
             Rules::V1 => {
                 let hi = splitmix64(seed.wrapping_add(GOLDEN_GAMMA));
                 let lo = splitmix64(seed.wrapping_add(GOLDEN_GAMMA.wrapping_mul(2)));
-                Generator(Pcg64Mcg::new(u128::from(hi) << 64 | u128::from(lo)))
+                Some(Generator(Pcg64Mcg::new(
+                    u128::from(hi) << 64 | u128::from(lo),
+                )))
             }
+            Rules::V2 => None,
         }
+    }
+
+    /// Whether draws under these rules are "provably fair" (rules 2): they
+    /// need a committed server seed, a client seed and a nonce.
+    pub fn is_fair(self) -> bool {
+        self == Rules::V2
     }
 }
 
@@ -203,7 +222,7 @@ mod tests {
 
     #[test]
     fn rules_1_stream_is_pinned() {
-        let mut rng = Rules::V1.generator(0);
+        let mut rng = Rules::V1.generator(0).expect("rules 1 is seeded");
         let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
         let state =
             (u128::from(0xE220_A839_7B1D_CDAFu64) << 64) | u128::from(0x6E78_9E6A_A1B9_65F4u64);
@@ -228,7 +247,15 @@ mod tests {
     fn versions_round_trip_and_unknown_ones_are_refused() {
         assert_eq!(Rules::from_version(1), Some(Rules::V1));
         assert_eq!(Rules::V1.version(), 1);
+        assert_eq!(Rules::from_version(2), Some(Rules::V2));
+        assert_eq!(Rules::V2.version(), 2);
+        assert_eq!(
+            Rules::LATEST,
+            Rules::V1,
+            "new pools keep rules 1 unless they ask"
+        );
+        assert!(Rules::V2.is_fair() && !Rules::V1.is_fair());
         assert_eq!(Rules::from_version(0), None);
-        assert_eq!(Rules::from_version(2), None);
+        assert_eq!(Rules::from_version(3), None);
     }
 }

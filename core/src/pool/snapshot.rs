@@ -1,11 +1,12 @@
 //! Snapshots: a pool's state at a sequence number, in a compact binary form.
 //!
-//! # Format, versions 1 and 2
+//! # Format, versions 1, 2 and 3
 //!
 //! ```text
 //! offset   size  field
 //! 0        4     magic "TMBS"
-//! 4        1     format version: 1, or 2 when operations are held
+//! 4        1     format version: 1, or 2 when operations are held, or 3
+//!                for a rules-2 pool with a commitment
 //! 5        4     payload length n, u32 little-endian
 //! 9        n     payload
 //! 9 + n    4     CRC-32C of bytes 0 .. 9 + n, u32 little-endian
@@ -35,7 +36,15 @@
 //!     each held item, in position order:
 //!       position     varint, below the item count
 //!       units        varint, at least 1
+//!   version 3 only, after the items:
+//!   operation count  varint, may be 0; the operations as in version 2
+//!   commitment       32 bytes, SHA-256 of the server seed in force
+//!   nonce            varint, the next draw's
+//!   rotate every     varint, within u32
 //! ```
+//!
+//! Version 3 is written only for a rules-2 pool once it has a commitment,
+//! so every other state is spelt as before. It never holds a server seed.
 //!
 //! A varint is unsigned LEB128 of at most 10 bytes, in its shortest form.
 //! Every state has one spelling: version 1 exactly when no operation is
@@ -54,8 +63,10 @@ use std::sync::Arc;
 
 use crate::crc::crc32c;
 use crate::pool::config::{ConfigError, Mode, Stock, ValidConfig};
+use crate::pool::fair::Commitment;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::OperationId;
+use crate::pool::provable::Fairness;
 use crate::pool::state::{PoolState, Slot};
 
 /// The magic bytes that open every snapshot.
@@ -67,6 +78,10 @@ pub const FORMAT_VERSION: u8 = 1;
 
 /// The snapshot format version written for a state that holds operations.
 pub const FORMAT_VERSION_OPERATIONS: u8 = 2;
+
+/// The snapshot format version written for a rules-2 pool with a
+/// commitment.
+pub const FORMAT_VERSION_FAIR: u8 = 3;
 
 const HEADER: usize = 9;
 const TRAILER: usize = 4;
@@ -98,6 +113,10 @@ pub enum Malformed {
     /// or a version 2 snapshot that holds no operation.
     #[error("operation holdings are not in their one spelling")]
     BadHolding,
+    /// A version 3 snapshot (rules 2's commitment and nonce) of a pool
+    /// under other rules.
+    #[error("holds a commitment, but the pool is not under rules 2")]
+    NotFair,
 }
 
 /// Why bytes are not a snapshot.
@@ -171,10 +190,11 @@ impl Snapshot {
         let mut out = Vec::with_capacity(HEADER + 64 + config.len() * 24 + TRAILER);
         out.extend_from_slice(&MAGIC);
         let operations = &self.state.operations;
-        out.push(if operations.is_empty() {
-            FORMAT_VERSION
-        } else {
-            FORMAT_VERSION_OPERATIONS
+        let fair = self.state.fair;
+        out.push(match (fair, operations.is_empty()) {
+            (Some(_), _) => FORMAT_VERSION_FAIR,
+            (None, true) => FORMAT_VERSION,
+            (None, false) => FORMAT_VERSION_OPERATIONS,
         });
         out.extend_from_slice(&[0; 4]);
         put_varint(&mut out, self.seq);
@@ -202,7 +222,7 @@ impl Snapshot {
                 _ => out.push(0),
             }
         }
-        if !operations.is_empty() {
+        if !operations.is_empty() || fair.is_some() {
             put_varint(&mut out, operations.len() as u64);
             for (id, holding) in operations.iter() {
                 put_bytes(&mut out, id.as_str().as_bytes());
@@ -214,6 +234,11 @@ impl Snapshot {
                     put_varint(&mut out, units);
                 }
             }
+        }
+        if let Some(fair) = fair {
+            out.extend_from_slice(fair.commitment.as_bytes());
+            put_varint(&mut out, fair.nonce);
+            put_varint(&mut out, u64::from(fair.rotate_every));
         }
         // MAX_ITEMS items of at most ~100 bytes: far below 4 GiB.
         let payload = (out.len() - HEADER) as u32;
@@ -237,7 +262,10 @@ impl Snapshot {
             return Err(SnapshotError::BadMagic);
         }
         let version = bytes[4];
-        if version != FORMAT_VERSION && version != FORMAT_VERSION_OPERATIONS {
+        if !matches!(
+            version,
+            FORMAT_VERSION | FORMAT_VERSION_OPERATIONS | FORMAT_VERSION_FAIR
+        ) {
             return Err(SnapshotError::UnsupportedVersion(version));
         }
         let declared = u32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]);
@@ -255,7 +283,7 @@ impl Snapshot {
             bytes: body,
             at: HEADER,
         }
-        .snapshot(version == FORMAT_VERSION_OPERATIONS)
+        .snapshot(version)
     }
 }
 
@@ -350,10 +378,10 @@ impl<'a> Reader<'a> {
             .ok_or(self.error(at, Malformed::Truncated))
     }
 
-    fn holdings(&mut self, items: usize) -> Result<Holdings, SnapshotError> {
+    fn holdings(&mut self, items: usize, may_be_empty: bool) -> Result<Holdings, SnapshotError> {
         let count_at = self.at;
         let count = self.count(4)?;
-        if count == 0 {
+        if count == 0 && !may_be_empty {
             return Err(self.error(count_at, Malformed::BadHolding));
         }
         let mut holdings = Vec::with_capacity(count);
@@ -395,7 +423,24 @@ impl<'a> Reader<'a> {
         Ok(Holdings::from_holdings(holdings))
     }
 
-    fn snapshot(mut self, with_operations: bool) -> Result<Snapshot, SnapshotError> {
+    fn fairness(&mut self) -> Result<Fairness, SnapshotError> {
+        let at = self.at;
+        let bytes: [u8; 32] = self
+            .bytes
+            .get(at..at + 32)
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(self.error(at, Malformed::Truncated))?;
+        self.at += 32;
+        let nonce = self.varint()?;
+        let rotate_every = self.varint_u32()?;
+        Ok(Fairness {
+            commitment: Commitment::from_bytes(bytes),
+            nonce,
+            rotate_every,
+        })
+    }
+
+    fn snapshot(mut self, version: u8) -> Result<Snapshot, SnapshotError> {
         // Ids and names are borrowed from the bytes until the configuration
         // is checked: decoding runs on every request.
         let seq = self.varint()?;
@@ -427,18 +472,27 @@ impl<'a> Reader<'a> {
             items.push((id, weight, stock));
             slots.push(Slot { weight, remaining });
         }
-        let operations = if with_operations {
-            self.holdings(count)?
+        let operations = match version {
+            FORMAT_VERSION_OPERATIONS => self.holdings(count, false)?,
+            FORMAT_VERSION_FAIR => self.holdings(count, true)?,
+            _ => Holdings::new(),
+        };
+        let fair = if version == FORMAT_VERSION_FAIR {
+            Some(self.fairness()?)
         } else {
-            Holdings::new()
+            None
         };
         if self.at != self.bytes.len() {
             return Err(self.error(self.at, Malformed::Trailing));
         }
         let config = ValidConfig::build(id, name, mode, rules, snapshot_every, items.into_iter())
             .map_err(SnapshotError::Config)?;
-        let state = PoolState::from_parts(Arc::new(config), slots, closed, operations)
+        if fair.is_some() && !config.rules().is_fair() {
+            return Err(self.error(HEADER, Malformed::NotFair));
+        }
+        let mut state = PoolState::from_parts(Arc::new(config), slots, closed, operations)
             .map_err(|_| SnapshotError::TotalOverflow)?;
+        state.fair = fair;
         Ok(Snapshot { seq, state })
     }
 }

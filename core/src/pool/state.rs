@@ -12,6 +12,7 @@ use crate::pool::entry::Entry;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::{ItemId, PoolId};
 use crate::pool::outcome::{FailReason, IgnoreReason, ItemCount, Outcome};
+use crate::pool::provable::{Fairness, Keyring};
 use crate::pool::rules::Rules;
 use crate::pool::sampler::Sampler;
 
@@ -85,6 +86,8 @@ pub struct PoolState {
     pub(crate) slots: Vec<Slot>,
     pub(crate) closed: bool,
     pub(crate) operations: Holdings,
+    // Rules 2: the current commitment and nonce, from the first COMMIT on.
+    pub(crate) fair: Option<Fairness>,
     sampler: Sampler,
     // Units of limited stock left, to tell in O(1) whether an
     // all-or-nothing draw can be filled (at most 2^20 items of u64 units).
@@ -98,6 +101,7 @@ impl PartialEq for PoolState {
             && self.slots == other.slots
             && self.closed == other.closed
             && self.operations == other.operations
+            && self.fair == other.fair
     }
 }
 
@@ -145,6 +149,7 @@ impl PoolState {
             slots,
             closed,
             operations,
+            fair: None,
             sampler,
             units,
             has_unlimited,
@@ -238,6 +243,11 @@ impl PoolState {
     }
 
     pub(crate) fn apply_line(&mut self, line: &Line<'_>) -> Outcome {
+        self.apply_line_keyed(line, &Keyring::new())
+    }
+
+    // As `apply_line`, with the server seeds that rules-2 draws may need.
+    pub(crate) fn apply_line_keyed(&mut self, line: &Line<'_>, keys: &Keyring) -> Outcome {
         match line {
             Line::Create(_) => ignored(IgnoreReason::AlreadyCreated),
             &Line::Draw {
@@ -273,6 +283,18 @@ impl PoolState {
                 Outcome::Close
             }
             &Line::GivenDraw { item, .. } => self.given_draw(item),
+            &Line::FairDraw {
+                count,
+                client_seed,
+                nonce,
+                all_or_nothing,
+                ..
+            } => self.fair_draw(count.get(), client_seed, nonce, all_or_nothing, keys),
+            &Line::Commit {
+                commitment,
+                rotate_every,
+            } => self.commit(commitment, rotate_every),
+            Line::Rotate { revealed, next } => self.rotate(revealed, *next),
         }
     }
 
@@ -283,7 +305,22 @@ impl PoolState {
         count: u32,
         seed: u64,
         all_or_nothing: bool,
+        taken: Option<&mut Vec<u32>>,
+    ) -> Outcome {
+        let Some(mut rng) = self.config.rules().generator(seed) else {
+            return failed_draw(Vec::new(), count, FailReason::RulesMismatch);
+        };
+        self.draw_from(count, all_or_nothing, taken, |bound| rng.below(bound))
+    }
+
+    // Draws `count` items with uniform integers from `below`, whatever
+    // rules version makes them.
+    pub(crate) fn draw_from(
+        &mut self,
+        count: u32,
+        all_or_nothing: bool,
         mut taken: Option<&mut Vec<u32>>,
+        mut below: impl FnMut(u64) -> u64,
     ) -> Outcome {
         if self.closed {
             return failed_draw(Vec::new(), count, FailReason::Closed);
@@ -291,14 +328,13 @@ impl PoolState {
         if all_or_nothing && !self.has_unlimited && self.units < u128::from(count) {
             return failed_draw(Vec::new(), count, FailReason::OutOfStock);
         }
-        let mut rng = self.config.rules().generator(seed);
         let mut drawn = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let total = self.sampler.total();
             if total == 0 {
                 break;
             }
-            let Some(position) = self.sampler.find(rng.below(total)) else {
+            let Some(position) = self.sampler.find(below(total)) else {
                 break;
             };
             self.take(position);
@@ -479,12 +515,12 @@ impl PoolState {
     }
 }
 
-fn ignored(reason: IgnoreReason) -> Outcome {
+pub(crate) fn ignored(reason: IgnoreReason) -> Outcome {
     tracing::debug!(?reason, "entry ignored");
     Outcome::Ignored { reason }
 }
 
-fn failed_draw(drawn: Vec<ItemId>, failed: u32, reason: FailReason) -> Outcome {
+pub(crate) fn failed_draw(drawn: Vec<ItemId>, failed: u32, reason: FailReason) -> Outcome {
     tracing::debug!(failed, ?reason, "draws failed");
     Outcome::Draw {
         drawn,

@@ -6,11 +6,12 @@
 
 use spin_sdk::redis::Connection;
 use tombola_core::pool::history::{self, Computed, FromTail, Tail};
+use tombola_core::pool::provable::{self, FairDrawLine, Receipt};
 use tombola_core::pool::{Entry, Fingerprint, Outcome, PoolId, PoolState, Record, RequestId};
 use tombola_edge::error::ApiError;
 
 use crate::errors;
-use crate::store::{self, Appended, Recording};
+use crate::store::{self, Appended, DrawAppended, Recording};
 
 /// How long a request id's record is kept, and so how long a retry is
 /// answered from it.
@@ -27,6 +28,9 @@ pub struct Committed {
     pub outcome: Outcome,
     /// Whether an earlier request with the same id appended it.
     pub replay: bool,
+    /// A rules-2 draw's client seed, nonce and commitment, when this
+    /// request replayed it.
+    pub receipt: Option<Receipt>,
 }
 
 /// Extra state saved atomically with the outcome record: a key of the
@@ -48,12 +52,7 @@ pub fn commit(
     entry: &Entry,
     save_with: Option<SaveWith<'_>>,
 ) -> Result<Committed, ApiError> {
-    let fingerprint = Fingerprint::of(entry).ok_or_else(|| {
-        ApiError::from(tombola_edge::redis::StoreError::Data(format!(
-            "entry {} is not one a request appends",
-            entry.encode()
-        )))
-    })?;
+    let fingerprint = fingerprint_of(entry)?;
     let appended = store::append(
         conn,
         pool,
@@ -62,12 +61,77 @@ pub fn commit(
         &fingerprint,
         record_ttl_secs(),
     )?;
+    settle(conn, pool, request, &fingerprint, appended, save_with)
+}
+
+/// What committing a draw did.
+#[derive(Debug)]
+pub enum DrawCommitted {
+    /// The draw's entry, with its outcome.
+    Committed(Box<Committed>),
+    /// A client seed for a pool not under rules 2: nothing was written.
+    NotFair,
+    /// The rules-2 pool must rotate its server seed first: nothing was
+    /// written.
+    RotationDue,
+}
+
+/// Appends a draw for `request` unless the request id was used: `entry`
+/// on a pool of rules 1, `fair` with the next nonce on a rules-2 pool, as
+/// the script decides in the same step as the append. Errors as
+/// [`commit`].
+pub fn commit_draw(
+    conn: &Connection,
+    pool: &PoolId,
+    request: &RequestId,
+    entry: &Entry,
+    fair: &FairDrawLine,
+    client_seed_given: bool,
+) -> Result<DrawCommitted, ApiError> {
+    let fingerprint = fingerprint_of(entry)?;
+    let rules_1 = entry.encode();
+    let lines = store::DrawLines {
+        rules_1: &rules_1,
+        rules_2: fair,
+        client_seed_given,
+    };
+    let appended =
+        store::append_draw(conn, pool, request, &lines, &fingerprint, record_ttl_secs())?;
+    match appended {
+        DrawAppended::NotFair => Ok(DrawCommitted::NotFair),
+        DrawAppended::RotationDue => Ok(DrawCommitted::RotationDue),
+        DrawAppended::Appended(appended) => {
+            let committed = settle(conn, pool, request, &fingerprint, appended, None)?;
+            Ok(DrawCommitted::Committed(Box::new(committed)))
+        }
+    }
+}
+
+fn fingerprint_of(entry: &Entry) -> Result<Fingerprint, ApiError> {
+    Fingerprint::of(entry).ok_or_else(|| {
+        ApiError::from(tombola_edge::redis::StoreError::Data(format!(
+            "entry {} is not one a request appends",
+            entry.encode()
+        )))
+    })
+}
+
+// Checks the record an append left and computes, records and answers the
+// entry's outcome.
+fn settle(
+    conn: &Connection,
+    pool: &PoolId,
+    request: &RequestId,
+    fingerprint: &Fingerprint,
+    appended: Appended,
+    save_with: Option<SaveWith<'_>>,
+) -> Result<Committed, ApiError> {
     let (record, tail, fresh) = match appended {
         Appended::NoPool => return Err(errors::no_pool(pool.as_str())),
         Appended::New(record, tail) => (record, tail, true),
         Appended::Duplicate(record, tail) => (record, tail, false),
     };
-    if !record.answers(&fingerprint) {
+    if !record.answers(fingerprint) {
         return Err(ApiError::conflict(
             "request-id-reused",
             format!(
@@ -87,6 +151,7 @@ pub fn commit(
             seq: record.seq,
             outcome,
             replay: true,
+            receipt: None,
         });
     }
 
@@ -112,6 +177,7 @@ pub fn commit(
         seq: record.seq,
         outcome,
         replay: !fresh,
+        receipt: provable::receipt(&computed, record.seq),
     };
     let snapshot = computed.due_snapshot();
     let encoded = snapshot.as_ref().map(|s| (s.seq, s.encode()));

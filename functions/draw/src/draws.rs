@@ -3,13 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::Response;
-use tombola_core::pool::{FailReason, ItemId, Outcome, PoolId, RequestId, draw_entry};
+use spin_sdk::redis::Connection;
+use tombola_core::pool::provable::FairDrawLine;
+use tombola_core::pool::{
+    ClientSeed, Entry, FailReason, ItemId, Outcome, PoolId, RequestId, draw_entry,
+};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
 
-use crate::commit::{self, Committed};
-use crate::{backend, errors, request, store};
+use crate::commit::{self, Committed, DrawCommitted};
+use crate::{backend, errors, fairness, request, store};
 
 fn one() -> u32 {
     1
@@ -27,6 +31,10 @@ pub struct DrawRequest {
     /// Draw nothing unless every draw can be served.
     #[serde(default)]
     pub all_or_nothing: bool,
+    /// Rules 2 only: the player's client seed; absent, the server picks one
+    /// and answers it.
+    #[serde(default)]
+    pub client_seed: Option<ClientSeed>,
 }
 
 /// The answer.
@@ -47,7 +55,26 @@ pub struct DrawResponse {
     pub reason: Option<FailReason>,
     /// Whether this answers a retry of an earlier request.
     pub replay: bool,
+    /// Rules 2: what the draw's randomness was made of (absent for other
+    /// rules, and for a retry answered from its record: the proof route
+    /// has it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<ReceiptView>,
 }
+
+/// A rules-2 draw's receipt.
+#[derive(Debug, Serialize)]
+pub struct ReceiptView {
+    /// The client seed: the player's, or the one the server picked.
+    pub client_seed: ClientSeed,
+    /// The draw's nonce under the server seed in force.
+    pub nonce: u64,
+    /// `SHA-256` of the server seed in force, 64 hex digits.
+    pub commitment: String,
+}
+
+// Attempts of a draw that finds the rotation due, rotating in between.
+const DRAW_ATTEMPTS: usize = 3;
 
 /// `POST /v1/pools/{pool}/draws`.
 pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
@@ -59,8 +86,20 @@ pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
         backend::seed(),
     )
     .map_err(errors::decide)?;
+    let given = draw.client_seed.is_some();
+    let client_seed = draw.client_seed.unwrap_or_else(|| {
+        ClientSeed::new(&format!("{:016x}", backend::seed()))
+            .expect("hex digits form a client seed")
+    });
+    let fair = FairDrawLine::new(
+        draw.request_id.clone(),
+        draw.count,
+        draw.all_or_nothing,
+        client_seed,
+    )
+    .map_err(errors::decide)?;
     let conn = store::connect()?;
-    let committed = commit::commit(&conn, pool, &draw.request_id, &entry, None)?;
+    let committed = committed_draw(&conn, pool, &draw.request_id, &entry, &fair, given)?;
     let response = answer(pool, draw.request_id, committed)?;
     if response.reason == Some(FailReason::Closed) {
         return Err(
@@ -70,6 +109,36 @@ pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
         );
     }
     Ok(answer::json(200, &response))
+}
+
+// Commits the draw, rotating the server seed first whenever the pool's
+// rotation interval is reached.
+fn committed_draw(
+    conn: &Connection,
+    pool: &PoolId,
+    request: &RequestId,
+    entry: &Entry,
+    fair: &FairDrawLine,
+    given: bool,
+) -> Result<Committed, ApiError> {
+    for _ in 0..DRAW_ATTEMPTS {
+        match commit::commit_draw(conn, pool, request, entry, fair, given)? {
+            DrawCommitted::Committed(committed) => return Ok(*committed),
+            DrawCommitted::NotFair => {
+                return Err(ApiError::conflict(
+                    "pool-not-fair",
+                    format!("pool {pool} is not under rules 2: it takes no client seed"),
+                ));
+            }
+            DrawCommitted::RotationDue => {
+                fairness::rotate_seed(conn, pool)?;
+            }
+        }
+    }
+    Err(ApiError::conflict(
+        "rotation-contended",
+        "the server seed kept reaching its rotation interval; retry",
+    ))
 }
 
 fn answer(
@@ -106,5 +175,10 @@ fn answer(
         failed,
         reason,
         replay: committed.replay,
+        fairness: committed.receipt.map(|receipt| ReceiptView {
+            client_seed: receipt.client_seed,
+            nonce: receipt.nonce,
+            commitment: receipt.commitment.to_string(),
+        }),
     })
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::pool::{Command, Entry, PoolConfig, PoolId, PoolState, Stock, decide};
+use tombola_core::pool::{Command, Entry, PoolConfig, PoolId, PoolState, Stock, decide, provable};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 
@@ -57,6 +57,30 @@ pub struct PoolView {
     pub seq: u64,
     /// Sequence number of the snapshot replay started from (0: none).
     pub snapshot_seq: u64,
+    /// Rules 2: the commitment to the server seed in force, the next
+    /// nonce and the rotation interval. Never the server seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<FairnessView>,
+}
+
+/// A rules-2 pool's published randomness.
+#[derive(Debug, Serialize)]
+pub struct FairnessView {
+    /// `SHA-256` of the server seed in force, 64 hex digits.
+    pub commitment: String,
+    /// The nonce the next draw takes.
+    pub nonce: u64,
+    /// Draws per server seed before it rotates (0: by the operator only).
+    pub rotate_every: u32,
+}
+
+/// The published randomness of `state`, if it is under rules 2.
+pub fn fairness_view(state: &PoolState) -> Option<FairnessView> {
+    state.fairness().map(|fair| FairnessView {
+        commitment: fair.commitment().to_string(),
+        nonce: fair.nonce(),
+        rotate_every: fair.rotate_every(),
+    })
 }
 
 /// The view of `state` at `seq`.
@@ -89,6 +113,7 @@ pub fn view(state: &PoolState, seq: u64, snapshot_seq: u64) -> PoolView {
         items,
         seq,
         snapshot_seq,
+        fairness: fairness_view(state),
     }
 }
 
@@ -100,13 +125,22 @@ pub fn view(state: &PoolState, seq: u64, snapshot_seq: u64) -> PoolView {
 /// is completed by any later attempt (a listing already there is kept).
 pub fn create(body: &[u8]) -> Result<Response, ApiError> {
     let config: PoolConfig = request::json(body)?;
+    let rotate_every = config.rotate_every;
     let entry = decide(None, Command::Create(config)).map_err(errors::decide)?;
     let Entry::Create(valid) = &entry else {
         unreachable!("a Create command decides a CREATE entry")
     };
     let pool = valid.pool().clone();
+    let seed = backend::server_seed();
+    let commit = provable::first_commit(valid, &seed, rotate_every);
+    let commit_line = commit.as_ref().map(Entry::encode);
+    let committing = commit_line.as_deref().map(|line| store::Committing {
+        line,
+        seed: &seed,
+        rotate_every,
+    });
     let conn = store::connect()?;
-    if !store::create(&conn, &pool, &entry.encode())? {
+    if !store::create(&conn, &pool, &entry.encode(), committing)? {
         let computed = commit::load(&conn, &pool)?;
         let stored = state_of(&computed, &pool)?;
         let listing = Listing::of(stored.config(), backend::now_millis());
@@ -118,12 +152,17 @@ pub fn create(body: &[u8]) -> Result<Response, ApiError> {
             format!("pool {pool} already exists"),
         ));
     }
-    tracing::info!(pool = %pool, seq = 1, "pool created");
+    tracing::info!(pool = %pool, seq = 1, fair = commit.is_some(), "pool created");
     catalog::add(&conn, &Listing::of(valid, backend::now_millis()))?;
     let mut state = None;
     tombola_core::pool::apply(&mut state, &entry);
+    let mut seq = 1;
+    if let Some(commit) = &commit {
+        tombola_core::pool::apply(&mut state, commit);
+        seq = 2;
+    }
     let state = state.expect("a CREATE entry starts a pool");
-    Ok(answer::json(201, &view(&state, 1, 0)))
+    Ok(answer::json(201, &view(&state, seq, 0)))
 }
 
 /// `GET /v1/pools`: every pool in the catalog.

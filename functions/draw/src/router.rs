@@ -4,12 +4,12 @@
 //! it, and a test compares the published OpenAPI document with it.
 
 use spin_sdk::http::{IncomingRequest, Response};
-use tombola_core::pool::{OperationId, PoolId};
+use tombola_core::pool::{OperationId, PoolId, RequestId};
 use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
 use crate::request::{MAX_BODY, MAX_POOL_BODY};
-use crate::{admin, audit, auth, draws, health, log, operations, pools, request};
+use crate::{admin, audit, auth, draws, fairness, health, log, operations, pools, request};
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,12 @@ pub enum Handler {
     Audit,
     /// `GET /v1/pools/{pool}/log`
     Log,
+    /// `POST /v1/pools/{pool}/rotate`
+    Rotate,
+    /// `GET /v1/pools/{pool}/fairness`
+    Fairness,
+    /// `GET /v1/pools/{pool}/draws/{request_id}/proof`
+    Proof,
 }
 
 impl Handler {
@@ -56,6 +62,7 @@ impl Handler {
                 | Handler::Close
                 | Handler::Recover
                 | Handler::Audit
+                | Handler::Rotate
         )
     }
 
@@ -68,7 +75,8 @@ impl Handler {
             | Handler::Rollback
             | Handler::Restock
             | Handler::Close
-            | Handler::Recover => MAX_BODY,
+            | Handler::Recover
+            | Handler::Rotate => MAX_BODY,
             _ => 0,
         }
     }
@@ -99,6 +107,13 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("POST", "/v1/pools/{pool}/recover", Handler::Recover),
     Route::new("GET", "/v1/pools/{pool}/audit", Handler::Audit),
     Route::new("GET", "/v1/pools/{pool}/log", Handler::Log),
+    Route::new("POST", "/v1/pools/{pool}/rotate", Handler::Rotate),
+    Route::new("GET", "/v1/pools/{pool}/fairness", Handler::Fairness),
+    Route::new(
+        "GET",
+        "/v1/pools/{pool}/draws/{request_id}/proof",
+        Handler::Proof,
+    ),
 ];
 
 /// Finds the route for a request and runs it.
@@ -140,6 +155,9 @@ async fn serve(
         Handler::Recover => admin::recover(&pool()?),
         Handler::Audit => audit::run(&pool()?),
         Handler::Log => log::get(&pool()?, query),
+        Handler::Rotate => fairness::rotate(&pool()?, &body),
+        Handler::Fairness => fairness::get(&pool()?),
+        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::new)?),
     }
 }
 

@@ -23,6 +23,8 @@ macro_rules! script {
 
 script!(CREATE, writing, "create.lua");
 script!(APPEND, writing, "append.lua");
+script!(FAIR_APPEND, writing, "fair_append.lua");
+script!(RESEED, writing, "reseed.lua");
 script!(READ, reading, "read.lua");
 script!(RECORD, writing, "record.lua");
 script!(HISTORY, reading, "history.lua");

@@ -7,7 +7,8 @@
 
 use spin_sdk::redis::{Connection, RedisParameter, RedisResult};
 use tombola_core::pool::history::{Compaction, History, Segment, Tail};
-use tombola_core::pool::{Fingerprint, OperationId, PoolId, Record, RequestId, keys};
+use tombola_core::pool::provable::FairDrawLine;
+use tombola_core::pool::{Fingerprint, OperationId, PoolId, Record, RequestId, ServerSeed, keys};
 use tombola_edge::error::ApiError;
 
 use crate::errors;
@@ -26,8 +27,23 @@ fn read_tail(reply: &mut Reply) -> Result<Tail, StoreError> {
         base: reply.uint()?,
         start: reply.uint()?,
         snapshot: reply.bytes_or_nil()?,
+        secret: secret(reply.bytes_or_nil()?)?,
         lines: reply.rest()?,
     })
+}
+
+// A rules-2 pool's server seed in force, as its fair hash holds it.
+fn secret(bytes: Option<Vec<u8>>) -> Result<Option<ServerSeed>, StoreError> {
+    bytes
+        .map(|bytes| {
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| ServerSeed::from_hex(text).ok())
+                .ok_or_else(|| {
+                    StoreError::Data("the pool's server seed is not 64 hex digits".into())
+                })
+        })
+        .transpose()
 }
 
 fn record(text: &str) -> Result<Record, ApiError> {
@@ -51,18 +67,54 @@ fn status(reply: &mut Reply) -> Result<String, StoreError> {
     reply.text()
 }
 
-/// Starts a pool's log with its CREATE line; `false` if the pool exists.
-pub fn create(conn: &Connection, pool: &PoolId, line: &str) -> Result<bool, StoreError> {
+/// A rules-2 pool's first commitment, written with its CREATE.
+#[derive(Debug)]
+pub struct Committing<'a> {
+    /// The COMMIT line.
+    pub line: &'a str,
+    /// The server seed it commits to, kept secret in the pool's fair hash.
+    pub seed: &'a ServerSeed,
+    /// The rotation interval.
+    pub rotate_every: u32,
+}
+
+/// Starts a pool's log with its CREATE line (and a rules-2 pool's COMMIT);
+/// `false` if the pool exists.
+pub fn create(
+    conn: &Connection,
+    pool: &PoolId,
+    line: &str,
+    commit: Option<Committing<'_>>,
+) -> Result<bool, StoreError> {
+    let (secret, every) = commit
+        .as_ref()
+        .map(|c| (c.seed.reveal(), c.rotate_every.to_string()))
+        .unwrap_or_default();
+    let mut args: Vec<&[u8]> = vec![line.as_bytes()];
+    if let Some(commit) = &commit {
+        args.extend([commit.line.as_bytes(), secret.as_bytes(), every.as_bytes()]);
+    }
     let mut reply = scripts::CREATE.call(
         conn,
-        &[&keys::base(pool), &keys::log(pool)],
-        &[line.as_bytes()],
+        &[&keys::base(pool), &keys::log(pool), &keys::fair(pool)],
+        &args,
     )?;
     match status(&mut reply)?.as_str() {
         "OK" => Ok(true),
         "EXISTS" => Ok(false),
         other => Err(reply.unexpected(other)),
     }
+}
+
+// The keys of the scripts that append for a request id.
+fn append_keys(pool: &PoolId, request: &RequestId) -> [String; 5] {
+    [
+        keys::base(pool),
+        keys::log(pool),
+        keys::snap(pool),
+        keys::request(pool, request),
+        keys::fair(pool),
+    ]
 }
 
 /// Appends `line` for `request` unless the request id has a record.
@@ -76,17 +128,80 @@ pub fn append(
 ) -> Result<Appended, ApiError> {
     let ttl = record_ttl_secs.to_string();
     let fingerprint_text = fingerprint.to_string();
+    let names = append_keys(pool, request);
     let mut reply = scripts::APPEND.call(
         conn,
-        &[
-            &keys::base(pool),
-            &keys::log(pool),
-            &keys::snap(pool),
-            &keys::request(pool, request),
-        ],
+        &names.each_ref().map(String::as_str),
         &[line.as_bytes(), fingerprint_text.as_bytes(), ttl.as_bytes()],
     )?;
-    match status(&mut reply)?.as_str() {
+    let status = status(&mut reply)?;
+    appended(&status, reply, fingerprint)
+}
+
+/// What appending a draw did: as [`Appended`], or refused before writing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrawAppended {
+    /// Appended, a duplicate, or no pool.
+    Appended(Appended),
+    /// A client seed for a pool that is not under rules 2; nothing written.
+    NotFair,
+    /// The rules-2 pool's rotation interval is reached; nothing written.
+    RotationDue,
+}
+
+/// The lines a draw may append: the script picks by the pool's rules.
+#[derive(Debug)]
+pub struct DrawLines<'a> {
+    /// The DRAW/1 line, for a pool of rules 1.
+    pub rules_1: &'a str,
+    /// The DRAW/2 line around its nonce, for a rules-2 pool.
+    pub rules_2: &'a FairDrawLine,
+    /// Whether the client chose the client seed (refused by rules 1).
+    pub client_seed_given: bool,
+}
+
+/// Appends a draw for `request` unless the request id has a record: the
+/// DRAW/2 line with the next nonce on a rules-2 pool, the DRAW/1 line
+/// otherwise.
+pub fn append_draw(
+    conn: &Connection,
+    pool: &PoolId,
+    request: &RequestId,
+    lines: &DrawLines<'_>,
+    fingerprint: &Fingerprint,
+    record_ttl_secs: u64,
+) -> Result<DrawAppended, ApiError> {
+    let ttl = record_ttl_secs.to_string();
+    let fingerprint_text = fingerprint.to_string();
+    let given: &[u8] = if lines.client_seed_given { b"1" } else { b"" };
+    let (line, fair) = (lines.rules_1, lines.rules_2);
+    let names = append_keys(pool, request);
+    let mut reply = scripts::FAIR_APPEND.call(
+        conn,
+        &names.each_ref().map(String::as_str),
+        &[
+            line.as_bytes(),
+            fair.head.as_bytes(),
+            fair.tail.as_bytes(),
+            fingerprint_text.as_bytes(),
+            ttl.as_bytes(),
+            given,
+        ],
+    )?;
+    let status = status(&mut reply)?;
+    match status.as_str() {
+        "NOTFAIR" => Ok(DrawAppended::NotFair),
+        "ROTATE" => Ok(DrawAppended::RotationDue),
+        _ => appended(&status, reply, fingerprint).map(DrawAppended::Appended),
+    }
+}
+
+fn appended(
+    status: &str,
+    mut reply: Reply,
+    fingerprint: &Fingerprint,
+) -> Result<Appended, ApiError> {
+    match status {
         "NOPOOL" => Ok(Appended::NoPool),
         "OK" => {
             let seq = reply.uint()?;
@@ -122,7 +237,12 @@ pub struct OperationKeys {
 pub fn read(conn: &Connection, pool: &PoolId) -> Result<Option<Tail>, StoreError> {
     let mut reply = scripts::READ.call(
         conn,
-        &[&keys::base(pool), &keys::log(pool), &keys::snap(pool)],
+        &[
+            &keys::base(pool),
+            &keys::log(pool),
+            &keys::snap(pool),
+            &keys::fair(pool),
+        ],
         &[],
     )?;
     match status(&mut reply)?.as_str() {
@@ -222,6 +342,48 @@ pub fn record_outcome(
     }
 }
 
+/// A rules-2 pool's server seed in force; `None` for other pools.
+pub fn server_seed(conn: &Connection, pool: &PoolId) -> Result<Option<ServerSeed>, StoreError> {
+    let values = conn
+        .execute(
+            "HGET",
+            &[
+                RedisParameter::Binary(keys::fair(pool).into_bytes()),
+                RedisParameter::Binary(keys::FAIR_SEED.as_bytes().to_vec()),
+            ],
+        )
+        .map_err(|e| StoreError::from_redis("HGET server seed", &e))?;
+    match values.into_iter().next() {
+        None | Some(RedisResult::Nil) => Ok(None),
+        Some(RedisResult::Binary(bytes)) => secret(Some(bytes)),
+        Some(other) => Err(StoreError::Data(format!("HGET returned {other:?}"))),
+    }
+}
+
+/// Appends a ROTATE line that reveals `current` and commits `next`, and
+/// keeps `next` as the seed in force; `false` if `current` is no longer in
+/// force (another rotation came first). Answers the ROTATE's sequence
+/// number.
+pub fn reseed(
+    conn: &Connection,
+    pool: &PoolId,
+    current: &ServerSeed,
+    line: &str,
+    next: &ServerSeed,
+) -> Result<Option<u64>, StoreError> {
+    let (current, next) = (current.reveal(), next.reveal());
+    let mut reply = scripts::RESEED.call(
+        conn,
+        &[&keys::base(pool), &keys::log(pool), &keys::fair(pool)],
+        &[current.as_bytes(), line.as_bytes(), next.as_bytes()],
+    )?;
+    match status(&mut reply)?.as_str() {
+        "OK" => Ok(Some(reply.uint()?)),
+        "MOVED" | "NOPOOL" => Ok(None),
+        other => Err(reply.unexpected(other)),
+    }
+}
+
 /// The archive's index: the first sequence number of each segment.
 pub fn segment_firsts(conn: &Connection, pool: &PoolId) -> Result<Vec<u64>, StoreError> {
     let key = keys::archive_index(pool);
@@ -252,7 +414,12 @@ pub fn segment_firsts(conn: &Connection, pool: &PoolId) -> Result<Vec<u64>, Stor
 /// Reads everything retained of a pool; `None` when it does not exist.
 pub fn history(conn: &Connection, pool: &PoolId) -> Result<Option<History>, StoreError> {
     let firsts = segment_firsts(conn, pool)?;
-    let mut owned = vec![keys::base(pool), keys::log(pool), keys::snap(pool)];
+    let mut owned = vec![
+        keys::base(pool),
+        keys::log(pool),
+        keys::snap(pool),
+        keys::fair(pool),
+    ];
     for &first in &firsts {
         owned.push(keys::archive(pool, first));
         owned.push(keys::archive_snap(pool, first));

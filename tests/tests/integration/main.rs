@@ -6,6 +6,7 @@
 mod backoffice;
 mod decided;
 mod draws;
+mod fair;
 mod faults;
 mod health;
 mod host_fidelity;

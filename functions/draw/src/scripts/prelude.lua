@@ -22,9 +22,11 @@ local function snap_seq(snap)
 end
 
 -- Appends to `out`: base, the list index the tail starts at, the snapshot
--- (false when there is none) and the log lines from that index on.
-local function tail(out, base, log_key, snap_key)
+-- (false when there is none), the rules-2 server seed in force (false when
+-- there is none) and the log lines from that index on.
+local function tail(out, base, log_key, snap_key, fair_key)
   local snap = redis.call('GET', snap_key)
+  local secret = fair_key and redis.call('HGET', fair_key, 'seed')
   local seq = snap_seq(snap)
   local start = 0
   if seq and seq >= base then
@@ -34,6 +36,7 @@ local function tail(out, base, log_key, snap_key)
   out[#out + 1] = base
   out[#out + 1] = start
   out[#out + 1] = snap or false
+  out[#out + 1] = secret or false
   for i = 1, #lines do
     out[#out + 1] = lines[i]
   end
