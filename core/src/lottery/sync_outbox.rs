@@ -233,6 +233,7 @@ mod tests {
                     status: MutationStatus::Refused { expected: 8 },
                 },
             ],
+            conflicts: Vec::new(),
         };
         let updates = settle_rows(&sent, &PushOutcome::Reply(reply), 10_000, 0);
         assert_eq!(
@@ -260,6 +261,7 @@ mod tests {
         let reply = PushReply {
             last_mutation_id: 3,
             mutations: vec![],
+            conflicts: Vec::new(),
         };
         assert_eq!(
             settle_rows(&[row(3, 0)], &PushOutcome::Reply(reply), 0, 0),
