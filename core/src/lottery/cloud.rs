@@ -52,6 +52,39 @@ pub struct CloudBin {
     pub removed: bool,
 }
 
+/// What an operator's change to one bin does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinChange {
+    /// Write this record (a new revision the store will pull).
+    Write(CloudBin),
+    /// The bin already stands as asked: nothing to write.
+    Unchanged,
+    /// There is no such bin to remove.
+    Missing,
+}
+
+/// The change an operator's `add` (or, when false, remove) of bin
+/// `number` makes, given the cloud's record of it: adding a bin that
+/// stands or removing one that is gone writes nothing, and removing one
+/// the cloud never had is [`BinChange::Missing`]. A removed bin comes back
+/// when added again.
+pub fn bin_change(held: Option<&CloudBin>, number: BinNumber, add: bool) -> BinChange {
+    let stands = held.is_some_and(|bin| !bin.removed);
+    match (add, held) {
+        (true, _) if stands => BinChange::Unchanged,
+        (true, _) => BinChange::Write(CloudBin {
+            number,
+            removed: false,
+        }),
+        (false, None) => BinChange::Missing,
+        (false, Some(_)) if !stands => BinChange::Unchanged,
+        (false, Some(_)) => BinChange::Write(CloudBin {
+            number,
+            removed: true,
+        }),
+    }
+}
+
 /// What the cloud holds for one store when a push arrives.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreCopy {
@@ -385,6 +418,25 @@ mod tests {
         let again = decide_push(&push(&[(1, "closeDay", body)]), 0, had);
         assert_eq!(statuses(&again), ["applied"]);
         assert!(again.writes.is_empty());
+    }
+
+    #[test]
+    fn operators_add_and_remove_bins_and_repeats_write_nothing() {
+        let n = BinNumber::new(4).unwrap();
+        let live = CloudBin {
+            number: n,
+            removed: false,
+        };
+        let gone = CloudBin {
+            number: n,
+            removed: true,
+        };
+        assert_eq!(bin_change(None, n, true), BinChange::Write(live));
+        assert_eq!(bin_change(Some(&live), n, true), BinChange::Unchanged);
+        assert_eq!(bin_change(Some(&gone), n, true), BinChange::Write(live));
+        assert_eq!(bin_change(Some(&live), n, false), BinChange::Write(gone));
+        assert_eq!(bin_change(Some(&gone), n, false), BinChange::Unchanged);
+        assert_eq!(bin_change(None, n, false), BinChange::Missing);
     }
 
     #[test]

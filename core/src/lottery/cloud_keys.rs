@@ -103,6 +103,42 @@ impl fmt::Display for StoreId {
     }
 }
 
+/// The longest store name, in characters.
+pub const MAX_STORE_NAME_CHARS: usize = 100;
+
+/// Why a text is not a store's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StoreNameError {
+    /// Empty, or only spaces.
+    #[error("name: empty")]
+    Empty,
+    /// Longer than [`MAX_STORE_NAME_CHARS`].
+    #[error("name: longer than {MAX_STORE_NAME_CHARS} characters")]
+    TooLong,
+    /// A control character, at this byte offset.
+    #[error("name: a control character at byte {0}")]
+    Control(usize),
+}
+
+/// Checks a store's display name: 1 to [`MAX_STORE_NAME_CHARS`]
+/// characters, not only spaces, no control character.
+///
+/// # Errors
+///
+/// [`StoreNameError`] saying which rule it breaks.
+pub fn check_store_name(name: &str) -> Result<(), StoreNameError> {
+    if let Some((at, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(StoreNameError::Control(at));
+    }
+    if name.trim().is_empty() {
+        return Err(StoreNameError::Empty);
+    }
+    if name.chars().count() > MAX_STORE_NAME_CHARS {
+        return Err(StoreNameError::TooLong);
+    }
+    Ok(())
+}
+
 /// The Redis keys of one store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreKeys {
@@ -205,6 +241,18 @@ mod tests {
             assert!(key.starts_with("tombola:lottery:{store:games}:"), "{key}");
         }
         assert!(!GAMES.contains("{store:"));
+    }
+
+    #[test]
+    fn store_names_are_checked() {
+        assert_eq!(check_store_name("Corner Shop #7"), Ok(()));
+        assert_eq!(check_store_name("  "), Err(StoreNameError::Empty));
+        assert_eq!(check_store_name("a\tb"), Err(StoreNameError::Control(1)));
+        assert_eq!(
+            check_store_name(&"x".repeat(MAX_STORE_NAME_CHARS + 1)),
+            Err(StoreNameError::TooLong)
+        );
+        assert_eq!(check_store_name(&"é".repeat(MAX_STORE_NAME_CHARS)), Ok(()));
     }
 
     #[test]

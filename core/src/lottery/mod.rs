@@ -70,10 +70,12 @@ pub use bin::{BinError, BinNumber, new_bins};
 pub use close::{
     BinTotal, CloseError, CloseLine, Count, Opening, PreparedClose, Variance, VarianceKind,
 };
-pub use cloud::{CloudBin, PushDecision, PushWrites, StoreCopy, decide_push};
+pub use cloud::{
+    BinChange, CloudBin, PushDecision, PushWrites, StoreCopy, bin_change, decide_push,
+};
 pub use cloud_keys::{
-    API_KEY_PREFIX, GAMES, GAMES_REVISION, StoreId, StoreIdError, StoreKeys, api_key, key_hash,
-    key_matches, store_keys,
+    API_KEY_PREFIX, GAMES, GAMES_REVISION, MAX_STORE_NAME_CHARS, StoreId, StoreIdError, StoreKeys,
+    StoreNameError, api_key, check_store_name, key_hash, key_matches, store_keys,
 };
 pub use date::{BusinessDate, DateError};
 pub use day::{Day, DayError, DayState, DayStatus, open_day};
