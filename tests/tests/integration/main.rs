@@ -10,6 +10,7 @@ mod faults;
 mod health;
 mod host_fidelity;
 mod hostile;
+mod lottery;
 mod operations;
 mod pools;
 mod recovery;
