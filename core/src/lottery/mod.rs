@@ -97,6 +97,6 @@ pub use sync_merge::{
     merge_store_bins, record_settlement,
 };
 pub use sync_outbox::{
-    OutboxPlan, OutboxRow, PushOutcome, RowStatus, RowUpdate, next_batch, settle_rows,
+    OutboxPlan, OutboxRow, PushOutcome, RowStatus, RowUpdate, assign_ids, next_batch, settle_rows,
 };
 pub use sync_pull::{Change, Cookie, CookieError, MAX_PULL_PAGE, PullPage, pull_page};
