@@ -103,13 +103,23 @@ impl StoreClient for StoreApp {
 impl StoreApp {
     /// Serves the back office over `dir/sqlite_db.db`.
     pub async fn start(dir: &Path) -> Result<Self> {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// Serves the back office over `dir/sqlite_db.db` with some variables
+    /// set (the cloud's URL, the store's id and key).
+    pub async fn start_with(dir: &Path, variables: &[(&str, &str)]) -> Result<Self> {
         let database = dir.join(crate::sqlite::DEFAULT_FILE);
+        let mut all = BTreeMap::from([
+            ("store_token".to_owned(), STORE_TOKEN.to_owned()),
+            ("log_level".to_owned(), "debug".to_owned()),
+        ]);
+        for (name, value) in variables {
+            all.insert((*name).to_owned(), (*value).to_owned());
+        }
         let options = HostOptions {
             manifest: manifest(),
-            variables: BTreeMap::from([
-                ("store_token".to_owned(), STORE_TOKEN.to_owned()),
-                ("log_level".to_owned(), "debug".to_owned()),
-            ]),
+            variables: all,
             key_value_stores: BTreeMap::new(),
             sqlite_databases: BTreeMap::from([("default".to_owned(), database.clone())]),
             echo_guest_output: false,

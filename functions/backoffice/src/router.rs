@@ -8,7 +8,7 @@ use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
 use crate::db::Db;
-use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request};
+use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request, sync};
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub enum Handler {
     CommitClose,
     /// `POST /days/{date}/cancel`
     CancelClose,
+    /// `POST /sync`
+    Sync,
+    /// `GET /sync`
+    SyncStatus,
 }
 
 impl Handler {
@@ -79,6 +83,19 @@ impl Handler {
     /// Whether the route opens the database.
     pub fn needs_db(self) -> bool {
         self != Handler::OpenApi
+    }
+
+    /// Whether the route changes the store's data, so a sync follows it.
+    pub fn changes_data(self) -> bool {
+        matches!(
+            self,
+            Handler::CreateBins
+                | Handler::ReceivePack
+                | Handler::ActivatePack
+                | Handler::SettlePack
+                | Handler::ReturnPack
+                | Handler::CommitClose
+        )
     }
 }
 
@@ -137,6 +154,8 @@ pub const ROUTES: &[Route<Handler>] = &[
         "/api/v1/lottery/days/{date}/cancel",
         Handler::CancelClose,
     ),
+    Route::new("POST", "/api/v1/lottery/sync", Handler::Sync),
+    Route::new("GET", "/api/v1/lottery/sync", Handler::SyncStatus),
 ];
 
 /// Finds the route for a request and runs it.
@@ -172,6 +191,20 @@ async fn serve(
     };
     // The database is opened (and migrated) by the routes that use it.
     let db = Db::open;
+    let answer = answer(handler, params, query, &body, db)?;
+    if handler.changes_data() && answer.status() < &300 {
+        sync::after_write();
+    }
+    Ok(answer)
+}
+
+fn answer(
+    handler: Handler,
+    params: &Params<'_>,
+    query: &str,
+    body: &[u8],
+    db: fn() -> Result<Db, ApiError>,
+) -> Result<Response, ApiError> {
     match handler {
         Handler::Health => health::get(&db()?),
         Handler::OpenApi => Ok(openapi::document()),
@@ -193,6 +226,8 @@ async fn serve(
         Handler::PrepareClose => days::prepare(&db()?, request::date(params)?, &body),
         Handler::CommitClose => days::commit(&db()?, request::date(params)?),
         Handler::CancelClose => days::cancel(&db()?, request::date(params)?),
+        Handler::Sync => sync::post(&db()?),
+        Handler::SyncStatus => sync::get(&db()?),
     }
 }
 

@@ -16,3 +16,4 @@ mod pools;
 mod recovery;
 mod scripts;
 mod state;
+mod sync;

@@ -1,0 +1,327 @@
+//! The store's app and the lottery cloud together, over loopback: the
+//! store pulls the cloud's games and bins, pushes its packs and day closes
+//! after each write and on demand, keeps selling while the cloud is down
+//! and drains its queue in order once it is back, and dead-letters what the
+//! cloud refuses for good while the rest goes on. Every wait is bounded.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for};
+use tombola_tests::redis_server::{Persistence, RedisServer};
+use tombola_tests::store::{StoreApp, StoreClient, TempDir};
+
+const STORE: &str = "corner-7";
+
+/// The cloud over a Redis that keeps its data across a restart.
+async fn cloud(dir: &TempDir) -> TestApp {
+    let redis = RedisServer::start_with(
+        Persistence::AppendOnlyFsyncAlways(dir.path().to_owned()),
+        None,
+    )
+    .unwrap();
+    let options = options_for(&redis);
+    TestApp::start_with(redis, options).await.unwrap()
+}
+
+async fn admin(cloud: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let bytes = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let response = cloud
+        .request(
+            method,
+            &format!("/v1/lottery{path}"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            bytes,
+        )
+        .await
+        .unwrap();
+    assert!(
+        response.status < 300,
+        "{method} {path}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()
+}
+
+/// The cloud with store `STORE` registered, game 050 and bins 1 and 2;
+/// the store's app configured with its key.
+async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
+    let cloud = cloud(cloud_dir).await;
+    let registered = admin(
+        &cloud,
+        "POST",
+        "/stores",
+        Some(json!({"store": STORE, "name": "Corner Shop"})),
+    )
+    .await;
+    admin(
+        &cloud,
+        "PUT",
+        "/games/050",
+        Some(
+            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
+                    "tickets_per_pack": 30, "numbering": "ascending"}),
+        ),
+    )
+    .await;
+    for bin in [1, 2] {
+        admin(&cloud, "PUT", &format!("/stores/{STORE}/bins/{bin}"), None).await;
+    }
+    let url = format!("http://{}", cloud.addr);
+    let store = StoreApp::start_with(
+        store_dir.path(),
+        &[
+            ("cloud_url", &url),
+            ("store_id", STORE),
+            ("cloud_api_key", registered["api_key"].as_str().unwrap()),
+        ],
+    )
+    .await
+    .unwrap();
+    (cloud, store)
+}
+
+async fn ok(store: &StoreApp, method: &str, path: &str, body: Option<Value>) -> Value {
+    let response = store.call(method, path, body).await.unwrap();
+    assert!(
+        response.status < 300,
+        "{method} {path}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()
+}
+
+async fn sync(store: &StoreApp) -> Value {
+    ok(store, "POST", "/sync", None).await
+}
+
+/// The cloud's packs of the store, as `(game-number, status)`.
+async fn cloud_packs(cloud: &TestApp) -> Vec<(String, String)> {
+    let packs = admin(cloud, "GET", &format!("/stores/{STORE}/packs"), None).await;
+    packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!(
+                    "{}-{}",
+                    p["pack"]["game"].as_str().unwrap(),
+                    p["pack"]["number"]
+                ),
+                p["pack"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn entity<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_store_takes_the_clouds_games_and_bins_and_its_packs_go_up() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("sync-cloud").unwrap(),
+        TempDir::new("sync-store").unwrap(),
+    );
+    let (cloud, store) = pair(&cloud_dir, &store_dir).await;
+    let first = sync(&store).await;
+    assert_eq!(first["report"]["games"], 1);
+    assert_eq!(first["report"]["bins"], 2);
+    assert_eq!(entity(&first["status"], "games")["cookie"], "1");
+    let games = ok(&store, "GET", "/games", None).await;
+    assert_eq!(games["games"][0]["code"], "050");
+    let bins = ok(&store, "GET", "/bins", None).await;
+    assert_eq!(bins["bins"].as_array().unwrap().len(), 2);
+
+    // A write is pushed right after it, without a sync call.
+    ok(&store, "POST", "/days", Some(json!({"date": "2025-06-02"}))).await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 100})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs/050/100/activate",
+        Some(json!({"bin": 1})),
+    )
+    .await;
+    assert_eq!(
+        cloud_packs(&cloud).await,
+        [("050-100".to_owned(), "ACTIVE".to_owned())]
+    );
+
+    // The cloud retires the game and removes a bin: the store follows.
+    admin(&cloud, "POST", "/games/050/retire", None).await;
+    admin(&cloud, "DELETE", &format!("/stores/{STORE}/bins/2"), None).await;
+    let again = sync(&store).await;
+    assert_eq!(
+        (
+            again["report"]["games"].clone(),
+            again["report"]["bins"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let games = ok(&store, "GET", "/games", None).await;
+    assert_eq!(games["games"][0]["status"], "INACTIVE");
+    let bins = ok(&store, "GET", "/bins", None).await;
+    let numbers: Vec<&Value> = bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| &b["bin"])
+        .collect();
+    assert_eq!(numbers, [&json!(1)]);
+    let status = ok(&store, "GET", "/sync", None).await;
+    assert_eq!(status["pending"], 0);
+    assert_eq!(entity(&status, "push")["cookie"], "2");
+    assert_eq!(entity(&status, "push")["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_store_keeps_selling_while_the_cloud_is_down_and_drains_in_order() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("down-cloud").unwrap(),
+        TempDir::new("down-store").unwrap(),
+    );
+    let (mut cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    ok(&store, "POST", "/days", Some(json!({"date": "2025-06-02"}))).await;
+    cloud.redis.stop();
+    let started = Instant::now();
+    for number in [1, 2, 3] {
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+    }
+    ok(
+        &store,
+        "POST",
+        "/packs/050/2/activate",
+        Some(json!({"bin": 2})),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "writes waited on the cloud"
+    );
+    let down = sync(&store).await;
+    assert_eq!(down["report"]["pushed"], 0);
+    assert_eq!(down["status"]["pending"], 4);
+    assert_eq!(entity(&down["status"], "push")["status"], "error");
+
+    cloud.redis.start_again().unwrap();
+    // The queue waits out its backoff (at most a few seconds here), then
+    // drains in order.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = sync(&store).await;
+        if report["status"]["pending"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        cloud_packs(&cloud).await,
+        [
+            ("050-1".to_owned(), "RECEIVED".to_owned()),
+            ("050-2".to_owned(), "ACTIVE".to_owned()),
+            ("050-3".to_owned(), "RECEIVED".to_owned()),
+        ]
+    );
+    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    assert_eq!(
+        shown["clients"].as_object().unwrap().values().next(),
+        Some(&json!(4))
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_the_cloud_refuses_is_dead_lettered_and_the_rest_go_on() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("dead-cloud").unwrap(),
+        TempDir::new("dead-store").unwrap(),
+    );
+    let (cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    // A game the cloud never defined, put at the store by hand.
+    ok(
+        &store,
+        "PUT",
+        "/games/099",
+        Some(json!({"name": "Local", "price": 100, "pack_value": 1000,
+                    "tickets_per_pack": 10, "numbering": "ascending"})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "099", "number": 1})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 7})),
+    )
+    .await;
+    let status = sync(&store).await["status"].clone();
+    assert_eq!(status["pending"], 0);
+    assert_eq!(
+        status["dead"],
+        json!([{"row": 1, "name": "receivePack", "reason": "game 099 is unknown to the cloud"}])
+    );
+    assert_eq!(
+        cloud_packs(&cloud).await,
+        [("050-7".to_owned(), "RECEIVED".to_owned())]
+    );
+    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    assert_eq!(
+        shown["clients"].as_object().unwrap().values().next(),
+        Some(&json!(2))
+    );
+}
+
+#[tokio::test]
+async fn without_an_id_and_key_the_sync_is_off() {
+    let dir = TempDir::new("sync-off").unwrap();
+    let store = StoreApp::start(dir.path()).await.unwrap();
+    let response = store.call("POST", "/sync", None).await.unwrap();
+    response.assert_status(409);
+    assert_eq!(
+        response.json()["type"],
+        "https://tombola.dev/problems/sync-off"
+    );
+    ok(&store, "POST", "/bins", Some(json!({"count": 1}))).await;
+    let status = ok(&store, "GET", "/sync", None).await;
+    assert_eq!(status["pending"], 1);
+    assert_eq!(entity(&status, "push")["status"], "never");
+}
