@@ -209,6 +209,17 @@ impl StoreProcess {
     /// Starts `binary` over `dir/sqlite_db.db` on a free port; with
     /// `migration`, each start first runs that file as `--sqlite @file`.
     pub async fn start(binary: &Path, dir: &Path, migration: Option<PathBuf>) -> Result<Self> {
+        Self::start_with(binary, dir, migration, &[]).await
+    }
+
+    /// [`StoreProcess::start`] with some variables set, as
+    /// `SPIN_VARIABLE_<NAME>` (the cloud's URL, the store's id and key).
+    pub async fn start_with(
+        binary: &Path,
+        dir: &Path,
+        migration: Option<PathBuf>,
+        variables: &[(&'static str, String)],
+    ) -> Result<Self> {
         let database = dir.join(crate::sqlite::DEFAULT_FILE);
         let mut args = vec![
             "--manifest".to_owned(),
@@ -222,7 +233,10 @@ impl StoreProcess {
         }
         let serving = Serving {
             args,
-            env: vec![("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN.to_owned())],
+            env: [("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN.to_owned())]
+                .into_iter()
+                .chain(variables.iter().cloned())
+                .collect(),
             health: "/api/v1/lottery/health",
             output: dir.join("host.log"),
         };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for};
 use tombola_tests::redis_server::{Persistence, RedisServer};
-use tombola_tests::store::{StoreApp, StoreClient, TempDir};
+use tombola_tests::store::{StoreApp, StoreClient, StoreProcess, TempDir};
 
 const STORE: &str = "corner-7";
 
@@ -324,4 +324,84 @@ async fn without_an_id_and_key_the_sync_is_off() {
     let status = ok(&store, "GET", "/sync", None).await;
     assert_eq!(status["pending"], 1);
     assert_eq!(entity(&status, "push")["status"], "never");
+}
+
+#[tokio::test]
+async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_restart() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("kill-cloud").unwrap(),
+        TempDir::new("kill-store").unwrap(),
+    );
+    let mut cloud = cloud(&cloud_dir).await;
+    let registered = admin(
+        &cloud,
+        "POST",
+        "/stores",
+        Some(json!({"store": STORE, "name": "Corner Shop"})),
+    )
+    .await;
+    admin(
+        &cloud,
+        "PUT",
+        "/games/050",
+        Some(
+            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
+                    "tickets_per_pack": 30, "numbering": "ascending"}),
+        ),
+    )
+    .await;
+    let variables = [
+        ("SPIN_VARIABLE_CLOUD_URL", format!("http://{}", cloud.addr)),
+        ("SPIN_VARIABLE_STORE_ID", STORE.to_owned()),
+        (
+            "SPIN_VARIABLE_CLOUD_API_KEY",
+            registered["api_key"].as_str().unwrap().to_owned(),
+        ),
+    ];
+    let mut store = StoreProcess::start_with(
+        env!("CARGO_BIN_EXE_tombola-host").as_ref(),
+        store_dir.path(),
+        None,
+        &variables,
+    )
+    .await
+    .unwrap();
+    let response = store.call("POST", "/sync", None).await.unwrap();
+    response.assert_status(200);
+
+    // The write commits while the cloud cannot take its push; then the
+    // store's host dies before any other push.
+    cloud.redis.stop();
+    let response = store
+        .call("POST", "/packs", Some(json!({"game": "050", "number": 9})))
+        .await
+        .unwrap();
+    response.assert_status(201);
+    store.kill();
+    cloud.redis.start_again().unwrap();
+    store.start_again().await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = store.call("POST", "/sync", None).await.unwrap();
+        response.assert_status(200);
+        if response.json()["status"]["pending"] == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {}",
+            store.output()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        cloud_packs(&cloud).await,
+        [("050-9".to_owned(), "RECEIVED".to_owned())]
+    );
+    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    assert_eq!(
+        shown["clients"].as_object().unwrap().values().next(),
+        Some(&json!(1))
+    );
 }
