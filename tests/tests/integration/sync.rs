@@ -405,3 +405,136 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
         Some(&json!(1))
     );
 }
+
+/// A week at the store while the cloud goes down on Tuesday and comes
+/// back on Thursday: every day's packs and close reach the cloud in order,
+/// nothing lost or doubled, and the cloud's games and bins reach the store.
+#[tokio::test]
+async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("week-cloud").unwrap(),
+        TempDir::new("week-store").unwrap(),
+    );
+    let (mut cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    let dates = [
+        "2025-06-02",
+        "2025-06-03",
+        "2025-06-04",
+        "2025-06-05",
+        "2025-06-06",
+    ];
+    for (day, date) in dates.iter().enumerate() {
+        match day {
+            1 => cloud.redis.stop(),
+            3 => cloud.redis.start_again().unwrap(),
+            _ => {}
+        }
+        ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
+        let number = 100 + day as u32;
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+        let activate = if day == 0 {
+            json!({"bin": 1})
+        } else {
+            json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
+        };
+        ok(
+            &store,
+            "POST",
+            &format!("/packs/050/{number}/activate"),
+            Some(activate),
+        )
+        .await;
+        let counts = json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": 5 + day}}]});
+        ok(
+            &store,
+            "POST",
+            &format!("/days/{date}/prepare"),
+            Some(counts),
+        )
+        .await;
+        ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+        if day == 3 {
+            admin(&cloud, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let report = sync(&store).await;
+        if report["status"]["pending"] == 0 && report["report"]["error"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // The cloud's view of packs and closes is the store's.
+    let store_packs = ok(&store, "GET", "/packs", None).await;
+    let mut store_view: Vec<(String, String)> = store_packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}-{}", p["game"].as_str().unwrap(), p["number"]),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    store_view.sort();
+    assert_eq!(store_view.len(), 5);
+    assert_eq!(cloud_packs(&cloud).await, store_view);
+    let closes = admin(&cloud, "GET", &format!("/stores/{STORE}/closes"), None).await;
+    let closes = closes["closes"].as_array().unwrap();
+    assert_eq!(closes.len(), dates.len());
+    for (close, date) in closes.iter().zip(dates) {
+        let day = ok(&store, "GET", &format!("/days/{date}"), None).await;
+        assert_eq!(close["date"], date);
+        assert_eq!(close["amount"], day["close"]["amount"], "{date}");
+        assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
+    }
+    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    // 5 receptions, 5 activations (4 with a settle), 5 closes.
+    assert_eq!(
+        shown["clients"].as_object().unwrap().values().next(),
+        Some(&json!(15))
+    );
+
+    // The store's view of games and bins is the cloud's.
+    let cloud_games = admin(&cloud, "GET", "/games", None).await;
+    let cloud_games: Vec<Value> = cloud_games["games"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["record"].clone())
+        .collect();
+    assert_eq!(
+        ok(&store, "GET", "/games", None).await["games"],
+        json!(cloud_games)
+    );
+    let cloud_bins = admin(&cloud, "GET", &format!("/stores/{STORE}/bins"), None).await;
+    let cloud_bins: Vec<Value> = cloud_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["record"]["removed"] == false)
+        .map(|change| change["record"]["number"].clone())
+        .collect();
+    let store_bins = ok(&store, "GET", "/bins", None).await;
+    let store_bins: Vec<Value> = store_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bin"].clone())
+        .collect();
+    assert_eq!(store_bins, cloud_bins);
+}
