@@ -158,6 +158,22 @@ pub struct StoreKeys {
     pub closes: String,
 }
 
+impl StoreKeys {
+    /// Every key, in the order the store's scripts take them: info,
+    /// revision, bins, clients, packs, closes, settled.
+    pub fn all(&self) -> [&str; 7] {
+        [
+            &self.info,
+            &self.revision,
+            &self.bins,
+            &self.clients,
+            &self.packs,
+            &self.closes,
+            &self.settled,
+        ]
+    }
+}
+
 /// The keys of `store`, all under its hash tag `{store:<id>}`.
 pub fn store_keys(store: &StoreId) -> StoreKeys {
     let key = |name: &str| format!("tombola:lottery:{{store:{store}}}:{name}");
@@ -229,15 +245,7 @@ mod tests {
     #[test]
     fn every_key_of_a_store_shares_its_tag_and_no_other_stores() {
         let keys = store_keys(&"games".parse().unwrap());
-        for key in [
-            &keys.info,
-            &keys.revision,
-            &keys.bins,
-            &keys.clients,
-            &keys.packs,
-            &keys.settled,
-            &keys.closes,
-        ] {
+        for key in keys.all() {
             assert!(key.starts_with("tombola:lottery:{store:games}:"), "{key}");
         }
         assert!(!GAMES.contains("{store:"));

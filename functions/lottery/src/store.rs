@@ -267,19 +267,8 @@ pub fn read_store(
     let keys = store_keys(store);
     let client = client.map_or("", ClientId::as_str);
     let flags = parts.flags();
-    let mut reply = scripts::STORE.call(
-        conn,
-        &[
-            &keys.info,
-            &keys.revision,
-            &keys.bins,
-            &keys.clients,
-            &keys.packs,
-            &keys.closes,
-            &keys.settled,
-        ],
-        &[client.as_bytes(), flags.as_bytes()],
-    )?;
+    let mut reply =
+        scripts::STORE.call(conn, &keys.all(), &[client.as_bytes(), flags.as_bytes()])?;
     match reply.text()?.as_str() {
         "OK" => {}
         "NONE" => return Ok(None),
@@ -411,18 +400,7 @@ pub fn write_push(
             .collect(),
     );
     let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let mut reply = scripts::PUSH.call(
-        conn,
-        &[
-            &keys.info,
-            &keys.revision,
-            &keys.bins,
-            &keys.clients,
-            &keys.packs,
-            &keys.closes,
-        ],
-        &args,
-    )?;
+    let mut reply = scripts::PUSH.call(conn, &keys.all(), &args)?;
     Ok(status(&mut reply)?)
 }
 

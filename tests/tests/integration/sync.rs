@@ -50,19 +50,17 @@ async fn admin(cloud: &TestApp, method: &str, path: &str, body: Option<Value>) -
     response.json()
 }
 
-/// The cloud with store `STORE` registered, game 050 and bins 1 and 2;
-/// the store's app configured with its key.
-async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
-    let cloud = cloud(cloud_dir).await;
+/// Registers `STORE` at `cloud` with game 050, and answers its API key.
+async fn register(cloud: &TestApp) -> String {
     let registered = admin(
-        &cloud,
+        cloud,
         "POST",
         "/stores",
         Some(json!({"store": STORE, "name": "Corner Shop"})),
     )
     .await;
     admin(
-        &cloud,
+        cloud,
         "PUT",
         "/games/050",
         Some(
@@ -71,6 +69,14 @@ async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
         ),
     )
     .await;
+    registered["api_key"].as_str().unwrap().to_owned()
+}
+
+/// The cloud with store `STORE` registered, game 050 and bins 1 and 2;
+/// the store's app configured with its key.
+async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
+    let cloud = cloud(cloud_dir).await;
+    let key = register(&cloud).await;
     for bin in [1, 2] {
         admin(&cloud, "PUT", &format!("/stores/{STORE}/bins/{bin}"), None).await;
     }
@@ -80,7 +86,7 @@ async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
         &[
             ("cloud_url", &url),
             ("store_id", STORE),
-            ("cloud_api_key", registered["api_key"].as_str().unwrap()),
+            ("cloud_api_key", &key),
         ],
     )
     .await
@@ -333,30 +339,11 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
         TempDir::new("kill-store").unwrap(),
     );
     let mut cloud = cloud(&cloud_dir).await;
-    let registered = admin(
-        &cloud,
-        "POST",
-        "/stores",
-        Some(json!({"store": STORE, "name": "Corner Shop"})),
-    )
-    .await;
-    admin(
-        &cloud,
-        "PUT",
-        "/games/050",
-        Some(
-            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
-                    "tickets_per_pack": 30, "numbering": "ascending"}),
-        ),
-    )
-    .await;
+    let key = register(&cloud).await;
     let variables = [
         ("SPIN_VARIABLE_CLOUD_URL", format!("http://{}", cloud.addr)),
         ("SPIN_VARIABLE_STORE_ID", STORE.to_owned()),
-        (
-            "SPIN_VARIABLE_CLOUD_API_KEY",
-            registered["api_key"].as_str().unwrap().to_owned(),
-        ),
+        ("SPIN_VARIABLE_CLOUD_API_KEY", key),
     ];
     let mut store = StoreProcess::start_with(
         env!("CARGO_BIN_EXE_tombola-host").as_ref(),

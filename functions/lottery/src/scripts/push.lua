@@ -1,7 +1,8 @@
 -- Persists a decided push, or nothing if the store changed since it was
 -- read: the records it writes and the client's last mutation id, in one
 -- step.
--- KEYS: info, bins revision, bins, clients, packs, closes.
+-- KEYS: info, bins revision, bins, clients, packs, closes, settled (the
+--       store's keys in their order; settled is not written).
 -- ARGV: client id, the store's version when read, the new last mutation
 --       id, then counts and pairs: bins (number, CloudBin JSON), packs
 --       (game-number, Pack JSON), closes (date, PreparedClose JSON).
