@@ -4,10 +4,12 @@
 //! and drains its queue in order once it is back, and dead-letters what the
 //! cloud refuses for good while the rest goes on. Every wait is bounded.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for};
+use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for, send};
+use tombola_tests::process::HostProcess;
 use tombola_tests::redis_server::{Persistence, RedisServer};
 use tombola_tests::store::{StoreApp, StoreClient, StoreProcess, TempDir};
 
@@ -24,23 +26,24 @@ async fn cloud(dir: &TempDir) -> TestApp {
     TestApp::start_with(redis, options).await.unwrap()
 }
 
-async fn admin(cloud: &TestApp, method: &str, path: &str, body: Option<Value>) -> Value {
+/// An operator's call to the cloud at `cloud`, which must succeed.
+async fn admin(cloud: SocketAddr, method: &str, path: &str, body: Option<Value>) -> Value {
     let auth = format!("Bearer {ADMIN_TOKEN}");
     let bytes = body
         .map(|b| serde_json::to_vec(&b).unwrap())
         .unwrap_or_default();
-    let response = cloud
-        .request(
-            method,
-            &format!("/v1/lottery{path}"),
-            &[
-                ("content-type", "application/json"),
-                ("authorization", &auth),
-            ],
-            bytes,
-        )
-        .await
-        .unwrap();
+    let response = send(
+        cloud,
+        method,
+        &format!("/v1/lottery{path}"),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        bytes.into(),
+    )
+    .await
+    .unwrap();
     assert!(
         response.status < 300,
         "{method} {path}: {} {}",
@@ -51,7 +54,7 @@ async fn admin(cloud: &TestApp, method: &str, path: &str, body: Option<Value>) -
 }
 
 /// Registers `STORE` at `cloud` with game 050, and answers its API key.
-async fn register(cloud: &TestApp) -> String {
+async fn register(cloud: SocketAddr) -> String {
     let registered = admin(
         cloud,
         "POST",
@@ -76,9 +79,15 @@ async fn register(cloud: &TestApp) -> String {
 /// the store's app configured with its key.
 async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
     let cloud = cloud(cloud_dir).await;
-    let key = register(&cloud).await;
+    let key = register(cloud.addr).await;
     for bin in [1, 2] {
-        admin(&cloud, "PUT", &format!("/stores/{STORE}/bins/{bin}"), None).await;
+        admin(
+            cloud.addr,
+            "PUT",
+            &format!("/stores/{STORE}/bins/{bin}"),
+            None,
+        )
+        .await;
     }
     let url = format!("http://{}", cloud.addr);
     let store = StoreApp::start_with(
@@ -110,7 +119,7 @@ async fn sync(store: &StoreApp) -> Value {
 }
 
 /// The cloud's packs of the store, as `(game-number, status)`.
-async fn cloud_packs(cloud: &TestApp) -> Vec<(String, String)> {
+async fn cloud_packs(cloud: SocketAddr) -> Vec<(String, String)> {
     let packs = admin(cloud, "GET", &format!("/stores/{STORE}/packs"), None).await;
     packs["packs"]
         .as_array()
@@ -171,13 +180,19 @@ async fn the_store_takes_the_clouds_games_and_bins_and_its_packs_go_up() {
     )
     .await;
     assert_eq!(
-        cloud_packs(&cloud).await,
+        cloud_packs(cloud.addr).await,
         [("050-100".to_owned(), "ACTIVE".to_owned())]
     );
 
     // The cloud retires the game and removes a bin: the store follows.
-    admin(&cloud, "POST", "/games/050/retire", None).await;
-    admin(&cloud, "DELETE", &format!("/stores/{STORE}/bins/2"), None).await;
+    admin(cloud.addr, "POST", "/games/050/retire", None).await;
+    admin(
+        cloud.addr,
+        "DELETE",
+        &format!("/stores/{STORE}/bins/2"),
+        None,
+    )
+    .await;
     let again = sync(&store).await;
     assert_eq!(
         (
@@ -254,14 +269,14 @@ async fn the_store_keeps_selling_while_the_cloud_is_down_and_drains_in_order() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(
-        cloud_packs(&cloud).await,
+        cloud_packs(cloud.addr).await,
         [
             ("050-1".to_owned(), "RECEIVED".to_owned()),
             ("050-2".to_owned(), "ACTIVE".to_owned()),
             ("050-3".to_owned(), "RECEIVED".to_owned()),
         ]
     );
-    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
     assert_eq!(
         shown["clients"].as_object().unwrap().values().next(),
         Some(&json!(4))
@@ -306,10 +321,10 @@ async fn a_mutation_the_cloud_refuses_is_dead_lettered_and_the_rest_go_on() {
         json!([{"row": 1, "name": "receivePack", "reason": "game 099 is unknown to the cloud"}])
     );
     assert_eq!(
-        cloud_packs(&cloud).await,
+        cloud_packs(cloud.addr).await,
         [("050-7".to_owned(), "RECEIVED".to_owned())]
     );
-    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
     assert_eq!(
         shown["clients"].as_object().unwrap().values().next(),
         Some(&json!(2))
@@ -339,7 +354,7 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
         TempDir::new("kill-store").unwrap(),
     );
     let mut cloud = cloud(&cloud_dir).await;
-    let key = register(&cloud).await;
+    let key = register(cloud.addr).await;
     let variables = [
         ("SPIN_VARIABLE_CLOUD_URL", format!("http://{}", cloud.addr)),
         ("SPIN_VARIABLE_STORE_ID", STORE.to_owned()),
@@ -383,10 +398,10 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(
-        cloud_packs(&cloud).await,
+        cloud_packs(cloud.addr).await,
         [("050-9".to_owned(), "RECEIVED".to_owned())]
     );
-    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
     assert_eq!(
         shown["clients"].as_object().unwrap().values().next(),
         Some(&json!(1))
@@ -448,7 +463,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         .await;
         ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
         if day == 3 {
-            admin(&cloud, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
+            admin(cloud.addr, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
         }
     }
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -479,8 +494,8 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         .collect();
     store_view.sort();
     assert_eq!(store_view.len(), 5);
-    assert_eq!(cloud_packs(&cloud).await, store_view);
-    let closes = admin(&cloud, "GET", &format!("/stores/{STORE}/closes"), None).await;
+    assert_eq!(cloud_packs(cloud.addr).await, store_view);
+    let closes = admin(cloud.addr, "GET", &format!("/stores/{STORE}/closes"), None).await;
     let closes = closes["closes"].as_array().unwrap();
     assert_eq!(closes.len(), dates.len());
     for (close, date) in closes.iter().zip(dates) {
@@ -489,7 +504,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         assert_eq!(close["amount"], day["close"]["amount"], "{date}");
         assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
     }
-    let shown = admin(&cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
     // 5 receptions, 5 activations (4 with a settle), 5 closes.
     assert_eq!(
         shown["clients"].as_object().unwrap().values().next(),
@@ -497,7 +512,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
     );
 
     // The store's view of games and bins is the cloud's.
-    let cloud_games = admin(&cloud, "GET", "/games", None).await;
+    let cloud_games = admin(cloud.addr, "GET", "/games", None).await;
     let cloud_games: Vec<Value> = cloud_games["games"]
         .as_array()
         .unwrap()
@@ -508,7 +523,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         ok(&store, "GET", "/games", None).await["games"],
         json!(cloud_games)
     );
-    let cloud_bins = admin(&cloud, "GET", &format!("/stores/{STORE}/bins"), None).await;
+    let cloud_bins = admin(cloud.addr, "GET", &format!("/stores/{STORE}/bins"), None).await;
     let cloud_bins: Vec<Value> = cloud_bins["bins"]
         .as_array()
         .unwrap()
@@ -524,4 +539,93 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         .map(|b| b["bin"].clone())
         .collect();
     assert_eq!(store_bins, cloud_bins);
+}
+
+/// The cloud's host is killed with SIGKILL while a push of a backlog is in
+/// flight, then started again: the backlog drains with every mutation
+/// applied exactly once (the cloud's last id is the number of mutations).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cloud_killed_mid_push_loses_and_doubles_nothing() {
+    const PACKS: u32 = 400;
+    let (redis_dir, store_dir) = (
+        TempDir::new("sigkill-redis").unwrap(),
+        TempDir::new("sigkill-store").unwrap(),
+    );
+    let redis = RedisServer::start_with(
+        Persistence::AppendOnlyFsyncAlways(redis_dir.path().to_owned()),
+        None,
+    )
+    .unwrap();
+    let binary: &std::path::Path = env!("CARGO_BIN_EXE_tombola-host").as_ref();
+    let mut cloud = HostProcess::start(binary, &redis).await.unwrap();
+    let key = register(cloud.addr()).await;
+    let url = format!("http://{}", cloud.addr());
+    let store = StoreApp::start_with(
+        store_dir.path(),
+        &[
+            ("cloud_url", &url),
+            ("store_id", STORE),
+            ("cloud_api_key", &key),
+        ],
+    )
+    .await
+    .unwrap();
+    sync(&store).await;
+
+    // A backlog builds while the cloud is away.
+    cloud.kill();
+    for number in 1..=PACKS {
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+    }
+    cloud.start_again().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // The push goes; the cloud dies under it.
+    let addr = store.addr;
+    let pushing = tokio::spawn(async move {
+        let auth = format!("Bearer {}", tombola_tests::store::STORE_TOKEN);
+        send(
+            addr,
+            "POST",
+            "/api/v1/lottery/sync",
+            &[("authorization", &auth)],
+            Default::default(),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    cloud.kill();
+    let answered = tokio::time::timeout(Duration::from_secs(30), pushing)
+        .await
+        .expect("the sync ends without the cloud")
+        .unwrap()
+        .unwrap();
+    answered.assert_status(200);
+    cloud.start_again().await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let report = sync(&store).await;
+        if report["status"]["pending"] == 0 {
+            assert_eq!(report["status"]["dead"], json!([]));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {report}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(cloud_packs(cloud.addr()).await.len(), PACKS as usize);
+    let shown = admin(cloud.addr(), "GET", &format!("/stores/{STORE}"), None).await;
+    assert_eq!(
+        shown["clients"].as_object().unwrap().values().next(),
+        Some(&json!(PACKS))
+    );
 }
