@@ -4,9 +4,10 @@
 //! nothing to apply), and how long a store's backlog of 1 000 mutations
 //! (a day offline) takes to drain through its own sync.
 //!
-//! The cloud app and the store's app run in Tombola's wasmtime host over a
-//! fresh `redis-server` and SQLite file; this process drives them over
-//! loopback, one push at a time (one store's pushes are serial by design).
+//! The cloud app and the store's app run in Tombola's wasmtime host, in
+//! this process as in `tombola-bench`, over a fresh `redis-server` and
+//! SQLite file, driven over loopback one push at a time (one store's
+//! pushes are serial by design).
 //! Prints a Markdown report on stdout.
 //!
 //! `cargo run -p tombola-tests --bin tombola-sync-bench`
