@@ -18,9 +18,11 @@ pub async fn body(request: IncomingRequest, max: usize) -> Result<Vec<u8>, ApiEr
     Ok(tombola_edge::body::read(request, max).await?)
 }
 
-/// Parses a JSON body (an empty one as `{}`); an error names the field.
+/// Parses a JSON body; an error names the field. Whole numbers may be
+/// spelt `934.0` ([`tombola_core::number`]): every number in the lottery's
+/// bodies is an id, a count or an amount in cents.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    Ok(tombola_edge::body::json(body)?)
+    Ok(tombola_edge::body::counts_json(body)?)
 }
 
 /// The `{store}` parameter.
