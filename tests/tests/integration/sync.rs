@@ -138,6 +138,33 @@ async fn cloud_packs(cloud: SocketAddr) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The cloud's last mutation id for the store's one client.
+async fn cloud_last_id(cloud: SocketAddr) -> Value {
+    let shown = admin(cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let clients = shown["clients"].as_object().unwrap();
+    assert_eq!(clients.len(), 1, "{shown}");
+    clients.values().next().unwrap().clone()
+}
+
+/// Syncs until the queue is empty and the pull went through (waiting out
+/// the backoff), and answers the last sync's answer; fails after `limit`.
+async fn drain(store: &impl StoreClient, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let response = store.call("POST", "/sync", None).await.unwrap();
+        response.assert_status(200);
+        let answer = response.json();
+        if answer["status"]["pending"] == 0 && answer["report"]["error"].is_null() {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn entity<'a>(status: &'a Value, name: &str) -> &'a Value {
     status["entities"]
         .as_array()
@@ -256,18 +283,7 @@ async fn the_store_keeps_selling_while_the_cloud_is_down_and_drains_in_order() {
     cloud.redis.start_again().unwrap();
     // The queue waits out its backoff (at most a few seconds here), then
     // drains in order.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let report = sync(&store).await;
-        if report["status"]["pending"] == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the queue did not drain: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    drain(&store, Duration::from_secs(20)).await;
     assert_eq!(
         cloud_packs(cloud.addr).await,
         [
@@ -276,11 +292,7 @@ async fn the_store_keeps_selling_while_the_cloud_is_down_and_drains_in_order() {
             ("050-3".to_owned(), "RECEIVED".to_owned()),
         ]
     );
-    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
-    assert_eq!(
-        shown["clients"].as_object().unwrap().values().next(),
-        Some(&json!(4))
-    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(4));
 }
 
 #[tokio::test]
@@ -324,11 +336,7 @@ async fn a_mutation_the_cloud_refuses_is_dead_lettered_and_the_rest_go_on() {
         cloud_packs(cloud.addr).await,
         [("050-7".to_owned(), "RECEIVED".to_owned())]
     );
-    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
-    assert_eq!(
-        shown["clients"].as_object().unwrap().values().next(),
-        Some(&json!(2))
-    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(2));
 }
 
 #[tokio::test]
@@ -383,29 +391,12 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
     cloud.redis.start_again().unwrap();
     store.start_again().await.unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let response = store.call("POST", "/sync", None).await.unwrap();
-        response.assert_status(200);
-        if response.json()["status"]["pending"] == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the queue did not drain: {}",
-            store.output()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    drain(&store, Duration::from_secs(20)).await;
     assert_eq!(
         cloud_packs(cloud.addr).await,
         [("050-9".to_owned(), "RECEIVED".to_owned())]
     );
-    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
-    assert_eq!(
-        shown["clients"].as_object().unwrap().values().next(),
-        Some(&json!(1))
-    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
 }
 
 /// A week at the store while the cloud goes down on Tuesday and comes
@@ -466,18 +457,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
             admin(cloud.addr, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let report = sync(&store).await;
-        if report["status"]["pending"] == 0 && report["report"]["error"].is_null() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the queue did not drain: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    drain(&store, Duration::from_secs(30)).await;
 
     // The cloud's view of packs and closes is the store's.
     let store_packs = ok(&store, "GET", "/packs", None).await;
@@ -504,12 +484,8 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
         assert_eq!(close["amount"], day["close"]["amount"], "{date}");
         assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
     }
-    let shown = admin(cloud.addr, "GET", &format!("/stores/{STORE}"), None).await;
     // 5 receptions, 5 activations (4 with a settle), 5 closes.
-    assert_eq!(
-        shown["clients"].as_object().unwrap().values().next(),
-        Some(&json!(15))
-    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(15));
 
     // The store's view of games and bins is the cloud's.
     let cloud_games = admin(cloud.addr, "GET", "/games", None).await;
@@ -609,23 +585,8 @@ async fn the_cloud_killed_mid_push_loses_and_doubles_nothing() {
     answered.assert_status(200);
     cloud.start_again().await.unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let report = sync(&store).await;
-        if report["status"]["pending"] == 0 {
-            assert_eq!(report["status"]["dead"], json!([]));
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the queue did not drain: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let answer = drain(&store, Duration::from_secs(30)).await;
+    assert_eq!(answer["status"]["dead"], json!([]));
     assert_eq!(cloud_packs(cloud.addr()).await.len(), PACKS as usize);
-    let shown = admin(cloud.addr(), "GET", &format!("/stores/{STORE}"), None).await;
-    assert_eq!(
-        shown["clients"].as_object().unwrap().values().next(),
-        Some(&json!(PACKS))
-    );
+    assert_eq!(cloud_last_id(cloud.addr()).await, json!(PACKS));
 }
