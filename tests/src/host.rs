@@ -33,6 +33,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::manifest::{self, Manifest, Route};
 use crate::outbound::AllowedHost;
+use crate::outbound_http::OutboundHttp;
 use crate::spin::{self, Grants, RedisKeyValue, SpinCtx};
 use crate::sqlite;
 
@@ -227,34 +228,9 @@ impl AsyncWrite for CountedWrites {
     }
 }
 
-/// Outgoing HTTP is not granted to Tombola's components: every request is
-/// denied, as Spin denies a host missing from `allowed_outbound_hosts`.
-struct DenyOutbound;
-
-type WasiFuture =
-    Box<dyn std::future::Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
-
-impl wasmtime_wasi_http::WasiHttpHooks for DenyOutbound {
-    fn send_request(
-        &mut self,
-        _request: hyper::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
-        _fut: WasiFuture,
-    ) -> Box<
-        dyn std::future::Future<
-                Output = Result<
-                    (hyper::Response<wasmtime_wasi_http::WasiBody>, WasiFuture),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
-    }
-}
-
 /// Per-request store data.
 pub struct RequestState {
-    hooks: DenyOutbound,
+    hooks: OutboundHttp,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -494,7 +470,7 @@ impl Host {
         let mut store = Store::new(
             &self.engine,
             RequestState {
-                hooks: DenyOutbound,
+                hooks: OutboundHttp::new(component.grants.clone()),
                 table: ResourceTable::new(),
                 wasi,
                 http: WasiHttpCtx::new(),

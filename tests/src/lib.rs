@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`manifest`]: reads `spin.toml` (components, routes, variables, grants).
 //! - [`outbound`]: `allowed_outbound_hosts` checks.
+//! - [`outbound_http`]: outgoing HTTP from components, as Spin grants it.
 //! - [`spin`]: Spin's key-value, Redis and variables interfaces.
 //! - [`sqlite`]: Spin's SQLite interface, over rusqlite.
 //! - [`host`]: compiles, routes and runs each request in a fresh instance.
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod load;
 pub mod manifest;
 pub mod outbound;
+pub mod outbound_http;
 pub mod process;
 pub mod redis_server;
 pub mod spin;

@@ -127,7 +127,7 @@ fn too_large() -> String {
 pub struct Grants {
     /// Component variables, rendered.
     pub variables: BTreeMap<String, String>,
-    /// Where it may open Redis connections.
+    /// Where it may open Redis connections and send HTTP requests.
     pub allowed_hosts: Vec<AllowedHost>,
     /// Key-value store labels it may open, each with the application's
     /// shared store behind it.

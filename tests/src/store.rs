@@ -103,13 +103,23 @@ impl StoreClient for StoreApp {
 impl StoreApp {
     /// Serves the back office over `dir/sqlite_db.db`.
     pub async fn start(dir: &Path) -> Result<Self> {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// Serves the back office over `dir/sqlite_db.db` with some variables
+    /// set (the cloud's URL, the store's id and key).
+    pub async fn start_with(dir: &Path, variables: &[(&str, &str)]) -> Result<Self> {
         let database = dir.join(crate::sqlite::DEFAULT_FILE);
+        let mut all = BTreeMap::from([
+            ("store_token".to_owned(), STORE_TOKEN.to_owned()),
+            ("log_level".to_owned(), "debug".to_owned()),
+        ]);
+        for (name, value) in variables {
+            all.insert((*name).to_owned(), (*value).to_owned());
+        }
         let options = HostOptions {
             manifest: manifest(),
-            variables: BTreeMap::from([
-                ("store_token".to_owned(), STORE_TOKEN.to_owned()),
-                ("log_level".to_owned(), "debug".to_owned()),
-            ]),
+            variables: all,
             key_value_stores: BTreeMap::new(),
             sqlite_databases: BTreeMap::from([("default".to_owned(), database.clone())]),
             echo_guest_output: false,
@@ -199,6 +209,17 @@ impl StoreProcess {
     /// Starts `binary` over `dir/sqlite_db.db` on a free port; with
     /// `migration`, each start first runs that file as `--sqlite @file`.
     pub async fn start(binary: &Path, dir: &Path, migration: Option<PathBuf>) -> Result<Self> {
+        Self::start_with(binary, dir, migration, &[]).await
+    }
+
+    /// [`StoreProcess::start`] with some variables set, as
+    /// `SPIN_VARIABLE_<NAME>` (the cloud's URL, the store's id and key).
+    pub async fn start_with(
+        binary: &Path,
+        dir: &Path,
+        migration: Option<PathBuf>,
+        variables: &[(&'static str, String)],
+    ) -> Result<Self> {
         let database = dir.join(crate::sqlite::DEFAULT_FILE);
         let mut args = vec![
             "--manifest".to_owned(),
@@ -212,7 +233,10 @@ impl StoreProcess {
         }
         let serving = Serving {
             args,
-            env: vec![("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN.to_owned())],
+            env: [("SPIN_VARIABLE_STORE_TOKEN", STORE_TOKEN.to_owned())]
+                .into_iter()
+                .chain(variables.iter().cloned())
+                .collect(),
             health: "/api/v1/lottery/health",
             output: dir.join("host.log"),
         };

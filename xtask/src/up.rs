@@ -5,6 +5,10 @@
 //! the store token kept in `.tombola/store-token` (or
 //! `SPIN_VARIABLE_STORE_TOKEN`).
 //!
+//! The cloud app is given a demo store on its first start (`demo-store`,
+//! three games, four bins; its API key kept in `.tombola/demo-store-key`),
+//! and the store's app is configured with it, so the two sync at once.
+//!
 //! Uses `REDIS_URL` when set; otherwise starts `redis-server` with an
 //! append-only file under `.tombola/redis`, so pools survive restarts.
 //! Serves under `spin up` when Spin is installed, else under the tests
@@ -117,16 +121,23 @@ pub fn run_app(args: &[String]) -> Result<()> {
     let store_token = token(&state, "store_token")?;
     let store_dir = state.join("store");
     std::fs::create_dir_all(&store_dir)?;
-    let (mut child, mut store) = if on_path("spin") {
-        (
-            spin_up(&address, &tokens)?,
-            spin_up_store(&state, &store_dir, &store_token)?,
-        )
+    let spin = on_path("spin");
+    let mut child = if spin {
+        spin_up(&address, &tokens)?
     } else {
-        (
-            wasmtime_host(&address, &tokens)?,
-            wasmtime_store(&store_dir, &store_token)?,
-        )
+        wasmtime_host(&address, &tokens)?
+    };
+    let demo_key = match demo_store(&state, &tokens.admin) {
+        Ok(key) => key,
+        Err(error) => {
+            let _ = child.kill();
+            return Err(error);
+        }
+    };
+    let mut store = if spin {
+        spin_up_store(&state, &store_dir, &store_token, &demo_key)?
+    } else {
+        wasmtime_store(&store_dir, &store_token, &demo_key)?
     };
     println!("Tombola is serving on http://{LISTEN}  (try: curl http://{LISTEN}/v1/health)");
     println!(
@@ -141,6 +152,9 @@ pub fn run_app(args: &[String]) -> Result<()> {
         "The store's back office is serving on http://{STORE_LISTEN}/api/v1/lottery  (data in .tombola/store)"
     );
     println!("Its routes take: Authorization: Bearer {store_token}");
+    println!(
+        "It syncs with the cloud as {DEMO_STORE} (try: curl -X POST -H 'Authorization: Bearer {store_token}' http://{STORE_LISTEN}/api/v1/lottery/sync)"
+    );
     println!("Press Ctrl-C to stop.");
 
     loop {
@@ -185,7 +199,90 @@ fn spin_up(address: &str, tokens: &Tokens) -> Result<Child> {
     cmd.spawn().context("cannot start spin up")
 }
 
-fn spin_up_store(state: &Path, store_dir: &Path, store_token: &str) -> Result<Child> {
+/// The store the cloud app is given on its first start.
+const DEMO_STORE: &str = "demo-store";
+
+/// Waits for the cloud app, then registers the demo store with three games
+/// and four bins on the first start, and answers its API key: kept in
+/// `.tombola/demo-store-key`, or made again by rotating it when that file
+/// is gone.
+fn demo_store(state: &Path, admin: &str) -> Result<String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into();
+    let url = |path: &str| format!("http://{LISTEN}/v1{path}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while agent.get(&url("/health")).call().is_err() {
+        if std::time::Instant::now() > deadline {
+            bail!("the cloud app did not answer on http://{LISTEN} within 5 minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let auth = format!("Bearer {admin}");
+    let call =
+        |method: &str, path: &str, body: serde_json::Value| -> Result<(u16, serde_json::Value)> {
+            let request = ureq::http::Request::builder()
+                .method(method)
+                .uri(url(path))
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .body(body.to_string())?;
+            let mut response = agent
+                .run(request)
+                .with_context(|| format!("{method} {path} on the cloud app"))?;
+            let status = response.status().as_u16();
+            let text = response.body_mut().read_to_string()?;
+            Ok((status, serde_json::from_str(&text).unwrap_or_default()))
+        };
+    let key_file = state.join("demo-store-key");
+    let register = serde_json::json!({"store": DEMO_STORE, "name": "Demo store"});
+    let (status, answer) = call("POST", "/lottery/stores", register)?;
+    let key = match status {
+        201 => {
+            let games = [
+                ("050", "Cash Blast", 500, 30, "ascending"),
+                ("060", "Lucky 7s", 1000, 20, "descending"),
+                ("070", "Gold Rush", 200, 100, "ascending"),
+            ];
+            for (code, name, price, tickets, numbering) in games {
+                let game = serde_json::json!({"name": name, "price": price,
+                    "pack_value": price * tickets, "tickets_per_pack": tickets,
+                    "numbering": numbering});
+                call("PUT", &format!("/lottery/games/{code}"), game)?;
+            }
+            for bin in 1..=4 {
+                let path = format!("/lottery/stores/{DEMO_STORE}/bins/{bin}");
+                call("PUT", &path, serde_json::Value::Null)?;
+            }
+            eprintln!("Registered {DEMO_STORE} at the cloud, with three games and four bins");
+            answer["api_key"].as_str().map(str::to_owned)
+        }
+        409 => match std::fs::read_to_string(&key_file) {
+            Ok(key) => Some(key.trim().to_owned()),
+            Err(_) => {
+                let path = format!("/lottery/stores/{DEMO_STORE}/key");
+                let (_, rotated) = call("POST", &path, serde_json::Value::Null)?;
+                rotated["api_key"].as_str().map(str::to_owned)
+            }
+        },
+        other => bail!("registering {DEMO_STORE} at the cloud answered {other}: {answer}"),
+    }
+    .with_context(|| format!("the cloud gave {DEMO_STORE} no API key"))?;
+    std::fs::write(&key_file, &key)
+        .with_context(|| format!("cannot save the demo store's key in {}", key_file.display()))?;
+    Ok(key)
+}
+
+/// What the store's app needs to sync with the cloud app as the demo store.
+fn sync_with_cloud(cmd: &mut Command, key: &str) {
+    cmd.env("SPIN_VARIABLE_CLOUD_URL", format!("http://{LISTEN}"))
+        .env("SPIN_VARIABLE_STORE_ID", DEMO_STORE)
+        .env("SPIN_VARIABLE_CLOUD_API_KEY", key);
+}
+
+fn spin_up_store(state: &Path, store_dir: &Path, store_token: &str, key: &str) -> Result<Child> {
     let runtime_config = state.join("store-runtime-config.toml");
     std::fs::write(
         &runtime_config,
@@ -200,11 +297,12 @@ fn spin_up_store(state: &Path, store_dir: &Path, store_token: &str) -> Result<Ch
         .arg("--runtime-config-file")
         .arg(&runtime_config)
         .env("SPIN_VARIABLE_STORE_TOKEN", store_token);
+    sync_with_cloud(&mut cmd, key);
     cmd.spawn()
         .context("cannot start spin up for the store's app")
 }
 
-fn wasmtime_store(store_dir: &Path, store_token: &str) -> Result<Child> {
+fn wasmtime_store(store_dir: &Path, store_token: &str, key: &str) -> Result<Child> {
     let mut cmd = Command::new(root().join("target/debug/tombola-host"));
     cmd.current_dir(root())
         .args(["--manifest", "spin-store.toml", "--listen", STORE_LISTEN])
@@ -214,6 +312,7 @@ fn wasmtime_store(store_dir: &Path, store_token: &str) -> Result<Child> {
             store_dir.join("sqlite_db.db").display()
         ))
         .env("SPIN_VARIABLE_STORE_TOKEN", store_token);
+    sync_with_cloud(&mut cmd, key);
     cmd.spawn()
         .context("cannot start tombola-host for the store's app")
 }

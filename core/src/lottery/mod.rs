@@ -35,11 +35,17 @@
 //!   closes ([`merge_pack`], [`merge_close`]).
 //! - [`sync_outbox`]: the store's queue: the [`next_batch`] to push and the
 //!   [`settle_rows`] a push's outcome gives each row.
+//! - [`cloud`]: the cloud's [`StoreCopy`] of a store and what a push does
+//!   to it ([`decide_push`]).
+//! - [`cloud_keys`]: [`StoreId`], API keys kept as hashes, and the lottery
+//!   cloud's Redis keys.
 
 pub mod backoff;
 pub mod barcode;
 pub mod bin;
 pub mod close;
+pub mod cloud;
+pub mod cloud_keys;
 pub mod date;
 pub mod day;
 pub mod game;
@@ -64,6 +70,13 @@ pub use bin::{BinError, BinNumber, new_bins};
 pub use close::{
     BinTotal, CloseError, CloseLine, Count, Opening, PreparedClose, Variance, VarianceKind,
 };
+pub use cloud::{
+    BinChange, CloudBin, PushDecision, PushWrites, StoreCopy, bin_change, decide_push,
+};
+pub use cloud_keys::{
+    API_KEY_PREFIX, GAMES, GAMES_REVISION, MAX_STORE_NAME_CHARS, StoreId, StoreIdError, StoreKeys,
+    StoreNameError, api_key, check_store_name, key_hash, key_matches, store_keys,
+};
 pub use date::{BusinessDate, DateError};
 pub use day::{Day, DayError, DayState, DayStatus, open_day};
 pub use game::{CodeError, Game, GameCode, GameError, GameSpec, GameStatus, Numbering, PackTerms};
@@ -75,14 +88,15 @@ pub use pack::{
 };
 pub use sales::{Reading, ReadingRole, Sale, SalesError, Serial, sold_between};
 pub use sync::{
-    ClientId, ClientIdError, MAX_CLIENT_ID_LEN, MAX_PUSH_MUTATIONS, MutationId, MutationReply,
-    MutationStatus, Push, PushError, PushPlan, PushReply, PushedMutation, Step, Verdict, plan_push,
+    ClientId, ClientIdError, Conflict, MAX_CLIENT_ID_LEN, MAX_PUSH_MUTATIONS, MutationId,
+    MutationReply, MutationStatus, Push, PushError, PushPlan, PushReply, PushedMutation, Step,
+    Verdict, plan_push,
 };
 pub use sync_merge::{
     BinMerge, CloseMerge, CloudPack, LotterySettlement, apply_pull, merge_close, merge_pack,
     merge_store_bins, record_settlement,
 };
 pub use sync_outbox::{
-    OutboxPlan, OutboxRow, PushOutcome, RowStatus, RowUpdate, next_batch, settle_rows,
+    OutboxPlan, OutboxRow, PushOutcome, RowStatus, RowUpdate, assign_ids, next_batch, settle_rows,
 };
 pub use sync_pull::{Change, Cookie, CookieError, MAX_PULL_PAGE, PullPage, pull_page};

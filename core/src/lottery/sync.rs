@@ -310,6 +310,21 @@ pub struct PushReply {
     pub last_mutation_id: MutationId,
     /// One line per pushed mutation.
     pub mutations: Vec<MutationReply>,
+    /// Conflicts the cloud settled in its own favour while applying the
+    /// push (a bin number it already uses), by mutation; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A conflict the cloud won while applying a mutation: the mutation is
+/// applied, and this says what of it gave way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conflict {
+    /// The mutation's id.
+    pub id: MutationId,
+    /// What gave way, and to what.
+    pub detail: String,
 }
 
 /// A mutation that advances the client's id, to persist in order.
@@ -380,6 +395,7 @@ where
         reply: PushReply {
             last_mutation_id: last,
             mutations: lines,
+            conflicts: Vec::new(),
         },
     }
 }
@@ -639,6 +655,7 @@ mod tests {
                     status: MutationStatus::Refused { expected: 4 },
                 },
             ],
+            conflicts: Vec::new(),
         };
         let json = serde_json::to_value(&reply).unwrap();
         assert_eq!(

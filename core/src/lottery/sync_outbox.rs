@@ -6,6 +6,20 @@
 //! it waits with it; a dead-lettered row (one the cloud rejected for good,
 //! which still advanced the cloud's id) is skipped and later ones go on.
 //! Times are milliseconds since the Unix epoch, passed in.
+//!
+//! # Mutation ids are given at send time
+//!
+//! A row's place in the queue is its own; the mutation id it is pushed
+//! with is given when it is first sent ([`assign_ids`]), right after the
+//! cloud's last known `last_mutation_id`, and kept only while its delivery
+//! is in doubt (sent, and no reply said what became of it). A reply is the
+//! authority: what it did not take (a gap, or past its `last_mutation_id`)
+//! gives its id back and is numbered again on the next send
+//! ([`RowUpdate::Renumber`]); a whole push refused for good (a 4xx, which
+//! the cloud answers before writing anything) dead-letters rows sent for
+//! the first time and gives their ids back too. So a dead letter never
+//! holds an id the cloud waits for, and never blocks the queue; and an id
+//! that may have reached the cloud is never given to another mutation.
 
 use std::time::Duration;
 
@@ -96,11 +110,44 @@ pub enum PushOutcome {
     },
 }
 
+/// The mutation id of each row of a batch, in queue order, given the ids
+/// some rows already hold (from a send whose outcome is in doubt) and the
+/// cloud's `last_mutation_id` as its last reply gave it: a held id is
+/// kept, and every other row takes the next id after both.
+///
+/// ```
+/// use tombola_core::lottery::assign_ids;
+///
+/// assert_eq!(assign_ids(&[None, None], 7), [8, 9]);
+/// assert_eq!(assign_ids(&[Some(8), Some(9), None], 7), [8, 9, 10]);
+/// ```
+pub fn assign_ids(held: &[Option<MutationId>], cloud_last: MutationId) -> Vec<MutationId> {
+    let mut next = held
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(cloud_last);
+    held.iter()
+        .map(|id| {
+            id.unwrap_or_else(|| {
+                next = next.saturating_add(1);
+                next
+            })
+        })
+        .collect()
+}
+
 /// What to do with one row after a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowUpdate {
     /// The cloud has it (applied, or a duplicate): delete the row.
     Done,
+    /// The cloud's reply says it did not take it (a gap, or an id past its
+    /// `last_mutation_id`): give the id back and send it again at once,
+    /// numbered after the cloud's last id.
+    Renumber,
     /// Try again: write these attempts and time.
     Retry {
         /// Failed deliveries, this one included.
@@ -119,13 +166,17 @@ pub enum RowUpdate {
 /// with `outcome` at `now_ms`; `random` is the caller's draw for the retry
 /// jitter ([`retry_delay`]).
 ///
+/// Each row's `id` is the mutation id it was sent with.
+///
 /// With a reply: an applied or duplicate mutation is done, a rejected one
 /// dead with the cloud's reason, and a refused one (a gap) or one the reply
-/// does not mention is retried, unless its id is at or below the reply's
+/// does not mention is renumbered, unless its id is at or below the reply's
 /// `last_mutation_id`, which says the cloud has it. Without one, the answer
-/// is [`classify`]d: a permanent answer dead-letters every row with the
-/// status as the reason; anything else retries them all, a 2xx included,
-/// since a repeated delivery is only a duplicate.
+/// is [`classify`]d: a permanent answer dead-letters, with the status as
+/// the reason, every row sent for the first time (its id goes back), and
+/// retries a row whose earlier delivery is in doubt (it may hold its id at
+/// the cloud; the next reply says); anything else retries them all, a 2xx
+/// included, since a repeated delivery is only a duplicate.
 pub fn settle_rows(
     sent: &[OutboxRow],
     outcome: &PushOutcome,
@@ -153,16 +204,18 @@ pub fn settle_rows(
                         reason: reason.clone(),
                     },
                     _ if row.id <= reply.last_mutation_id => RowUpdate::Done,
-                    _ => retry(row, None),
+                    _ => RowUpdate::Renumber,
                 }
             }
             PushOutcome::Failed {
                 answer,
                 retry_after,
             } => match (classify(*answer), answer) {
-                (Delivery::Permanent, PushAnswer::Status(code)) => RowUpdate::Dead {
-                    reason: format!("the cloud answered {code}"),
-                },
+                (Delivery::Permanent, PushAnswer::Status(code)) if row.attempts == 0 => {
+                    RowUpdate::Dead {
+                        reason: format!("the cloud answered {code}"),
+                    }
+                }
                 _ => retry(row, *retry_after),
             },
         })
@@ -233,6 +286,7 @@ mod tests {
                     status: MutationStatus::Refused { expected: 8 },
                 },
             ],
+            conflicts: Vec::new(),
         };
         let updates = settle_rows(&sent, &PushOutcome::Reply(reply), 10_000, 0);
         assert_eq!(
@@ -243,14 +297,8 @@ mod tests {
                 RowUpdate::Dead {
                     reason: "unknown game 050".into()
                 },
-                RowUpdate::Retry {
-                    attempts: 1,
-                    next_attempt_at: 10_500
-                },
-                RowUpdate::Retry {
-                    attempts: 1,
-                    next_attempt_at: 10_500
-                },
+                RowUpdate::Renumber,
+                RowUpdate::Renumber,
             ]
         );
     }
@@ -260,6 +308,7 @@ mod tests {
         let reply = PushReply {
             last_mutation_id: 3,
             mutations: vec![],
+            conflicts: Vec::new(),
         };
         assert_eq!(
             settle_rows(&[row(3, 0)], &PushOutcome::Reply(reply), 0, 0),
@@ -323,11 +372,37 @@ mod tests {
                 next_attempt_at: 4_000
             }]
         );
+        // A row sent before with no reply may be at the cloud: a refusal
+        // of the whole push now does not dead-letter it.
         assert_eq!(
-            settle_rows(&[sent], &failed(PushAnswer::Status(422), None), 0, 0),
+            settle_rows(
+                &[sent.clone()],
+                &failed(PushAnswer::Status(422), None),
+                0,
+                0
+            ),
+            [RowUpdate::Retry {
+                attempts: 4,
+                next_attempt_at: 4_000
+            }]
+        );
+        let first = row(2, 0);
+        assert_eq!(
+            settle_rows(&[first], &failed(PushAnswer::Status(422), None), 0, 0),
             [RowUpdate::Dead {
                 reason: "the cloud answered 422".into()
             }]
         );
+    }
+
+    #[test]
+    fn ids_are_given_after_the_clouds_last_and_held_ones_are_kept() {
+        assert_eq!(assign_ids(&[], 5), Vec::<MutationId>::new());
+        assert_eq!(assign_ids(&[None, None, None], 0), [1, 2, 3]);
+        assert_eq!(assign_ids(&[None], 41), [42]);
+        // Held ids (a send in doubt) stay, later rows follow them.
+        assert_eq!(assign_ids(&[Some(6), Some(7), None], 5), [6, 7, 8]);
+        // A dead letter gave its id back: the next row takes it.
+        assert_eq!(assign_ids(&[None], 3), [4]);
     }
 }

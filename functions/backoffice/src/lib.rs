@@ -17,10 +17,13 @@
 //!   migrations; [`store`]: the core's values to and from the tables.
 //! - [`request`], [`auth`], [`errors`]: bodies and paths, the store token,
 //!   and what each refusal of the core is told.
+//! - [`sync`]: pushing the outbox to the lottery cloud and pulling its
+//!   games and bins; [`cloud`]: one HTTP request to it, with a deadline.
 
 pub mod auth;
 pub mod barcodes;
 pub mod bins;
+pub mod cloud;
 pub mod days;
 pub mod db;
 pub mod errors;
@@ -32,6 +35,7 @@ pub mod request;
 pub mod router;
 pub mod schema;
 pub mod store;
+pub mod sync;
 
 /// The component's entry point. Exported only on wasm: the export's name
 /// (`wasi:http/incoming-handler@0.2.0#handle`) is not a symbol a native

@@ -8,7 +8,7 @@ use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
 use crate::db::Db;
-use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request};
+use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request, sync};
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,10 @@ pub enum Handler {
     CommitClose,
     /// `POST /days/{date}/cancel`
     CancelClose,
+    /// `POST /sync`
+    Sync,
+    /// `GET /sync`
+    SyncStatus,
 }
 
 impl Handler {
@@ -79,6 +83,19 @@ impl Handler {
     /// Whether the route opens the database.
     pub fn needs_db(self) -> bool {
         self != Handler::OpenApi
+    }
+
+    /// Whether the route changes the store's data, so a sync follows it.
+    pub fn changes_data(self) -> bool {
+        matches!(
+            self,
+            Handler::CreateBins
+                | Handler::ReceivePack
+                | Handler::ActivatePack
+                | Handler::SettlePack
+                | Handler::ReturnPack
+                | Handler::CommitClose
+        )
     }
 }
 
@@ -137,6 +154,8 @@ pub const ROUTES: &[Route<Handler>] = &[
         "/api/v1/lottery/days/{date}/cancel",
         Handler::CancelClose,
     ),
+    Route::new("POST", "/api/v1/lottery/sync", Handler::Sync),
+    Route::new("GET", "/api/v1/lottery/sync", Handler::SyncStatus),
 ];
 
 /// Finds the route for a request and runs it.
@@ -172,27 +191,43 @@ async fn serve(
     };
     // The database is opened (and migrated) by the routes that use it.
     let db = Db::open;
+    let answer = answer(handler, params, query, &body, db)?;
+    if handler.changes_data() && answer.status() < &300 {
+        sync::after_write();
+    }
+    Ok(answer)
+}
+
+fn answer(
+    handler: Handler,
+    params: &Params<'_>,
+    query: &str,
+    body: &[u8],
+    db: fn() -> Result<Db, ApiError>,
+) -> Result<Response, ApiError> {
     match handler {
         Handler::Health => health::get(&db()?),
         Handler::OpenApi => Ok(openapi::document()),
         Handler::ListGames => games::list(&db()?),
-        Handler::PutGame => games::put(&db()?, request::game_code(params, "code")?, &body),
+        Handler::PutGame => games::put(&db()?, request::game_code(params, "code")?, body),
         Handler::ListBins => bins::list(&db()?),
-        Handler::CreateBins => bins::create(&db()?, &body),
+        Handler::CreateBins => bins::create(&db()?, body),
         Handler::ListPacks => packs::list(&db()?, query),
-        Handler::ReceivePack => packs::receive(&db()?, &body),
+        Handler::ReceivePack => packs::receive(&db()?, body),
         Handler::ShowPack => packs::show(&db()?, request::pack_key(params)?),
-        Handler::ActivatePack => packs::activate(&db()?, request::pack_key(params)?, &body),
+        Handler::ActivatePack => packs::activate(&db()?, request::pack_key(params)?, body),
         Handler::SettlePack => packs::settle(&db()?, request::pack_key(params)?),
-        Handler::ReturnPack => packs::return_pack(&db()?, request::pack_key(params)?, &body),
-        Handler::ParseBarcode => barcodes::parse(&db()?, &body),
+        Handler::ReturnPack => packs::return_pack(&db()?, request::pack_key(params)?, body),
+        Handler::ParseBarcode => barcodes::parse(&db()?, body),
         Handler::ListDays => days::list(&db()?, query),
-        Handler::OpenDay => days::open(&db()?, &body),
+        Handler::OpenDay => days::open(&db()?, body),
         Handler::CurrentDay => days::current(&db()?),
         Handler::ShowDay => days::show(&db()?, request::date(params)?),
-        Handler::PrepareClose => days::prepare(&db()?, request::date(params)?, &body),
+        Handler::PrepareClose => days::prepare(&db()?, request::date(params)?, body),
         Handler::CommitClose => days::commit(&db()?, request::date(params)?),
         Handler::CancelClose => days::cancel(&db()?, request::date(params)?),
+        Handler::Sync => sync::post(&db()?),
+        Handler::SyncStatus => sync::get(&db()?),
     }
 }
 

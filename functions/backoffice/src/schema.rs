@@ -18,10 +18,16 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/0002_sync_ids.sql"),
+    },
+];
 
 /// The version the code expects.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -1,0 +1,280 @@
+//! The cloud's stores: their ids, their API keys, and the Redis keys of
+//! the lottery cloud.
+//!
+//! Games are the whole lottery's and live under one hash tag; everything
+//! of one store lives under the store's own, `{store:<id>}`, so one script
+//! may touch all of it (a push writes packs, closes, bins and the client's
+//! id together):
+//!
+//! ```text
+//! tombola:lottery:{games}:rev            string  the games' revision
+//! tombola:lottery:{games}:all            hash    code -> Change<Game> JSON
+//! tombola:lottery:{store:<id>}:info      hash    key (hex SHA-256 of the API key),
+//!                                                name, created_at, rotated_at
+//! tombola:lottery:{store:<id>}:rev       string  the store's bins' revision
+//! tombola:lottery:{store:<id>}:bins      hash    number -> Change<CloudBin> JSON
+//! tombola:lottery:{store:<id>}:clients   hash    client id -> last_mutation_id
+//! tombola:lottery:{store:<id>}:packs     hash    game-number -> Pack JSON (the store's)
+//! tombola:lottery:{store:<id>}:settled   hash    game-number -> LotterySettlement JSON
+//! tombola:lottery:{store:<id>}:closes    hash    date -> PreparedClose JSON
+//! ```
+//!
+//! Store ids keep [`ClientId`]'s syntax (no `{`, `}` or `:`), so no two
+//! stores' keys meet, and a store named `games` has the tag
+//! `{store:games}`, not `{games}`.
+//!
+//! An API key is shown once, when it is made; the cloud keeps only its
+//! SHA-256 ([`key_hash`]) and compares a presented key's hash with it in
+//! constant time ([`key_matches`]).
+//!
+//! ```
+//! use tombola_core::lottery::{StoreId, api_key, key_hash, key_matches, store_keys};
+//!
+//! let store: StoreId = "corner-7".parse()?;
+//! assert_eq!(store_keys(&store).packs, "tombola:lottery:{store:corner-7}:packs");
+//! let key = api_key([7; 32]);
+//! assert!(key_matches(&key, &key_hash(&key)));
+//! assert!(!key_matches("tsk_guess", &key_hash(&key)));
+//! # Ok::<(), tombola_core::lottery::StoreIdError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::sync::ClientId;
+
+/// The games' revision: `tombola:lottery:{games}:rev`.
+pub const GAMES_REVISION: &str = "tombola:lottery:{games}:rev";
+
+/// Every game, with the revision that last changed it:
+/// `tombola:lottery:{games}:all`.
+pub const GAMES: &str = "tombola:lottery:{games}:all";
+
+/// A store the cloud knows, named by the operator who registered it.
+///
+/// Invariant: [`ClientId`]'s syntax, 1 to 64 ASCII letters, digits, `-`
+/// and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct StoreId(ClientId);
+
+/// Why a text is not a [`StoreId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreIdError(String);
+
+impl FromStr for StoreId {
+    type Err = StoreIdError;
+
+    /// Reads a store id.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreIdError`] when the text breaks [`ClientId`]'s syntax.
+    fn from_str(text: &str) -> Result<StoreId, StoreIdError> {
+        text.parse::<ClientId>().map(StoreId).map_err(|error| {
+            let text = error.to_string();
+            StoreIdError(text.trim_start_matches("client_id: ").to_owned())
+        })
+    }
+}
+
+impl TryFrom<String> for StoreId {
+    type Error = StoreIdError;
+
+    fn try_from(text: String) -> Result<StoreId, StoreIdError> {
+        text.parse()
+    }
+}
+
+impl From<StoreId> for String {
+    fn from(store: StoreId) -> String {
+        store.0.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// The longest store name, in characters.
+pub const MAX_STORE_NAME_CHARS: usize = 100;
+
+/// Why a text is not a store's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StoreNameError {
+    /// Empty, or only spaces.
+    #[error("name: empty")]
+    Empty,
+    /// Longer than [`MAX_STORE_NAME_CHARS`].
+    #[error("name: longer than {MAX_STORE_NAME_CHARS} characters")]
+    TooLong,
+    /// A control character, at this byte offset.
+    #[error("name: a control character at byte {0}")]
+    Control(usize),
+}
+
+/// Checks a store's display name: 1 to [`MAX_STORE_NAME_CHARS`]
+/// characters, not only spaces, no control character.
+///
+/// # Errors
+///
+/// [`StoreNameError`] saying which rule it breaks.
+pub fn check_store_name(name: &str) -> Result<(), StoreNameError> {
+    if let Some((at, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(StoreNameError::Control(at));
+    }
+    if name.trim().is_empty() {
+        return Err(StoreNameError::Empty);
+    }
+    if name.chars().count() > MAX_STORE_NAME_CHARS {
+        return Err(StoreNameError::TooLong);
+    }
+    Ok(())
+}
+
+/// The Redis keys of one store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreKeys {
+    /// The store's registration and API key hash.
+    pub info: String,
+    /// Its bins' revision.
+    pub revision: String,
+    /// Its bins.
+    pub bins: String,
+    /// Each client's last mutation id.
+    pub clients: String,
+    /// Its packs, as pushed.
+    pub packs: String,
+    /// The lottery's settlements of its packs.
+    pub settled: String,
+    /// Its day closes.
+    pub closes: String,
+}
+
+impl StoreKeys {
+    /// Every key, in the order the store's scripts take them: info,
+    /// revision, bins, clients, packs, closes, settled.
+    pub fn all(&self) -> [&str; 7] {
+        [
+            &self.info,
+            &self.revision,
+            &self.bins,
+            &self.clients,
+            &self.packs,
+            &self.closes,
+            &self.settled,
+        ]
+    }
+}
+
+/// The keys of `store`, all under its hash tag `{store:<id>}`.
+pub fn store_keys(store: &StoreId) -> StoreKeys {
+    let key = |name: &str| format!("tombola:lottery:{{store:{store}}}:{name}");
+    StoreKeys {
+        info: key("info"),
+        revision: key("rev"),
+        bins: key("bins"),
+        clients: key("clients"),
+        packs: key("packs"),
+        settled: key("settled"),
+        closes: key("closes"),
+    }
+}
+
+/// The prefix of every API key, so a leaked one is recognisable.
+pub const API_KEY_PREFIX: &str = "tsk_";
+
+/// An API key made from 32 random bytes the caller draws from a CSPRNG:
+/// [`API_KEY_PREFIX`] and 64 lower-case hex digits.
+pub fn api_key(random: [u8; 32]) -> String {
+    let mut key = String::with_capacity(API_KEY_PREFIX.len() + 64);
+    key.push_str(API_KEY_PREFIX);
+    key.push_str(&hex(&random));
+    key
+}
+
+/// The SHA-256 of `key`, as 64 lower-case hex digits: what the cloud keeps.
+pub fn key_hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+/// Whether `presented` is the key whose hash is `stored`, compared in
+/// time that does not depend on where the hashes differ. An empty stored
+/// hash matches nothing.
+pub fn key_matches(presented: &str, stored: &str) -> bool {
+    !stored.is_empty() && bool::from(key_hash(presented).as_bytes().ct_eq(stored.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_ids_keep_the_client_id_syntax() {
+        assert_eq!(
+            "corner-7".parse::<StoreId>().unwrap().to_string(),
+            "corner-7"
+        );
+        assert_eq!(
+            "a:b".parse::<StoreId>().unwrap_err().to_string(),
+            "store: ':' is not a letter, digit, '-' or '_'"
+        );
+        assert_eq!(
+            "".parse::<StoreId>().unwrap_err().to_string(),
+            "store: empty"
+        );
+        assert!(serde_json::from_value::<StoreId>(serde_json::json!("{x}")).is_err());
+    }
+
+    #[test]
+    fn every_key_of_a_store_shares_its_tag_and_no_other_stores() {
+        let keys = store_keys(&"games".parse().unwrap());
+        for key in keys.all() {
+            assert!(key.starts_with("tombola:lottery:{store:games}:"), "{key}");
+        }
+        assert!(!GAMES.contains("{store:"));
+    }
+
+    #[test]
+    fn store_names_are_checked() {
+        assert_eq!(check_store_name("Corner Shop #7"), Ok(()));
+        assert_eq!(check_store_name("  "), Err(StoreNameError::Empty));
+        assert_eq!(check_store_name("a\tb"), Err(StoreNameError::Control(1)));
+        assert_eq!(
+            check_store_name(&"x".repeat(MAX_STORE_NAME_CHARS + 1)),
+            Err(StoreNameError::TooLong)
+        );
+        assert_eq!(check_store_name(&"é".repeat(MAX_STORE_NAME_CHARS)), Ok(()));
+    }
+
+    #[test]
+    fn keys_are_hashed_with_sha256_and_compared_whole() {
+        let key = api_key([0xab; 32]);
+        assert_eq!(key, format!("tsk_{}", "ab".repeat(32)));
+        // SHA-256 of "abc", a published test vector.
+        assert_eq!(
+            key_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(key_matches(&key, &key_hash(&key)));
+        assert!(!key_matches(&key[..key.len() - 1], &key_hash(&key)));
+        assert!(!key_matches(&key, ""));
+        assert_ne!(api_key([1; 32]), api_key([2; 32]));
+    }
+}

@@ -1,0 +1,75 @@
+//! `GET /v1/lottery/stores/{store}/pull`: the games or the store's bins
+//! changed since the store's cookie, a page at a time
+//! ([`tombola_core::lottery::pull_page`]). A cookie is a revision the
+//! cloud issued, never the store's clock, so clocks may disagree freely.
+
+use serde_json::json;
+use spin_sdk::http::Response;
+use tombola_core::lottery::{Cookie, MAX_PULL_PAGE, StoreId, pull_page};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::route;
+
+use crate::auth;
+use crate::store::{self, Parts};
+
+/// What a pull asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Games,
+    Bins,
+}
+
+/// Answers a pull of `store` with `query` (`entity`, `cookie`, `limit`),
+/// authorised by the store's key in `header`.
+pub fn get(store: &StoreId, header: Option<&str>, query: &str) -> Result<Response, ApiError> {
+    let entity = match route::query(query, "entity")?.as_deref() {
+        Some("games") => Entity::Games,
+        Some("bins") => Entity::Bins,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "entity",
+                format!("entity must be games or bins, not {other:?}"),
+            ));
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "entity",
+                "entity is required: games or bins",
+            ));
+        }
+    };
+    let cookie = match route::query(query, "cookie")? {
+        None => Cookie::START,
+        Some(text) => ApiError::parsed("cookie", &text, str::parse::<Cookie>)?,
+    };
+    let limit = route::query_number(
+        query,
+        "limit",
+        MAX_PULL_PAGE as u64,
+        1..=MAX_PULL_PAGE as u64,
+    )?;
+    let conn = store::connect()?;
+    let parts = Parts {
+        bins: entity == Entity::Bins,
+        ..Parts::default()
+    };
+    let view = crate::stores::read(&conn, store, parts)?;
+    auth::require_store(header, &view.key_hash, &store.to_string())?;
+    let limit = usize::try_from(limit).unwrap_or(MAX_PULL_PAGE);
+    let (name, page) = match entity {
+        Entity::Games => {
+            let games = store::games(&conn)?;
+            let page = pull_page(games.games, cookie, games.revision, limit);
+            ("games", serde_json::to_value(page))
+        }
+        Entity::Bins => {
+            let page = pull_page(view.bins, cookie, view.revision, limit);
+            ("bins", serde_json::to_value(page))
+        }
+    };
+    let mut page = page.expect("pull pages serialize");
+    tracing::debug!(%store, entity = name, %cookie, next = %page["cookie"], "pulled");
+    page["entity"] = json!(name);
+    Ok(answer::json(200, &page))
+}

@@ -1,0 +1,89 @@
+//! `POST /v1/lottery/stores/{store}/push`: a store's mutations, after
+//! Replicache's rules ([`tombola_core::lottery::decide_push`]).
+//!
+//! The store is read at one instant (its version, the client's last
+//! mutation id, its packs, closes and bins), the core decides the push,
+//! and one script writes the records with the client's new id, only if
+//! the store's version is still the one read; a push that lost that race
+//! is decided again. A push delivered twice finds its ids at or below the
+//! last one: duplicates, acknowledged with no effect.
+
+use std::collections::BTreeMap;
+
+use spin_sdk::http::Response;
+use tombola_core::lottery::{Push, StoreCopy, StoreId, decide_push};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+
+use crate::auth;
+use crate::request;
+use crate::store::{self, ATTEMPTS, Parts, Written};
+use crate::stores::no_store;
+
+/// Answers a push to `store` of `body`, authorised by the store's key in
+/// `header`: 200 with a status per mutation and `last_mutation_id`.
+pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Response, ApiError> {
+    let value: serde_json::Value = request::json(body)?;
+    let push = Push::from_json(&value)
+        .map_err(|error| ApiError::bad_request(&error.field, error.to_string()))?;
+    let conn = store::connect()?;
+    let parts = Parts {
+        bins: true,
+        packs: true,
+        closes: true,
+        ..Parts::default()
+    };
+    for _ in 0..ATTEMPTS {
+        let view = store::read_store(&conn, store, Some(&push.client_id), parts)?
+            .ok_or_else(|| no_store(store))?;
+        auth::require_store(header, &view.key_hash, &store.to_string())?;
+        let games = store::games(&conn)?
+            .games
+            .into_iter()
+            .map(|change| (change.record.code(), change.record))
+            .collect::<BTreeMap<_, _>>();
+        let copy = StoreCopy {
+            games,
+            bins: view
+                .bins
+                .iter()
+                .filter(|change| !change.record.removed)
+                .map(|change| change.record.number)
+                .collect(),
+            packs: view.packs,
+            closes: view.closes,
+        };
+        let decision = decide_push(&push, view.last_mutation_id, copy);
+        let reply = &decision.plan.reply;
+        if decision.plan.steps.is_empty() {
+            tracing::info!(%store, client = %push.client_id, last = reply.last_mutation_id, "push changed nothing");
+            return Ok(answer::json(200, reply));
+        }
+        match store::write_push(
+            &conn,
+            store,
+            &push.client_id,
+            &view.version,
+            reply.last_mutation_id,
+            &decision.writes,
+        )? {
+            Written::Done { .. } => {
+                tracing::info!(
+                    %store,
+                    client = %push.client_id,
+                    from = view.last_mutation_id,
+                    last = reply.last_mutation_id,
+                    packs = decision.writes.packs.len(),
+                    closes = decision.writes.closes.len(),
+                    "push applied"
+                );
+                return Ok(answer::json(200, reply));
+            }
+            Written::NoStore => return Err(no_store(store)),
+            Written::Stale => {
+                tracing::debug!(%store, client = %push.client_id, "the store changed while the push was decided; deciding again");
+            }
+        }
+    }
+    Err(store::contended(&format!("store {store}")))
+}

@@ -1,0 +1,118 @@
+//! `/v1/lottery/stores`: registering a store, showing it, and rotating its
+//! API key. A key is shown once, in the answer that makes it; the cloud
+//! keeps only its SHA-256.
+
+use serde::Deserialize;
+use serde_json::json;
+use spin_sdk::http::Response;
+use tombola_core::lottery::{StoreId, api_key, check_store_name, key_hash};
+use tombola_edge::answer;
+use tombola_edge::error::ApiError;
+use tombola_edge::host::{now_millis, seed};
+
+use crate::request;
+use crate::store::{self, Parts, StoreView};
+
+/// 404 for a store that is not registered.
+pub fn no_store(store: &StoreId) -> ApiError {
+    ApiError::not_found(
+        "no-such-store",
+        "No such store",
+        format!("no store {store}"),
+    )
+}
+
+/// `store`, read with `parts`, or 404.
+pub fn read(
+    conn: &spin_sdk::redis::Connection,
+    store: &StoreId,
+    parts: Parts,
+) -> Result<StoreView, ApiError> {
+    store::read_store(conn, store, None, parts)?.ok_or_else(|| no_store(store))
+}
+
+/// A new API key from the host's CSPRNG.
+fn new_key() -> String {
+    let mut random = [0u8; 32];
+    for chunk in random.chunks_mut(8) {
+        chunk.copy_from_slice(&seed().to_le_bytes());
+    }
+    api_key(random)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    store: StoreId,
+    name: String,
+}
+
+/// `POST /v1/lottery/stores`: registers a store and answers its API key,
+/// once (201); 409 when the id is taken (rotate its key to get a new one).
+pub fn register(body: &[u8]) -> Result<Response, ApiError> {
+    let asked: Register = request::json(body)?;
+    check_store_name(&asked.name).map_err(|e| ApiError::bad_request("name", e.to_string()))?;
+    let key = new_key();
+    let conn = store::connect()?;
+    if !store::register(
+        &conn,
+        &asked.store,
+        &key_hash(&key),
+        &asked.name,
+        now_millis(),
+    )? {
+        return Err(ApiError::conflict(
+            "store-exists",
+            format!(
+                "store {} is already registered; rotate its key to get a new one",
+                asked.store
+            ),
+        ));
+    }
+    tracing::info!(store = %asked.store, "store registered");
+    Ok(answer::json(
+        201,
+        &json!({"store": asked.store, "name": asked.name, "api_key": key}),
+    ))
+}
+
+/// `GET /v1/lottery/stores/{store}`: the store's registration, each of its
+/// clients' last mutation id, and how much the cloud holds of it.
+pub fn show(store: &StoreId) -> Result<Response, ApiError> {
+    let conn = store::connect()?;
+    let parts = Parts {
+        bins: true,
+        clients: true,
+        packs: true,
+        closes: true,
+        settled: false,
+    };
+    let view = read(&conn, store, parts)?;
+    let bins = view.bins.iter().filter(|bin| !bin.record.removed).count();
+    Ok(answer::json(
+        200,
+        &json!({
+            "store": store,
+            "name": view.name,
+            "created_at": view.created_at,
+            "key_rotated_at": view.rotated_at,
+            "bins_revision": view.revision,
+            "clients": view.clients,
+            "bins": bins,
+            "packs": view.packs.len(),
+            "closes": view.closes.len(),
+        }),
+    ))
+}
+
+/// `POST /v1/lottery/stores/{store}/key`: a new API key, shown once; the
+/// old one stops working at once.
+pub fn rotate(store: &StoreId) -> Result<Response, ApiError> {
+    let key = new_key();
+    let conn = store::connect()?;
+    if !store::rotate(&conn, store, &key_hash(&key), now_millis())? {
+        return Err(no_store(store));
+    }
+    tracing::info!(%store, "store key rotated");
+    Ok(answer::json(200, &json!({"store": store, "api_key": key})))
+}

@@ -1,0 +1,592 @@
+//! The store's app and the lottery cloud together, over loopback: the
+//! store pulls the cloud's games and bins, pushes its packs and day closes
+//! after each write and on demand, keeps selling while the cloud is down
+//! and drains its queue in order once it is back, and dead-letters what the
+//! cloud refuses for good while the rest goes on. Every wait is bounded.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for, send};
+use tombola_tests::process::HostProcess;
+use tombola_tests::redis_server::{Persistence, RedisServer};
+use tombola_tests::store::{StoreApp, StoreClient, StoreProcess, TempDir};
+
+const STORE: &str = "corner-7";
+
+/// The cloud over a Redis that keeps its data across a restart.
+async fn cloud(dir: &TempDir) -> TestApp {
+    let redis = RedisServer::start_with(
+        Persistence::AppendOnlyFsyncAlways(dir.path().to_owned()),
+        None,
+    )
+    .unwrap();
+    let options = options_for(&redis);
+    TestApp::start_with(redis, options).await.unwrap()
+}
+
+/// An operator's call to the cloud at `cloud`, which must succeed.
+async fn admin(cloud: SocketAddr, method: &str, path: &str, body: Option<Value>) -> Value {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let bytes = body
+        .map(|b| serde_json::to_vec(&b).unwrap())
+        .unwrap_or_default();
+    let response = send(
+        cloud,
+        method,
+        &format!("/v1/lottery{path}"),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
+        bytes.into(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        response.status < 300,
+        "{method} {path}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()
+}
+
+/// Registers `STORE` at `cloud` with game 050, and answers its API key.
+async fn register(cloud: SocketAddr) -> String {
+    let registered = admin(
+        cloud,
+        "POST",
+        "/stores",
+        Some(json!({"store": STORE, "name": "Corner Shop"})),
+    )
+    .await;
+    admin(
+        cloud,
+        "PUT",
+        "/games/050",
+        Some(
+            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
+                    "tickets_per_pack": 30, "numbering": "ascending"}),
+        ),
+    )
+    .await;
+    registered["api_key"].as_str().unwrap().to_owned()
+}
+
+/// The cloud with store `STORE` registered, game 050 and bins 1 and 2;
+/// the store's app configured with its key.
+async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
+    let cloud = cloud(cloud_dir).await;
+    let key = register(cloud.addr).await;
+    for bin in [1, 2] {
+        admin(
+            cloud.addr,
+            "PUT",
+            &format!("/stores/{STORE}/bins/{bin}"),
+            None,
+        )
+        .await;
+    }
+    let url = format!("http://{}", cloud.addr);
+    let store = StoreApp::start_with(
+        store_dir.path(),
+        &[
+            ("cloud_url", &url),
+            ("store_id", STORE),
+            ("cloud_api_key", &key),
+        ],
+    )
+    .await
+    .unwrap();
+    (cloud, store)
+}
+
+async fn ok(store: &StoreApp, method: &str, path: &str, body: Option<Value>) -> Value {
+    let response = store.call(method, path, body).await.unwrap();
+    assert!(
+        response.status < 300,
+        "{method} {path}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+    response.json()
+}
+
+async fn sync(store: &StoreApp) -> Value {
+    ok(store, "POST", "/sync", None).await
+}
+
+/// The cloud's packs of the store, as `(game-number, status)`.
+async fn cloud_packs(cloud: SocketAddr) -> Vec<(String, String)> {
+    let packs = admin(cloud, "GET", &format!("/stores/{STORE}/packs"), None).await;
+    packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!(
+                    "{}-{}",
+                    p["pack"]["game"].as_str().unwrap(),
+                    p["pack"]["number"]
+                ),
+                p["pack"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The cloud's last mutation id for the store's one client.
+async fn cloud_last_id(cloud: SocketAddr) -> Value {
+    let shown = admin(cloud, "GET", &format!("/stores/{STORE}"), None).await;
+    let clients = shown["clients"].as_object().unwrap();
+    assert_eq!(clients.len(), 1, "{shown}");
+    clients.values().next().unwrap().clone()
+}
+
+/// Syncs until the queue is empty and the pull went through (waiting out
+/// the backoff), and answers the last sync's answer; fails after `limit`.
+async fn drain(store: &impl StoreClient, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let response = store.call("POST", "/sync", None).await.unwrap();
+        response.assert_status(200);
+        let answer = response.json();
+        if answer["status"]["pending"] == 0 && answer["report"]["error"].is_null() {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the queue did not drain: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn entity<'a>(status: &'a Value, name: &str) -> &'a Value {
+    status["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_store_takes_the_clouds_games_and_bins_and_its_packs_go_up() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("sync-cloud").unwrap(),
+        TempDir::new("sync-store").unwrap(),
+    );
+    let (cloud, store) = pair(&cloud_dir, &store_dir).await;
+    let first = sync(&store).await;
+    assert_eq!(first["report"]["games"], 1);
+    assert_eq!(first["report"]["bins"], 2);
+    assert_eq!(entity(&first["status"], "games")["cookie"], "1");
+    let games = ok(&store, "GET", "/games", None).await;
+    assert_eq!(games["games"][0]["code"], "050");
+    let bins = ok(&store, "GET", "/bins", None).await;
+    assert_eq!(bins["bins"].as_array().unwrap().len(), 2);
+
+    // A write is pushed right after it, without a sync call.
+    ok(&store, "POST", "/days", Some(json!({"date": "2025-06-02"}))).await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 100})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs/050/100/activate",
+        Some(json!({"bin": 1})),
+    )
+    .await;
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [("050-100".to_owned(), "ACTIVE".to_owned())]
+    );
+
+    // The cloud retires the game and removes a bin: the store follows.
+    admin(cloud.addr, "POST", "/games/050/retire", None).await;
+    admin(
+        cloud.addr,
+        "DELETE",
+        &format!("/stores/{STORE}/bins/2"),
+        None,
+    )
+    .await;
+    let again = sync(&store).await;
+    assert_eq!(
+        (
+            again["report"]["games"].clone(),
+            again["report"]["bins"].clone()
+        ),
+        (json!(1), json!(1))
+    );
+    let games = ok(&store, "GET", "/games", None).await;
+    assert_eq!(games["games"][0]["status"], "INACTIVE");
+    let bins = ok(&store, "GET", "/bins", None).await;
+    let numbers: Vec<&Value> = bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| &b["bin"])
+        .collect();
+    assert_eq!(numbers, [&json!(1)]);
+    let status = ok(&store, "GET", "/sync", None).await;
+    assert_eq!(status["pending"], 0);
+    assert_eq!(entity(&status, "push")["cookie"], "2");
+    assert_eq!(entity(&status, "push")["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_store_keeps_selling_while_the_cloud_is_down_and_drains_in_order() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("down-cloud").unwrap(),
+        TempDir::new("down-store").unwrap(),
+    );
+    let (mut cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    ok(&store, "POST", "/days", Some(json!({"date": "2025-06-02"}))).await;
+    cloud.redis.stop();
+    let started = Instant::now();
+    for number in [1, 2, 3] {
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+    }
+    ok(
+        &store,
+        "POST",
+        "/packs/050/2/activate",
+        Some(json!({"bin": 2})),
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "writes waited on the cloud"
+    );
+    let down = sync(&store).await;
+    assert_eq!(down["report"]["pushed"], 0);
+    assert_eq!(down["status"]["pending"], 4);
+    assert_eq!(entity(&down["status"], "push")["status"], "error");
+
+    cloud.redis.start_again().unwrap();
+    // The queue waits out its backoff (at most a few seconds here), then
+    // drains in order.
+    drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [
+            ("050-1".to_owned(), "RECEIVED".to_owned()),
+            ("050-2".to_owned(), "ACTIVE".to_owned()),
+            ("050-3".to_owned(), "RECEIVED".to_owned()),
+        ]
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(4));
+}
+
+#[tokio::test]
+async fn a_mutation_the_cloud_refuses_is_dead_lettered_and_the_rest_go_on() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("dead-cloud").unwrap(),
+        TempDir::new("dead-store").unwrap(),
+    );
+    let (cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    // A game the cloud never defined, put at the store by hand.
+    ok(
+        &store,
+        "PUT",
+        "/games/099",
+        Some(json!({"name": "Local", "price": 100, "pack_value": 1000,
+                    "tickets_per_pack": 10, "numbering": "ascending"})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "099", "number": 1})),
+    )
+    .await;
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 7})),
+    )
+    .await;
+    let status = sync(&store).await["status"].clone();
+    assert_eq!(status["pending"], 0);
+    assert_eq!(
+        status["dead"],
+        json!([{"row": 1, "name": "receivePack", "reason": "game 099 is unknown to the cloud"}])
+    );
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [("050-7".to_owned(), "RECEIVED".to_owned())]
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(2));
+}
+
+#[tokio::test]
+async fn without_an_id_and_key_the_sync_is_off() {
+    let dir = TempDir::new("sync-off").unwrap();
+    let store = StoreApp::start(dir.path()).await.unwrap();
+    let response = store.call("POST", "/sync", None).await.unwrap();
+    response.assert_status(409);
+    assert_eq!(
+        response.json()["type"],
+        "https://tombola.dev/problems/sync-off"
+    );
+    ok(&store, "POST", "/bins", Some(json!({"count": 1}))).await;
+    let status = ok(&store, "GET", "/sync", None).await;
+    assert_eq!(status["pending"], 1);
+    assert_eq!(entity(&status, "push")["status"], "never");
+}
+
+#[tokio::test]
+async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_restart() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("kill-cloud").unwrap(),
+        TempDir::new("kill-store").unwrap(),
+    );
+    let mut cloud = cloud(&cloud_dir).await;
+    let key = register(cloud.addr).await;
+    let variables = [
+        ("SPIN_VARIABLE_CLOUD_URL", format!("http://{}", cloud.addr)),
+        ("SPIN_VARIABLE_STORE_ID", STORE.to_owned()),
+        ("SPIN_VARIABLE_CLOUD_API_KEY", key),
+    ];
+    let mut store = StoreProcess::start_with(
+        env!("CARGO_BIN_EXE_tombola-host").as_ref(),
+        store_dir.path(),
+        None,
+        &variables,
+    )
+    .await
+    .unwrap();
+    let response = store.call("POST", "/sync", None).await.unwrap();
+    response.assert_status(200);
+
+    // The write commits while the cloud cannot take its push; then the
+    // store's host dies before any other push.
+    cloud.redis.stop();
+    let response = store
+        .call("POST", "/packs", Some(json!({"game": "050", "number": 9})))
+        .await
+        .unwrap();
+    response.assert_status(201);
+    store.kill();
+    cloud.redis.start_again().unwrap();
+    store.start_again().await.unwrap();
+
+    drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [("050-9".to_owned(), "RECEIVED".to_owned())]
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
+}
+
+/// A week at the store while the cloud goes down on Tuesday and comes
+/// back on Thursday: every day's packs and close reach the cloud in order,
+/// nothing lost or doubled, and the cloud's games and bins reach the store.
+#[tokio::test]
+async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("week-cloud").unwrap(),
+        TempDir::new("week-store").unwrap(),
+    );
+    let (mut cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    let dates = [
+        "2025-06-02",
+        "2025-06-03",
+        "2025-06-04",
+        "2025-06-05",
+        "2025-06-06",
+    ];
+    for (day, date) in dates.iter().enumerate() {
+        match day {
+            1 => cloud.redis.stop(),
+            3 => cloud.redis.start_again().unwrap(),
+            _ => {}
+        }
+        ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
+        let number = 100 + day as u32;
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+        let activate = if day == 0 {
+            json!({"bin": 1})
+        } else {
+            json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
+        };
+        ok(
+            &store,
+            "POST",
+            &format!("/packs/050/{number}/activate"),
+            Some(activate),
+        )
+        .await;
+        let counts = json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": 5 + day}}]});
+        ok(
+            &store,
+            "POST",
+            &format!("/days/{date}/prepare"),
+            Some(counts),
+        )
+        .await;
+        ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+        if day == 3 {
+            admin(cloud.addr, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
+        }
+    }
+    drain(&store, Duration::from_secs(30)).await;
+
+    // The cloud's view of packs and closes is the store's.
+    let store_packs = ok(&store, "GET", "/packs", None).await;
+    let mut store_view: Vec<(String, String)> = store_packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}-{}", p["game"].as_str().unwrap(), p["number"]),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    store_view.sort();
+    assert_eq!(store_view.len(), 5);
+    assert_eq!(cloud_packs(cloud.addr).await, store_view);
+    let closes = admin(cloud.addr, "GET", &format!("/stores/{STORE}/closes"), None).await;
+    let closes = closes["closes"].as_array().unwrap();
+    assert_eq!(closes.len(), dates.len());
+    for (close, date) in closes.iter().zip(dates) {
+        let day = ok(&store, "GET", &format!("/days/{date}"), None).await;
+        assert_eq!(close["date"], date);
+        assert_eq!(close["amount"], day["close"]["amount"], "{date}");
+        assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
+    }
+    // 5 receptions, 5 activations (4 with a settle), 5 closes.
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(15));
+
+    // The store's view of games and bins is the cloud's.
+    let cloud_games = admin(cloud.addr, "GET", "/games", None).await;
+    let cloud_games: Vec<Value> = cloud_games["games"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["record"].clone())
+        .collect();
+    assert_eq!(
+        ok(&store, "GET", "/games", None).await["games"],
+        json!(cloud_games)
+    );
+    let cloud_bins = admin(cloud.addr, "GET", &format!("/stores/{STORE}/bins"), None).await;
+    let cloud_bins: Vec<Value> = cloud_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["record"]["removed"] == false)
+        .map(|change| change["record"]["number"].clone())
+        .collect();
+    let store_bins = ok(&store, "GET", "/bins", None).await;
+    let store_bins: Vec<Value> = store_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bin"].clone())
+        .collect();
+    assert_eq!(store_bins, cloud_bins);
+}
+
+/// The cloud's host is killed with SIGKILL while a push of a backlog is in
+/// flight, then started again: the backlog drains with every mutation
+/// applied exactly once (the cloud's last id is the number of mutations).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cloud_killed_mid_push_loses_and_doubles_nothing() {
+    const PACKS: u32 = 400;
+    let (redis_dir, store_dir) = (
+        TempDir::new("sigkill-redis").unwrap(),
+        TempDir::new("sigkill-store").unwrap(),
+    );
+    let redis = RedisServer::start_with(
+        Persistence::AppendOnlyFsyncAlways(redis_dir.path().to_owned()),
+        None,
+    )
+    .unwrap();
+    let binary: &std::path::Path = env!("CARGO_BIN_EXE_tombola-host").as_ref();
+    let mut cloud = HostProcess::start(binary, &redis).await.unwrap();
+    let key = register(cloud.addr()).await;
+    let url = format!("http://{}", cloud.addr());
+    let store = StoreApp::start_with(
+        store_dir.path(),
+        &[
+            ("cloud_url", &url),
+            ("store_id", STORE),
+            ("cloud_api_key", &key),
+        ],
+    )
+    .await
+    .unwrap();
+    sync(&store).await;
+
+    // A backlog builds while the cloud is away.
+    cloud.kill();
+    for number in 1..=PACKS {
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+    }
+    cloud.start_again().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // The push goes; the cloud dies under it.
+    let addr = store.addr;
+    let pushing = tokio::spawn(async move {
+        let auth = format!("Bearer {}", tombola_tests::store::STORE_TOKEN);
+        send(
+            addr,
+            "POST",
+            "/api/v1/lottery/sync",
+            &[("authorization", &auth)],
+            Default::default(),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    cloud.kill();
+    let answered = tokio::time::timeout(Duration::from_secs(30), pushing)
+        .await
+        .expect("the sync ends without the cloud")
+        .unwrap()
+        .unwrap();
+    answered.assert_status(200);
+    cloud.start_again().await.unwrap();
+
+    let answer = drain(&store, Duration::from_secs(30)).await;
+    assert_eq!(answer["status"]["dead"], json!([]));
+    assert_eq!(cloud_packs(cloud.addr()).await.len(), PACKS as usize);
+    assert_eq!(cloud_last_id(cloud.addr()).await, json!(PACKS));
+}
