@@ -40,6 +40,7 @@ pub fn options_for(redis: &RedisServer) -> HostOptions {
         ]),
         key_value_stores: BTreeMap::new(),
         sqlite_databases: BTreeMap::new(),
+        wall_clock_offset_seconds: 0,
         echo_guest_output: false,
     }
 }

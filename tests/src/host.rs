@@ -57,6 +57,30 @@ pub struct HostOptions {
     pub sqlite_databases: BTreeMap<String, PathBuf>,
     /// Whether guest output is also printed to the host's stderr as it comes.
     pub echo_guest_output: bool,
+    /// Seconds added to the wall clock the guests read (negative: behind),
+    /// as on a machine whose clock is set wrong.
+    pub wall_clock_offset_seconds: i64,
+}
+
+/// The host's wall clock moved by a fixed number of seconds.
+struct OffsetWallClock(i64);
+
+impl wasmtime_wasi::HostWallClock for OffsetWallClock {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> std::time::Duration {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the system clock is after 1970");
+        let offset = std::time::Duration::from_secs(self.0.unsigned_abs());
+        if self.0 < 0 {
+            now.saturating_sub(offset)
+        } else {
+            now + offset
+        }
+    }
 }
 
 /// One request's captured guest output.
@@ -104,6 +128,7 @@ pub struct Host {
     routes: Vec<(Route, usize)>,
     logs: Arc<GuestLogs>,
     echo: bool,
+    clock_offset: i64,
     stats: Arc<InstantiationStats>,
     writes: Arc<SocketWrites>,
 }
@@ -416,6 +441,7 @@ impl Host {
             routes,
             logs: Arc::new(GuestLogs::default()),
             echo: options.echo_guest_output,
+            clock_offset: options.wall_clock_offset_seconds,
             stats: Arc::new(InstantiationStats::default()),
             writes: Arc::new(SocketWrites::default()),
         })
@@ -466,6 +492,7 @@ impl Host {
         let wasi = WasiCtx::builder()
             .stdout(capture.clone())
             .stderr(capture.clone())
+            .wall_clock(OffsetWallClock(self.clock_offset))
             .build();
         let mut store = Store::new(
             &self.engine,

@@ -109,6 +109,16 @@ impl StoreApp {
     /// Serves the back office over `dir/sqlite_db.db` with some variables
     /// set (the cloud's URL, the store's id and key).
     pub async fn start_with(dir: &Path, variables: &[(&str, &str)]) -> Result<Self> {
+        Self::start_skewed(dir, variables, 0).await
+    }
+
+    /// [`StoreApp::start_with`] on a machine whose wall clock is
+    /// `offset_seconds` ahead of the true time (behind when negative).
+    pub async fn start_skewed(
+        dir: &Path,
+        variables: &[(&str, &str)],
+        offset_seconds: i64,
+    ) -> Result<Self> {
         let database = dir.join(crate::sqlite::DEFAULT_FILE);
         let mut all = BTreeMap::from([
             ("store_token".to_owned(), STORE_TOKEN.to_owned()),
@@ -123,6 +133,7 @@ impl StoreApp {
             key_value_stores: BTreeMap::new(),
             sqlite_databases: BTreeMap::from([("default".to_owned(), database.clone())]),
             echo_guest_output: false,
+            wall_clock_offset_seconds: offset_seconds,
         };
         let host = Arc::new(Host::new(&options)?);
         let logs = host.logs();

@@ -109,6 +109,7 @@ async fn main() -> Result<()> {
         variables: variables_from_env(),
         key_value_stores: args.key_value_stores,
         sqlite_databases: args.sqlite_databases,
+        wall_clock_offset_seconds: 0,
         echo_guest_output: true,
     };
     let host = Arc::new(Host::new(&options)?);

@@ -75,9 +75,9 @@ async fn register(cloud: SocketAddr) -> String {
     registered["api_key"].as_str().unwrap().to_owned()
 }
 
-/// The cloud with store `STORE` registered, game 050 and bins 1 and 2;
-/// the store's app configured with its key.
-async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
+/// The cloud with store `STORE` registered, game 050 and bins 1 and 2, and
+/// the store's API key.
+async fn registered_cloud(cloud_dir: &TempDir) -> (TestApp, String) {
     let cloud = cloud(cloud_dir).await;
     let key = register(cloud.addr).await;
     for bin in [1, 2] {
@@ -89,17 +89,34 @@ async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
         )
         .await;
     }
-    let url = format!("http://{}", cloud.addr);
-    let store = StoreApp::start_with(
+    (cloud, key)
+}
+
+/// The store's app syncing with the cloud at `cloud_url` with `key`, its
+/// wall clock `offset_seconds` off the true time.
+async fn store_of(
+    store_dir: &TempDir,
+    cloud_url: &str,
+    key: &str,
+    offset_seconds: i64,
+) -> StoreApp {
+    StoreApp::start_skewed(
         store_dir.path(),
         &[
-            ("cloud_url", &url),
+            ("cloud_url", cloud_url),
             ("store_id", STORE),
-            ("cloud_api_key", &key),
+            ("cloud_api_key", key),
         ],
+        offset_seconds,
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+/// [`registered_cloud`] and the store's app configured with its key.
+async fn pair(cloud_dir: &TempDir, store_dir: &TempDir) -> (TestApp, StoreApp) {
+    let (cloud, key) = registered_cloud(cloud_dir).await;
+    let store = store_of(store_dir, &format!("http://{}", cloud.addr), &key, 0).await;
     (cloud, store)
 }
 
@@ -172,6 +189,65 @@ fn entity<'a>(status: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|e| e["entity"] == name)
         .unwrap()
+}
+
+/// The cloud's view of packs and the closes of `dates` is the store's, and
+/// the store's view of games and bins is the cloud's. Answers how many packs were compared.
+async fn assert_views_equal(cloud: SocketAddr, store: &StoreApp, dates: &[&str]) -> usize {
+    // The cloud's view of packs and closes is the store's.
+    let store_packs = ok(store, "GET", "/packs", None).await;
+    let mut store_view: Vec<(String, String)> = store_packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                format!("{}-{}", p["game"].as_str().unwrap(), p["number"]),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    store_view.sort();
+    assert_eq!(cloud_packs(cloud).await, store_view);
+    let closes = admin(cloud, "GET", &format!("/stores/{STORE}/closes"), None).await;
+    let closes = closes["closes"].as_array().unwrap();
+    assert_eq!(closes.len(), dates.len());
+    for (close, date) in closes.iter().zip(dates) {
+        let day = ok(store, "GET", &format!("/days/{date}"), None).await;
+        assert_eq!(close["date"], *date);
+        assert_eq!(close["amount"], day["close"]["amount"], "{date}");
+        assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
+    }
+
+    // The store's view of games and bins is the cloud's.
+    let cloud_games = admin(cloud, "GET", "/games", None).await;
+    let cloud_games: Vec<Value> = cloud_games["games"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["record"].clone())
+        .collect();
+    assert_eq!(
+        ok(store, "GET", "/games", None).await["games"],
+        json!(cloud_games)
+    );
+    let cloud_bins = admin(cloud, "GET", &format!("/stores/{STORE}/bins"), None).await;
+    let cloud_bins: Vec<Value> = cloud_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|change| change["record"]["removed"] == false)
+        .map(|change| change["record"]["number"].clone())
+        .collect();
+    let store_bins = ok(store, "GET", "/bins", None).await;
+    let store_bins: Vec<Value> = store_bins["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bin"].clone())
+        .collect();
+    assert_eq!(store_bins, cloud_bins);
+    store_view.len()
 }
 
 #[tokio::test]
@@ -459,62 +535,9 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
     }
     drain(&store, Duration::from_secs(30)).await;
 
-    // The cloud's view of packs and closes is the store's.
-    let store_packs = ok(&store, "GET", "/packs", None).await;
-    let mut store_view: Vec<(String, String)> = store_packs["packs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                format!("{}-{}", p["game"].as_str().unwrap(), p["number"]),
-                p["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    store_view.sort();
-    assert_eq!(store_view.len(), 5);
-    assert_eq!(cloud_packs(cloud.addr).await, store_view);
-    let closes = admin(cloud.addr, "GET", &format!("/stores/{STORE}/closes"), None).await;
-    let closes = closes["closes"].as_array().unwrap();
-    assert_eq!(closes.len(), dates.len());
-    for (close, date) in closes.iter().zip(dates) {
-        let day = ok(&store, "GET", &format!("/days/{date}"), None).await;
-        assert_eq!(close["date"], date);
-        assert_eq!(close["amount"], day["close"]["amount"], "{date}");
-        assert_eq!(close["tickets"], day["close"]["tickets"], "{date}");
-    }
+    assert_eq!(assert_views_equal(cloud.addr, &store, &dates).await, 5);
     // 5 receptions, 5 activations (4 with a settle), 5 closes.
     assert_eq!(cloud_last_id(cloud.addr).await, json!(15));
-
-    // The store's view of games and bins is the cloud's.
-    let cloud_games = admin(cloud.addr, "GET", "/games", None).await;
-    let cloud_games: Vec<Value> = cloud_games["games"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|change| change["record"].clone())
-        .collect();
-    assert_eq!(
-        ok(&store, "GET", "/games", None).await["games"],
-        json!(cloud_games)
-    );
-    let cloud_bins = admin(cloud.addr, "GET", &format!("/stores/{STORE}/bins"), None).await;
-    let cloud_bins: Vec<Value> = cloud_bins["bins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|change| change["record"]["removed"] == false)
-        .map(|change| change["record"]["number"].clone())
-        .collect();
-    let store_bins = ok(&store, "GET", "/bins", None).await;
-    let store_bins: Vec<Value> = store_bins["bins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["bin"].clone())
-        .collect();
-    assert_eq!(store_bins, cloud_bins);
 }
 
 /// The cloud's host is killed with SIGKILL while a push of a backlog is in
@@ -589,4 +612,107 @@ async fn the_cloud_killed_mid_push_loses_and_doubles_nothing() {
     assert_eq!(answer["status"]["dead"], json!([]));
     assert_eq!(cloud_packs(cloud.addr()).await.len(), PACKS as usize);
     assert_eq!(cloud_last_id(cloud.addr()).await, json!(PACKS));
+}
+
+/// Two days at a store whose clock is `offset_seconds` off the cloud's,
+/// with the cloud changing a game and a bin in between: every push and
+/// pull completes and both views end equal.
+async fn a_store_with_its_clock_off_syncs_whole(name: &str, offset_seconds: i64) {
+    let (cloud_dir, store_dir) = (
+        TempDir::new(&format!("{name}-cloud")).unwrap(),
+        TempDir::new(&format!("{name}-store")).unwrap(),
+    );
+    let (cloud, key) = registered_cloud(&cloud_dir).await;
+    let store = store_of(
+        &store_dir,
+        &format!("http://{}", cloud.addr),
+        &key,
+        offset_seconds,
+    )
+    .await;
+    sync(&store).await;
+    let dates = ["2025-06-02", "2025-06-03"];
+    for (day, date) in dates.iter().enumerate() {
+        let number = 100 + day as u32;
+        ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
+        ok(
+            &store,
+            "POST",
+            "/packs",
+            Some(json!({"game": "050", "number": number})),
+        )
+        .await;
+        let activate = if day == 0 {
+            json!({"bin": 1})
+        } else {
+            json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
+        };
+        ok(
+            &store,
+            "POST",
+            &format!("/packs/050/{number}/activate"),
+            Some(activate),
+        )
+        .await;
+        let counts = json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": 3}}]});
+        ok(
+            &store,
+            "POST",
+            &format!("/days/{date}/prepare"),
+            Some(counts),
+        )
+        .await;
+        ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+        // The cloud's changes are stamped by its own clock, hours from the
+        // store's: the pull finds them by revision all the same.
+        admin(
+            cloud.addr,
+            "PUT",
+            "/games/050",
+            Some(
+                json!({"name": format!("Cash Blast {day}"), "price": 500, "pack_value": 15000,
+                        "tickets_per_pack": 30, "numbering": "ascending"}),
+            ),
+        )
+        .await;
+        admin(
+            cloud.addr,
+            "PUT",
+            &format!("/stores/{STORE}/bins/{}", 3 + day),
+            None,
+        )
+        .await;
+    }
+    let answer = drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(answer["status"]["dead"], json!([]), "{answer}");
+    // The store stamped its syncs by its own clock, hours off.
+    let true_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let stamped = entity(&answer["status"], "push")["last_synced_at"]
+        .as_i64()
+        .unwrap();
+    let skew = stamped - true_now;
+    assert!(
+        (skew - offset_seconds * 1000).abs() < 60_000,
+        "the store's clock is {skew} ms off, not {offset_seconds} s"
+    );
+    assert_eq!(assert_views_equal(cloud.addr, &store, &dates).await, 2);
+    // 2 receptions, 2 activations, 2 closes, each applied once.
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(6));
+    let games = ok(&store, "GET", "/games", None).await;
+    assert_eq!(games["games"][0]["name"], "Cash Blast 1");
+    let bins = ok(&store, "GET", "/bins", None).await;
+    assert_eq!(bins["bins"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_store_six_hours_ahead_of_the_cloud_loses_nothing() {
+    a_store_with_its_clock_off_syncs_whole("ahead", 6 * 3600).await;
+}
+
+#[tokio::test]
+async fn a_store_six_hours_behind_the_cloud_loses_nothing() {
+    a_store_with_its_clock_off_syncs_whole("behind", -6 * 3600).await;
 }
