@@ -11,11 +11,13 @@
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
 //! - [`load`]: a paced (open-loop) HTTP load generator for benchmarks.
+//! - [`fault_proxy`]: a TCP proxy that drops a reply on command.
 //! - [`process`]: the standalone host as a child process, for kill tests.
 //! - [`store`]: the store's app (`spin-store.toml`) over a SQLite file of
 //!   its own, in process or as a child, and a dump of every table.
 
 pub mod app;
+pub mod fault_proxy;
 pub mod host;
 pub mod keys;
 pub mod load;

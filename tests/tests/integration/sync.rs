@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for, send};
+use tombola_tests::fault_proxy::FaultProxy;
 use tombola_tests::process::HostProcess;
 use tombola_tests::redis_server::{Persistence, RedisServer};
 use tombola_tests::store::{StoreApp, StoreClient, StoreProcess, TempDir};
@@ -715,4 +716,80 @@ async fn a_store_six_hours_ahead_of_the_cloud_loses_nothing() {
 #[tokio::test]
 async fn a_store_six_hours_behind_the_cloud_loses_nothing() {
     a_store_with_its_clock_off_syncs_whole("behind", -6 * 3600).await;
+}
+
+/// Waits until `done` holds, polling; fails after `limit` with `what`.
+async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The cloud takes a push and its answer is lost on the way back: the
+/// store cannot tell, keeps the mutation, and sends it again; the cloud
+/// acknowledges the second delivery with no effect.
+#[tokio::test]
+async fn a_push_whose_answer_is_lost_is_sent_again_and_applied_once() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("lost-cloud").unwrap(),
+        TempDir::new("lost-store").unwrap(),
+    );
+    let (cloud, key) = registered_cloud(&cloud_dir).await;
+    let proxy = FaultProxy::start(cloud.addr).await.unwrap();
+    let store = store_of(&store_dir, &format!("http://{}", proxy.addr()), &key, 0).await;
+    sync(&store).await;
+    let date = "2025-06-02";
+    ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
+
+    proxy.drop_next_reply();
+    ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 100})),
+    )
+    .await;
+    until(
+        Duration::from_secs(10),
+        "no reply was dropped",
+        async || proxy.dropped() == 1,
+    )
+    .await;
+    // The cloud has the pack; the store still holds the mutation.
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [("050-100".to_owned(), "RECEIVED".to_owned())]
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
+    let status = ok(&store, "GET", "/sync", None).await;
+    assert_eq!(status["pending"], 1, "{status}");
+
+    let answer = drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(answer["status"]["dead"], json!([]), "{answer}");
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
+
+    // The queue goes on from there.
+    ok(
+        &store,
+        "POST",
+        "/packs/050/100/activate",
+        Some(json!({"bin": 1})),
+    )
+    .await;
+    let counts =
+        json!({"counts": [{"pack": {"game": "050", "number": 100}, "reading": {"next": 4}}]});
+    ok(
+        &store,
+        "POST",
+        &format!("/days/{date}/prepare"),
+        Some(counts),
+    )
+    .await;
+    ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+    drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(assert_views_equal(cloud.addr, &store, &[date]).await, 1);
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(3));
+    assert_eq!(proxy.dropped(), 1);
 }
