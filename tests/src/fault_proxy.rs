@@ -1,8 +1,10 @@
 //! A loopback TCP proxy in front of a server, for fault tests: it forwards
 //! bytes both ways, and on command drops the next reply, closing the
-//! client's connection at the first byte the server answers with. The
+//! client's connection at the first byte the server answers with (the
 //! server has then done the request; the client never learns it, as when a
-//! network fails between a server's commit and its answer.
+//! network fails between a server's commit and its answer), or hangs: the
+//! connections it then accepts are read and never answered, as by a server
+//! that has stopped responding.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use tokio::task::JoinHandle;
 struct Faults {
     drop_next_reply: AtomicBool,
     dropped: AtomicU64,
+    hang: AtomicBool,
+    hung: AtomicU64,
 }
 
 /// The proxy, serving until dropped.
@@ -57,6 +61,16 @@ impl FaultProxy {
     pub fn dropped(&self) -> u64 {
         self.faults.dropped.load(Ordering::SeqCst)
     }
+
+    /// Whether the connections accepted from now on are left unanswered.
+    pub fn hang(&self, hang: bool) {
+        self.faults.hang.store(hang, Ordering::SeqCst);
+    }
+
+    /// How many connections have sent a request and been left unanswered.
+    pub fn hung(&self) -> u64 {
+        self.faults.hung.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for FaultProxy {
@@ -66,8 +80,17 @@ impl Drop for FaultProxy {
 }
 
 /// Copies `client`'s bytes to a new connection to `upstream` and the
-/// answers back, until either side closes or a reply is dropped.
-async fn forward(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
+/// answers back, until either side closes or a reply is dropped; when
+/// hanging, reads the client's bytes until it gives up.
+async fn forward(mut client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
+    if faults.hang.load(Ordering::SeqCst) {
+        let mut buffer = vec![0; 16 * 1024];
+        if matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {
+            faults.hung.fetch_add(1, Ordering::SeqCst);
+            while matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {}
+        }
+        return;
+    }
     let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };

@@ -546,7 +546,23 @@ impl Host {
         });
 
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                // As Spin does, the guest runs on after its answer, and
+                // what fails then is only logged.
+                let component = component.id.clone();
+                tokio::spawn(async move {
+                    let error = match task.await {
+                        Ok(Ok(())) => return,
+                        Ok(Err(e)) => anyhow::Error::from(e),
+                        Err(e) => anyhow::Error::new(e),
+                    };
+                    tracing::warn!(
+                        component,
+                        "component error after response started: {error:#}"
+                    );
+                });
+                Ok(response)
+            }
             Ok(Err(code)) => Err(anyhow::anyhow!("guest answered with an error: {code:?}")),
             Err(_) => {
                 let error = match task.await {

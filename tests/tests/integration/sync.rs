@@ -793,3 +793,41 @@ async fn a_push_whose_answer_is_lost_is_sent_again_and_applied_once() {
     assert_eq!(cloud_last_id(cloud.addr).await, json!(3));
     assert_eq!(proxy.dropped(), 1);
 }
+
+/// A cloud that takes the connection and never answers: a write's sync
+/// gives up after the short `sync_after_write_ms` and the write is
+/// answered, far sooner than the test's bound; the queue drains once the
+/// cloud answers again.
+#[tokio::test]
+async fn a_hung_cloud_holds_a_write_only_for_the_short_sync_timeout() {
+    let (cloud_dir, store_dir) = (
+        TempDir::new("hung-cloud").unwrap(),
+        TempDir::new("hung-store").unwrap(),
+    );
+    let (cloud, key) = registered_cloud(&cloud_dir).await;
+    let proxy = FaultProxy::start(cloud.addr).await.unwrap();
+    let store = store_of(&store_dir, &format!("http://{}", proxy.addr()), &key, 0).await;
+    sync(&store).await;
+
+    proxy.hang(true);
+    let write = ok(
+        &store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": 100})),
+    );
+    tokio::time::timeout(Duration::from_secs(30), write)
+        .await
+        .expect("the write waited on the cloud past its sync timeout");
+    // Its sync reached the cloud, which never answered.
+    assert_eq!(proxy.hung(), 1);
+    assert_eq!(ok(&store, "GET", "/sync", None).await["pending"], 1);
+
+    proxy.hang(false);
+    drain(&store, Duration::from_secs(20)).await;
+    assert_eq!(
+        cloud_packs(cloud.addr).await,
+        [("050-100".to_owned(), "RECEIVED".to_owned())]
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
+}
