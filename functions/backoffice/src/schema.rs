@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_sync_ids.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_sync_lease.sql"),
+    },
 ];
 
 /// The version the code expects.

@@ -174,7 +174,12 @@ pub struct Report {
     pub error: Option<String>,
 }
 
-/// Pushes what is due, then pulls, with `cloud`.
+/// Why a sync did nothing: another holds the lease.
+pub const BUSY: &str = "another sync is running";
+
+/// Pushes what is due, then pulls, with `cloud`, holding the sync lease
+/// throughout (one sync at a time; see `migrations/0003_sync_lease.sql`).
+/// With the lease held by another sync, does nothing and says so.
 ///
 /// # Errors
 ///
@@ -183,25 +188,90 @@ pub fn run(db: &Db, cloud: &Cloud) -> Result<Report, ApiError> {
     let mut report = Report::default();
     let span = tracing::info_span!("sync", store = %cloud.store);
     let _entered = span.enter();
-    if let Err(error) = push(db, cloud, &mut report)? {
-        tracing::warn!(%error, "push stopped");
-        report.error = Some(error);
+    let lease = Lease {
+        holder: i64::try_from(seed() >> 1).unwrap_or(0),
+        // Each request to the cloud waits at most its connect, first-byte
+        // and between-bytes timeouts; the lease is renewed before each.
+        hold_millis: i64::try_from(cloud.timeout.as_millis().saturating_mul(4))
+            .unwrap_or(i64::MAX / 2),
+    };
+    if !lease.renew(db)? {
+        tracing::debug!("another sync holds the lease");
+        report.error = Some(BUSY.to_owned());
         return Ok(report);
     }
+    let result = sync_held(db, cloud, &lease, &mut report);
+    lease.release(db)?;
+    result?;
+    Ok(report)
+}
+
+fn sync_held(db: &Db, cloud: &Cloud, lease: &Lease, report: &mut Report) -> Result<(), ApiError> {
+    if let Err(error) = push(db, cloud, lease, report)? {
+        tracing::warn!(%error, "push stopped");
+        report.error = Some(error);
+        return Ok(());
+    }
     for entity in ["games", "bins"] {
-        if let Err(error) = pull(db, cloud, entity, &mut report)? {
+        if let Err(error) = pull(db, cloud, lease, entity, report)? {
             tracing::warn!(entity, %error, "pull stopped");
             record(db, entity, None, Err(&error))?;
             report.error = Some(error);
             break;
         }
     }
-    Ok(report)
+    Ok(())
 }
 
-fn push(db: &Db, cloud: &Cloud, report: &mut Report) -> Result<Result<(), String>, ApiError> {
+/// The sync lease as one sync holds it.
+struct Lease {
+    holder: i64,
+    hold_millis: i64,
+}
+
+impl Lease {
+    /// Takes the lease, or renews it, until `hold_millis` from now: false
+    /// when another sync holds it and its deadline has not passed.
+    fn renew(&self, db: &Db) -> Result<bool, ApiError> {
+        let now = i64::try_from(now_millis()).unwrap_or(i64::MAX / 2);
+        db.write("take the sync lease", |db| {
+            db.run(
+                "INSERT INTO sync_lease (id, holder, until) VALUES (1, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+                 WHERE sync_lease.holder = excluded.holder OR sync_lease.until <= ?",
+                &[
+                    i(self.holder),
+                    i(now.saturating_add(self.hold_millis)),
+                    i(now),
+                ],
+            )?;
+            Ok(db.changes() == 1)
+        })
+    }
+
+    /// Gives the lease up, if this sync still holds it.
+    fn release(&self, db: &Db) -> Result<(), ApiError> {
+        db.write("release the sync lease", |db| {
+            db.run("DELETE FROM sync_lease WHERE holder = ?", &[i(self.holder)])
+                .map(|_| ())
+        })
+    }
+}
+
+/// Why a sync stopped when its lease passed to another.
+const LEASE_LOST: &str = "the sync lease passed to another sync";
+
+fn push(
+    db: &Db,
+    cloud: &Cloud,
+    lease: &Lease,
+    report: &mut Report,
+) -> Result<Result<(), String>, ApiError> {
     let client = client_id(db)?;
     for _ in 0..ROUNDS {
+        if !lease.renew(db)? {
+            return Ok(Err(LEASE_LOST.to_owned()));
+        }
         let now = now_millis();
         let rows = queued(db)?;
         let outbox: Vec<OutboxRow> = rows.iter().map(|q| q.row.clone()).collect();
@@ -361,10 +431,14 @@ fn settle(
 fn pull(
     db: &Db,
     cloud: &Cloud,
+    lease: &Lease,
     entity: &str,
     report: &mut Report,
 ) -> Result<Result<(), String>, ApiError> {
     for _ in 0..ROUNDS {
+        if !lease.renew(db)? {
+            return Ok(Err(LEASE_LOST.to_owned()));
+        }
         let since = cookie(db, entity)?;
         let path = format!(
             "/v1/lottery/stores/{}/pull?entity={entity}&cookie={since}",

@@ -274,7 +274,7 @@ async fn a_stores_week() {
     );
     assert_eq!(tables["variances"].len(), 1);
     assert_eq!(tables["variances"][0][4], "text backwards");
-    assert_eq!(tables["schema_version"].len(), 2);
+    assert_eq!(tables["schema_version"].len(), 3);
     // With the sync off, no mutation was given an id.
     assert_eq!(tables["sync_ids"].len(), 0);
 }

@@ -209,7 +209,9 @@ async fn assert_views_equal(cloud: SocketAddr, store: &StoreApp, dates: &[&str])
         })
         .collect();
     store_view.sort();
-    assert_eq!(cloud_packs(cloud).await, store_view);
+    let mut cloud_view = cloud_packs(cloud).await;
+    cloud_view.sort();
+    assert_eq!(cloud_view, store_view);
     let closes = admin(cloud, "GET", &format!("/stores/{STORE}/closes"), None).await;
     let closes = closes["closes"].as_array().unwrap();
     assert_eq!(closes.len(), dates.len());
@@ -830,4 +832,54 @@ async fn a_hung_cloud_holds_a_write_only_for_the_short_sync_timeout() {
         [("050-100".to_owned(), "RECEIVED".to_owned())]
     );
     assert_eq!(cloud_last_id(cloud.addr).await, json!(1));
+}
+
+/// Writes and syncs at once, as several clerks, the page and the timer
+/// make them: one sync runs at a time, and every pack reaches the cloud
+/// once under its own mutation id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn syncs_at_once_lose_and_double_nothing() {
+    const PACKS: u32 = 40;
+    let (cloud_dir, store_dir) = (
+        TempDir::new("once-cloud").unwrap(),
+        TempDir::new("once-store").unwrap(),
+    );
+    let (cloud, store) = pair(&cloud_dir, &store_dir).await;
+    sync(&store).await;
+    ok(&store, "POST", "/days", Some(json!({"date": "2025-06-02"}))).await;
+    let store = std::sync::Arc::new(store);
+    let mut tasks = Vec::new();
+    for number in 0..PACKS {
+        let clerk = store.clone();
+        tasks.push(tokio::spawn(async move {
+            ok(
+                &clerk,
+                "POST",
+                "/packs",
+                Some(json!({"game": "050", "number": number})),
+            )
+            .await;
+        }));
+        let timer = store.clone();
+        tasks.push(tokio::spawn(async move {
+            timer
+                .call("POST", "/sync", None)
+                .await
+                .unwrap()
+                .assert_status(200);
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("a write or a sync never answered")
+            .unwrap();
+    }
+    let answer = drain(&*store, Duration::from_secs(30)).await;
+    assert_eq!(answer["status"]["dead"], json!([]), "{answer}");
+    assert_eq!(
+        assert_views_equal(cloud.addr, &store, &[]).await,
+        PACKS as usize
+    );
+    assert_eq!(cloud_last_id(cloud.addr).await, json!(PACKS));
 }
