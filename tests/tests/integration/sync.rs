@@ -253,6 +253,43 @@ async fn assert_views_equal(cloud: SocketAddr, store: &StoreApp, dates: &[&str])
     store_view.len()
 }
 
+/// Day `day` at the store, on `date`: opened, pack `100 + day` received
+/// and activated into bin 1 (settling the day before's), and closed with
+/// its next ticket at `next`.
+async fn store_day(store: &StoreApp, day: usize, date: &str, next: usize) {
+    ok(store, "POST", "/days", Some(json!({"date": date}))).await;
+    let number = 100 + day as u32;
+    ok(
+        store,
+        "POST",
+        "/packs",
+        Some(json!({"game": "050", "number": number})),
+    )
+    .await;
+    let activate = if day == 0 {
+        json!({"bin": 1})
+    } else {
+        json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
+    };
+    ok(
+        store,
+        "POST",
+        &format!("/packs/050/{number}/activate"),
+        Some(activate),
+    )
+    .await;
+    let counts =
+        json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": next}}]});
+    ok(
+        store,
+        "POST",
+        &format!("/days/{date}/prepare"),
+        Some(counts),
+    )
+    .await;
+    ok(store, "POST", &format!("/days/{date}/commit"), None).await;
+}
+
 #[tokio::test]
 async fn the_store_takes_the_clouds_games_and_bins_and_its_packs_go_up() {
     let (cloud_dir, store_dir) = (
@@ -502,36 +539,7 @@ async fn a_week_with_the_cloud_up_and_down_ends_with_both_views_equal() {
             3 => cloud.redis.start_again().unwrap(),
             _ => {}
         }
-        ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
-        let number = 100 + day as u32;
-        ok(
-            &store,
-            "POST",
-            "/packs",
-            Some(json!({"game": "050", "number": number})),
-        )
-        .await;
-        let activate = if day == 0 {
-            json!({"bin": 1})
-        } else {
-            json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
-        };
-        ok(
-            &store,
-            "POST",
-            &format!("/packs/050/{number}/activate"),
-            Some(activate),
-        )
-        .await;
-        let counts = json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": 5 + day}}]});
-        ok(
-            &store,
-            "POST",
-            &format!("/days/{date}/prepare"),
-            Some(counts),
-        )
-        .await;
-        ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+        store_day(&store, day, date, 5 + day).await;
         if day == 3 {
             admin(cloud.addr, "PUT", &format!("/stores/{STORE}/bins/3"), None).await;
         }
@@ -636,36 +644,7 @@ async fn a_store_with_its_clock_off_syncs_whole(name: &str, offset_seconds: i64)
     sync(&store).await;
     let dates = ["2025-06-02", "2025-06-03"];
     for (day, date) in dates.iter().enumerate() {
-        let number = 100 + day as u32;
-        ok(&store, "POST", "/days", Some(json!({"date": date}))).await;
-        ok(
-            &store,
-            "POST",
-            "/packs",
-            Some(json!({"game": "050", "number": number})),
-        )
-        .await;
-        let activate = if day == 0 {
-            json!({"bin": 1})
-        } else {
-            json!({"bin": 1, "displace": {"pack": {"game": "050", "number": number - 1}, "action": "settle"}})
-        };
-        ok(
-            &store,
-            "POST",
-            &format!("/packs/050/{number}/activate"),
-            Some(activate),
-        )
-        .await;
-        let counts = json!({"counts": [{"pack": {"game": "050", "number": number}, "reading": {"next": 3}}]});
-        ok(
-            &store,
-            "POST",
-            &format!("/days/{date}/prepare"),
-            Some(counts),
-        )
-        .await;
-        ok(&store, "POST", &format!("/days/{date}/commit"), None).await;
+        store_day(&store, day, date, 3).await;
         // The cloud's changes are stamped by its own clock, hours from the
         // store's: the pull finds them by revision all the same.
         admin(
