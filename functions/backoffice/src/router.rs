@@ -8,7 +8,7 @@ use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
 use crate::db::Db;
-use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request};
+use crate::{auth, barcodes, bins, days, games, health, openapi, packs, page, request};
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +53,19 @@ pub enum Handler {
     CommitClose,
     /// `POST /days/{date}/cancel`
     CancelClose,
+    /// `GET /`: the store's lottery page
+    Page,
+    /// `GET /assets/{name}`: the page's files
+    PageAsset,
 }
 
 impl Handler {
     /// Whether the route needs `Authorization: Bearer <store_token>`.
     pub fn needs_token(self) -> bool {
-        !matches!(self, Handler::Health | Handler::OpenApi)
+        !matches!(
+            self,
+            Handler::Health | Handler::OpenApi | Handler::Page | Handler::PageAsset
+        )
     }
 
     /// Whether the route reads a JSON body.
@@ -78,7 +85,10 @@ impl Handler {
 
     /// Whether the route opens the database.
     pub fn needs_db(self) -> bool {
-        self != Handler::OpenApi
+        !matches!(
+            self,
+            Handler::OpenApi | Handler::Page | Handler::PageAsset
+        )
     }
 }
 
@@ -137,6 +147,8 @@ pub const ROUTES: &[Route<Handler>] = &[
         "/api/v1/lottery/days/{date}/cancel",
         Handler::CancelClose,
     ),
+    Route::new("GET", "/", Handler::Page),
+    Route::new("GET", "/assets/{name}", Handler::PageAsset),
 ];
 
 /// Finds the route for a request and runs it.
@@ -193,6 +205,8 @@ async fn serve(
         Handler::PrepareClose => days::prepare(&db()?, request::date(params)?, &body),
         Handler::CommitClose => days::commit(&db()?, request::date(params)?),
         Handler::CancelClose => days::cancel(&db()?, request::date(params)?),
+        Handler::Page => Ok(page::index()),
+        Handler::PageAsset => page::asset(params.raw("name").unwrap_or_default()),
     }
 }
 
