@@ -196,12 +196,15 @@ function renderCounter() {
   );
 }
 
+// Runs a change, then shows the page as it now is and what changed.
 async function act(errorId, work) {
   $(errorId).textContent = "";
   try {
-    await work();
+    const done = await work();
     await refresh();
+    if (typeof done === "string") notice(done);
   } catch (error) {
+    if (!(error instanceof ApiFailure)) console.error(error);
     $(errorId).textContent = clerkMessage(error);
   }
 }
@@ -220,7 +223,7 @@ async function activate(event) {
   if (!(await confirmChange(question))) return;
   await act("activate-error", async () => {
     await api("POST", `/packs/${game}/${number}/activate`, body);
-    notice(`Pack ${name} is out in bin ${bin.bin}.`);
+    return `Pack ${name} is out in bin ${bin.bin}.`;
   });
 }
 
@@ -229,7 +232,7 @@ async function settle(bin) {
   if (!(await confirmChange(question))) return;
   await act("activate-error", async () => {
     await api("POST", `/packs/${bin.pack.game}/${bin.pack.number}/settle`);
-    notice(`Pack ${packName(bin.pack)} is settled.`);
+    return `Pack ${packName(bin.pack)} is settled.`;
   });
 }
 
@@ -248,7 +251,7 @@ async function returnPack(pack, binNumber) {
   const body = next ? { reading: { next: Number(next.value) } } : {};
   await act(binNumber === undefined ? "manual-error" : "activate-error", async () => {
     await api("POST", `/packs/${pack.game}/${pack.number}/return`, body);
-    notice(`Pack ${packName(pack)} is returned.`);
+    return `Pack ${packName(pack)} is returned.`;
   });
 }
 
@@ -288,10 +291,10 @@ async function savePack() {
   const { barcode, result } = parsed;
   await act("barcode-error", async () => {
     await api("POST", "/packs", { barcode });
-    notice(`Pack ${packName({ game: result.game, number: result.pack })} received.`);
     $("barcode").value = "";
     $("parsed").hidden = true;
     parsed = null;
+    return `Pack ${packName({ game: result.game, number: result.pack })} received.`;
   });
   $("barcode").focus();
 }
@@ -309,8 +312,8 @@ async function receiveManual(event) {
   const number = Number($("manual-number").value);
   await act("manual-error", async () => {
     await api("POST", "/packs", { game, number });
-    notice(`Pack ${packName({ game, number })} received.`);
     $("manual").reset();
+    return `Pack ${packName({ game, number })} received.`;
   });
 }
 
@@ -339,7 +342,7 @@ function renderDay() {
 
 function renderCounts() {
   $("open-text").textContent = `Day ${day.date} is open. Enter or scan each bin's next ticket.`;
-  const body = $("counts").tBodies[0];
+  const body = $("counts").querySelector("tbody");
   body.replaceChildren();
   for (const bin of bins.filter((b) => b.pack)) {
     const row = body.insertRow();
@@ -378,7 +381,7 @@ function renderCounts() {
 async function prepare(event) {
   event.preventDefault();
   const counts = [];
-  for (const next of $("counts").tBodies[0].querySelectorAll("input[type=number]")) {
+  for (const next of $("counts").querySelector("tbody").querySelectorAll("input[type=number]")) {
     const soldOut = next.disabled;
     if (!soldOut && next.value === "") {
       $("counts-error").textContent = `Enter the next ticket of ${next.getAttribute("aria-label").replace(" next ticket", "")}.`;
@@ -421,7 +424,7 @@ async function commitClose() {
   const date = day.date;
   await act("close-error", async () => {
     await api("POST", `/days/${date}/commit`);
-    notice(`Day ${date} is closed.`);
+    return `Day ${date} is closed.`;
   });
 }
 
@@ -490,6 +493,7 @@ function showSyncStatus(status, error) {
   else if (error) showSync("offline", "Offline", `${detail}; ${error}`);
   else if (status.entities.some((e) => e.status === "error")) showSync("error", "Sync error", detail);
   else showSync("synced", "Synced", detail);
+  $("sync-now").hidden = false;
 }
 
 async function sync() {

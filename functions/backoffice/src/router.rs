@@ -85,10 +85,7 @@ impl Handler {
 
     /// Whether the route opens the database.
     pub fn needs_db(self) -> bool {
-        !matches!(
-            self,
-            Handler::OpenApi | Handler::Page | Handler::PageAsset
-        )
+        !matches!(self, Handler::OpenApi | Handler::Page | Handler::PageAsset)
     }
 }
 

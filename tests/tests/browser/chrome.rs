@@ -1,0 +1,218 @@
+//! A headless Chromium driven over WebDriver: `chromedriver` (Debian's
+//! `chromium-driver`) on a free loopback port, one fresh profile per
+//! browser, and helpers that wait for what the page shows.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use tombola_tests::app::workspace_root;
+use tombola_tests::redis_server::free_port;
+use tombola_tests::store::TempDir;
+
+/// How long the page may take to show what a step expects.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Chromium's flags: headless, and none of its background connections,
+/// which a closed network refuses slowly.
+const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+];
+
+/// A counter screen: the size every screenshot is taken at.
+pub const SCREEN: (u32, u32) = (1280, 800);
+
+/// One browser session and the chromedriver behind it.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    pub async fn start() -> Result<Self> {
+        let profile = TempDir::new("chromium-profile")?;
+        let port = free_port()?;
+        let mut driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context(
+                "chromedriver is missing: `cargo xtask test` installs Debian's chromium-driver",
+            )?;
+        let mut args: Vec<String> = FLAGS.iter().map(|f| (*f).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.push(format!("--window-size={},{}", SCREEN.0, SCREEN.1));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({ "args": args }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if started.elapsed() > WAIT => {
+                    let _ = driver.kill();
+                    bail!("chromedriver did not start a session: {error}");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Ok(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// The element `css` selects, once it is on the page.
+    pub async fn find(&self, css: &str) -> Result<Element> {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("no element {css:?} on the page"))
+    }
+
+    /// Clicks the element `css` selects.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        self.find(css).await?.click().await?;
+        Ok(())
+    }
+
+    /// Types `text` into the element `css` selects, as a keyboard would.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        let field = self.find(css).await?;
+        field.clear().await?;
+        field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Chooses the option labelled `label` in the select `css` names.
+    pub async fn choose(&self, css: &str, label: &str) -> Result<()> {
+        self.find(css)
+            .await?
+            .select_by_label(label)
+            .await
+            .with_context(|| format!("{css} has no option {label:?}"))?;
+        Ok(())
+    }
+
+    /// The visible text of the element `css` selects.
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.find(css).await?.text().await?)
+    }
+
+    /// Waits until the text of `css` contains `expected`, and returns it.
+    pub async fn wait_text(&self, css: &str, expected: &str) -> Result<String> {
+        let started = Instant::now();
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(expected) {
+                return Ok(text);
+            }
+            if started.elapsed() > WAIT {
+                bail!("{css} shows {text:?}, not {expected:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the element `css` selects is shown.
+    pub async fn shown(&self, css: &str) -> Result<bool> {
+        Ok(self.find(css).await?.is_displayed().await?)
+    }
+
+    /// Waits until the element `css` selects is hidden or gone.
+    pub async fn wait_hidden(&self, css: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let shown = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.is_displayed().await.unwrap_or(false),
+                Err(_) => false,
+            };
+            if !shown {
+                return Ok(());
+            }
+            if started.elapsed() > WAIT {
+                bail!("{css} is still shown");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The id of the element that has the keyboard's focus.
+    pub async fn focused(&self) -> Result<String> {
+        let id = self
+            .client
+            .execute("return document.activeElement.id", vec![])
+            .await?;
+        Ok(id.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Saves what the screen shows, with the element `css` selects
+    /// scrolled to its top, as `target/screens/<name>.png`, and also under
+    /// `docs/screens/` when `TOMBOLA_SCREENSHOTS=docs` (the README's
+    /// pictures).
+    pub async fn screenshot(&self, name: &str, css: &str) -> Result<PathBuf> {
+        let element = self.find(css).await?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'start'})",
+                vec![serde_json::to_value(&element)?],
+            )
+            .await?;
+        let png = self.client.screenshot().await?;
+        let dir = workspace_root().join("target").join("screens");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png)?;
+        if std::env::var("TOMBOLA_SCREENSHOTS").as_deref() == Ok("docs") {
+            let docs = workspace_root().join("docs").join("screens");
+            std::fs::create_dir_all(&docs)?;
+            std::fs::write(docs.join(format!("{name}.png")), &png)?;
+        }
+        Ok(path)
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) -> Result<()> {
+        self.client.clone().close().await?;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        Ok(())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,345 @@
+//! The store's lottery page as a clerk uses it: signing in, the counter,
+//! receiving by scanner and by hand, activate, settle and return, the day
+//! close across a reload, games, the sync panel, the keyboard and a phone.
+
+use serde_json::json;
+use tombola_tests::store::{STORE_TOKEN, StoreApp, StoreClient, TempDir};
+
+use crate::chrome::Browser;
+
+/// A scanner types the digits, then Enter.
+const ENTER: &str = "\u{e007}";
+const TAB: &str = "\u{e004}";
+
+async fn store_with_a_game(dir: &TempDir) -> StoreApp {
+    let app = StoreApp::start(dir.path()).await.unwrap();
+    app.call(
+        "PUT",
+        "/games/050",
+        Some(
+            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
+                    "tickets_per_pack": 30, "numbering": "ascending"}),
+        ),
+    )
+    .await
+    .unwrap()
+    .assert_status(201);
+    app
+}
+
+async fn sign_in(browser: &Browser, app: &StoreApp) {
+    browser
+        .client
+        .goto(&format!("http://{}/", app.addr))
+        .await
+        .unwrap();
+    browser.type_into("#token", "not-the-token").await.unwrap();
+    browser.click("#login button[type=submit]").await.unwrap();
+    browser
+        .wait_text("#login-error", "That store token is wrong.")
+        .await
+        .unwrap();
+    browser.type_into("#token", STORE_TOKEN).await.unwrap();
+    browser.click("#login button[type=submit]").await.unwrap();
+    browser.wait_hidden("#login").await.unwrap();
+}
+
+async fn confirm(browser: &Browser, expected: &str) {
+    browser.wait_text("#confirm-text", expected).await.unwrap();
+    browser.click("#confirm-ok").await.unwrap();
+    browser.wait_hidden("#confirm").await.unwrap();
+}
+
+/// Puts `pack` out into the empty bin `bin`, confirming, and waits for
+/// the counter to show it there.
+async fn activate(browser: &Browser, pack: &str, bin: u32) {
+    browser.choose("#activate-pack", pack).await.unwrap();
+    browser
+        .choose("#activate-bin", &format!("{bin} (empty)"))
+        .await
+        .unwrap();
+    browser
+        .click("#activate button[type=submit]")
+        .await
+        .unwrap();
+    confirm(browser, &format!("Pack {pack} goes out into bin {bin}.")).await;
+    browser
+        .wait_text(&format!("#bins tr[data-bin='{bin}']"), pack)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_clerks_day_from_empty_store_to_committed_close() {
+    let dir = TempDir::new("browser-day").unwrap();
+    let app = store_with_a_game(&dir).await;
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &app).await;
+
+    // Empty states: no bins, no day, nothing received.
+    browser.wait_text("#no-bins", "No bins yet").await.unwrap();
+    browser
+        .wait_text("#no-day", "No day is open")
+        .await
+        .unwrap();
+    assert!(browser.shown("#no-received").await.unwrap());
+    browser.screenshot("store-empty", "body").await.unwrap();
+    browser.type_into("#bin-count", "3").await.unwrap();
+    browser.click("#create-bins button").await.unwrap();
+    browser.wait_text("#bins tbody", "3 Empty").await.unwrap();
+
+    // A scan too short is refused next to the field, in a clerk's words.
+    browser
+        .type_into("#barcode", &format!("05000{ENTER}"))
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            "#barcode-error",
+            "That barcode could not be read (the pack number is not complete)",
+        )
+        .await
+        .unwrap();
+    assert!(!browser.shown("#parsed").await.unwrap());
+
+    // A good scan shows what it read before anything is saved.
+    browser
+        .type_into("#barcode", &format!("050001234000{ENTER}"))
+        .await
+        .unwrap();
+    browser
+        .wait_text("#parsed-text", "Game 050 Cash Blast, pack 050-001234.")
+        .await
+        .unwrap();
+    assert_eq!(browser.text("#barcode-error").await.unwrap(), "");
+    assert!(browser.shown("#no-received").await.unwrap());
+    browser.click("#save-pack").await.unwrap();
+    browser
+        .wait_text("#notice", "Pack 050-001234 received.")
+        .await
+        .unwrap();
+    browser
+        .wait_text("#received", "050-001234 Cash Blast")
+        .await
+        .unwrap();
+
+    // The same pack again: the store has it.
+    browser
+        .type_into("#barcode", &format!("050001234000{ENTER}"))
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            "#parsed-text",
+            "The store already has this pack (received).",
+        )
+        .await
+        .unwrap();
+    browser.click("#save-pack").await.unwrap();
+    browser
+        .wait_text("#barcode-error", "This pack is already in the store.")
+        .await
+        .unwrap();
+    browser.click("#discard-pack").await.unwrap();
+
+    // Typed by hand.
+    for number in ["1235", "1236", "1237"] {
+        browser.type_into("#manual-game", "050").await.unwrap();
+        browser.type_into("#manual-number", number).await.unwrap();
+        browser.click("#manual button[type=submit]").await.unwrap();
+        browser
+            .wait_text("#received", &format!("050-00{number}"))
+            .await
+            .unwrap();
+    }
+
+    // Packs go out only while a day is open.
+    browser.click("#open-day button").await.unwrap();
+    browser.wait_text("#open-text", "is open").await.unwrap();
+    activate(&browser, "050-001234", 1).await;
+    browser
+        .wait_text(
+            "#bins tr[data-bin='1']",
+            "1 050 Cash Blast 050-001234 $5.00 0",
+        )
+        .await
+        .unwrap();
+    activate(&browser, "050-001235", 2).await;
+    activate(&browser, "050-001236", 3).await;
+    browser
+        .screenshot("store-counter", "#counter")
+        .await
+        .unwrap();
+
+    // Going back on a confirmation changes nothing.
+    browser
+        .click("#bins tr[data-bin='2'] button")
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            "#confirm-text",
+            "Pack 050-001235 in bin 2 is sold out and leaves the bin",
+        )
+        .await
+        .unwrap();
+    browser.click("#confirm-cancel").await.unwrap();
+    browser.wait_hidden("#confirm").await.unwrap();
+    browser
+        .wait_text("#bins tr[data-bin='2']", "050-001235")
+        .await
+        .unwrap();
+
+    // Settle bin 2; return bin 3's pack with its next ticket; return a
+    // received pack.
+    browser
+        .click("#bins tr[data-bin='2'] button")
+        .await
+        .unwrap();
+    confirm(&browser, "Pack 050-001235 in bin 2 is sold out").await;
+    browser
+        .wait_text("#bins tr[data-bin='2']", "2 Empty")
+        .await
+        .unwrap();
+    browser
+        .click("#bins tr[data-bin='3'] button:nth-of-type(2)")
+        .await
+        .unwrap();
+    browser
+        .wait_text(
+            "#confirm-text",
+            "Pack 050-001236 goes back to the distributor. Bin 3 becomes empty.",
+        )
+        .await
+        .unwrap();
+    browser.type_into("#return-next", "5").await.unwrap();
+    browser.click("#confirm-ok").await.unwrap();
+    browser
+        .wait_text("#bins tr[data-bin='3']", "3 Empty")
+        .await
+        .unwrap();
+    browser.click("#received button").await.unwrap();
+    confirm(&browser, "Pack 050-001237 goes back to the distributor.").await;
+    browser
+        .wait_text("#notice", "Pack 050-001237 is returned.")
+        .await
+        .unwrap();
+    assert!(browser.shown("#no-received").await.unwrap());
+
+    // The close: a scanned next ticket ends with Enter and prepares.
+    browser
+        .type_into("#next-1", &format!("8{ENTER}"))
+        .await
+        .unwrap();
+    browser
+        .wait_text("#prepared-text", "prepared")
+        .await
+        .unwrap();
+    let bin1 = browser.text("#prepared tr[data-bin='1']").await.unwrap();
+    assert_eq!(bin1, "Bin 1 8 $40.00");
+    let total = format!(
+        "{} {}",
+        browser.text("#total-tickets").await.unwrap(),
+        browser.text("#total-amount").await.unwrap()
+    );
+    // Bin 1 sold 8, bin 2's settled pack 30, bin 3's returned pack 5.
+    assert_eq!(total, "43 $215.00");
+    browser.screenshot("store-close", "#day").await.unwrap();
+
+    // A prepared close is still there after a reload.
+    browser.client.refresh().await.unwrap();
+    browser
+        .wait_text("#prepared-text", "prepared")
+        .await
+        .unwrap();
+    assert_eq!(browser.text("#total-amount").await.unwrap(), "$215.00");
+    browser.click("#commit-close").await.unwrap();
+    confirm(&browser, "becomes final: $215.00 in sales.").await;
+    browser.wait_text("#notice", "is closed.").await.unwrap();
+    browser
+        .wait_text("#no-day", "No day is open")
+        .await
+        .unwrap();
+
+    let days = app.call("GET", "/days", None).await.unwrap().json();
+    assert_eq!(days["days"][0]["status"], "CLOSED", "{days}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn games_sync_status_keyboard_and_phone() {
+    let dir = TempDir::new("browser-games").unwrap();
+    let app = store_with_a_game(&dir).await;
+    let browser = Browser::start().await.unwrap();
+    sign_in(&browser, &app).await;
+
+    browser
+        .wait_text("#game-list", "050 Cash Blast $5.00 30 active")
+        .await
+        .unwrap();
+    assert!(!browser.shown("#no-games").await.unwrap());
+    browser.click("#refresh-games").await.unwrap();
+    // A store app without the sync routes says so; one with them and no
+    // cloud configured says the sync is off. Neither is an error.
+    let sync = browser.wait_text("#sync-state", "Sync ").await.unwrap();
+    assert!(
+        sync == "Sync not available" || sync == "Sync off",
+        "the sync badge shows {sync:?}"
+    );
+    browser.screenshot("store-games", "#games").await.unwrap();
+
+    // Every control is reached by Tab, and the focused one is outlined.
+    browser
+        .client
+        .execute("document.activeElement.blur()", vec![])
+        .await
+        .unwrap();
+    let body = browser.find("body").await.unwrap();
+    let mut reached = Vec::new();
+    for _ in 0..40 {
+        body.send_keys(TAB).await.unwrap();
+        let id = browser.focused().await.unwrap();
+        if !id.is_empty() {
+            let outline = browser
+                .client
+                .execute(
+                    "return getComputedStyle(document.activeElement).outlineStyle",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_ne!(outline, "none", "#{id} shows no focus");
+            reached.push(id);
+        }
+    }
+    for id in [
+        "bin-count",
+        "barcode",
+        "manual-game",
+        "manual-number",
+        "day-date",
+        "refresh-games",
+    ] {
+        assert!(
+            reached.iter().any(|r| r == id),
+            "#{id} is not reached by Tab: {reached:?}"
+        );
+    }
+
+    // On a phone nothing runs off the side.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page is {overflow} px too wide"
+    );
+    browser.screenshot("store-phone", "body").await.unwrap();
+    browser.close().await.unwrap();
+}
