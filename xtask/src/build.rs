@@ -8,7 +8,12 @@ use crate::{cargo, on_path, run};
 pub const TARGET: &str = "wasm32-wasip2";
 
 /// The component packages, as `spin.toml`'s build commands name them.
-pub const COMPONENTS: &[&str] = &["tombola-draw", "tombola-state", "tombola-backoffice"];
+pub const COMPONENTS: &[&str] = &[
+    "tombola-draw",
+    "tombola-state",
+    "tombola-backoffice",
+    "tombola-console",
+];
 
 /// Adds the components' wasm target through rustup when it is missing.
 pub fn ensure_target() -> Result<()> {
