@@ -242,7 +242,7 @@ async function browse(event) {
   try {
     const listing = await state(`/keys?prefix=${encodeURIComponent($("prefix").value)}&limit=100`);
     revision = listing.revision;
-    $("keys-summary").textContent = `${listing.total} keys at revision ${listing.revision}.`;
+    $("keys-summary").textContent = `${listing.total} ${listing.total === 1 ? "key" : "keys"} at revision ${listing.revision}.`;
     $("keys").replaceChildren(
       ...listing.keys.map((key) => {
         const li = element("li");

@@ -32,8 +32,17 @@ const FLAGS: &[&str] = &[
     "--hide-scrollbars",
 ];
 
-/// A counter screen: the size every screenshot is taken at.
+/// A counter screen: the size every browser starts at.
 pub const SCREEN: (u32, u32) = (1280, 800);
+
+/// A phone, in CSS pixels.
+const PHONE: (u32, u32) = (390, 844);
+
+/// The Tab key, as WebDriver spells it.
+const TAB: &str = "\u{e004}";
+
+/// How many presses of Tab a page's controls must be reached within.
+const TAB_LIMIT: usize = 80;
 
 /// One browser session and the chromedriver behind it.
 pub struct Browser {
@@ -174,6 +183,65 @@ impl Browser {
             .execute("return document.activeElement.id", vec![])
             .await?;
         Ok(id.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Presses Tab from the top of the page until every id of `ids` had
+    /// the focus, checking that each focused control shows an outline.
+    pub async fn assert_reached_by_tab(&self, ids: &[&str]) -> Result<()> {
+        self.client
+            .execute("document.activeElement.blur()", vec![])
+            .await?;
+        let body = self.find("body").await?;
+        let mut reached = Vec::new();
+        for _ in 0..TAB_LIMIT {
+            if ids.iter().all(|id| reached.iter().any(|r| r == id)) {
+                return Ok(());
+            }
+            body.send_keys(TAB).await?;
+            let focus = self
+                .client
+                .execute(
+                    "const e = document.activeElement; \
+                     return [e.id, getComputedStyle(e).outlineStyle]",
+                    vec![],
+                )
+                .await?;
+            let id = focus[0].as_str().unwrap_or_default().to_owned();
+            if id.is_empty() {
+                continue;
+            }
+            if focus[1] == "none" {
+                bail!("#{id} has the focus and shows no outline");
+            }
+            reached.push(id);
+        }
+        bail!("Tab does not reach every one of {ids:?}: it reached {reached:?}")
+    }
+
+    /// Makes the window a phone's and checks that nothing runs off its
+    /// side.
+    pub async fn assert_fits_a_phone(&self) -> Result<()> {
+        self.client.set_window_size(PHONE.0, PHONE.1).await?;
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth",
+                vec![],
+            )
+            .await?;
+        if overflow.as_i64().unwrap_or(i64::MAX) > 0 {
+            let widest = self
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('body *')] \
+                     .filter(e => e.getBoundingClientRect().right > window.innerWidth) \
+                     .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)",
+                    vec![],
+                )
+                .await?;
+            bail!("on a phone the page is {overflow} px too wide: {widest}");
+        }
+        Ok(())
     }
 
     /// Saves what the screen shows, with the element `css` selects

@@ -7,4 +7,5 @@
 //! the README's pictures under `docs/screens/`.
 
 mod chrome;
+mod console;
 mod store;

@@ -9,7 +9,6 @@ use crate::chrome::Browser;
 
 /// A scanner types the digits, then Enter.
 const ENTER: &str = "\u{e007}";
-const TAB: &str = "\u{e004}";
 
 async fn store_with_a_game(dir: &TempDir) -> StoreApp {
     let app = StoreApp::start(dir.path()).await.unwrap();
@@ -290,56 +289,18 @@ async fn games_sync_status_keyboard_and_phone() {
 
     // Every control is reached by Tab, and the focused one is outlined.
     browser
-        .client
-        .execute("document.activeElement.blur()", vec![])
+        .assert_reached_by_tab(&[
+            "bin-count",
+            "barcode",
+            "manual-game",
+            "manual-number",
+            "day-date",
+            "refresh-games",
+        ])
         .await
         .unwrap();
-    let body = browser.find("body").await.unwrap();
-    let mut reached = Vec::new();
-    for _ in 0..40 {
-        body.send_keys(TAB).await.unwrap();
-        let id = browser.focused().await.unwrap();
-        if !id.is_empty() {
-            let outline = browser
-                .client
-                .execute(
-                    "return getComputedStyle(document.activeElement).outlineStyle",
-                    vec![],
-                )
-                .await
-                .unwrap();
-            assert_ne!(outline, "none", "#{id} shows no focus");
-            reached.push(id);
-        }
-    }
-    for id in [
-        "bin-count",
-        "barcode",
-        "manual-game",
-        "manual-number",
-        "day-date",
-        "refresh-games",
-    ] {
-        assert!(
-            reached.iter().any(|r| r == id),
-            "#{id} is not reached by Tab: {reached:?}"
-        );
-    }
 
-    // On a phone nothing runs off the side.
-    browser.client.set_window_size(390, 844).await.unwrap();
-    let overflow = browser
-        .client
-        .execute(
-            "return document.documentElement.scrollWidth - window.innerWidth",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(
-        overflow.as_i64().unwrap() <= 0,
-        "the page is {overflow} px too wide"
-    );
+    browser.assert_fits_a_phone().await.unwrap();
     browser.screenshot("store-phone", "body").await.unwrap();
     browser.close().await.unwrap();
 }
