@@ -25,7 +25,11 @@ use crate::{cargo, on_path, root, run};
 const VERSION: &str = "4.32.5";
 
 /// The documents to run against.
-const DOCUMENTS: &[&str] = &["/v1/openapi.json", "/api/v1/state/openapi.json"];
+const DOCUMENTS: &[&str] = &[
+    "/v1/openapi.json",
+    "/api/v1/state/openapi.json",
+    "/console/openapi.json",
+];
 
 /// The store app's document.
 const STORE_DOCUMENT: &str = "/api/v1/lottery/openapi.json";

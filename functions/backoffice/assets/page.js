@@ -300,6 +300,7 @@ async function savePack() {
 }
 
 function discardPack() {
+  $("barcode-error").textContent = "";
   $("parsed").hidden = true;
   parsed = null;
   $("barcode").value = "";

@@ -112,11 +112,14 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .unwrap();
     assert_eq!(browser.text("#barcode-error").await.unwrap(), "");
     assert!(browser.shown("#no-received").await.unwrap());
+    // The next key a scanner sends (Enter) would save: Save has the focus.
+    assert_eq!(browser.focused().await.unwrap(), "save-pack");
     browser.click("#save-pack").await.unwrap();
     browser
         .wait_text("#notice", "Pack 050-001234 received.")
         .await
         .unwrap();
+    assert_eq!(browser.focused().await.unwrap(), "barcode");
     browser
         .wait_text("#received", "050-001234 Cash Blast")
         .await
@@ -140,6 +143,8 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .await
         .unwrap();
     browser.click("#discard-pack").await.unwrap();
+    assert_eq!(browser.text("#barcode-error").await.unwrap(), "");
+    assert!(!browser.shown("#parsed").await.unwrap());
 
     // Typed by hand.
     for number in ["1235", "1236", "1237"] {
