@@ -185,6 +185,28 @@ impl Browser {
         Ok(id.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Opens `url` and signs in: a wrong token first, which the page must
+    /// refuse with `refused`, then `token`, after which the form is gone.
+    pub async fn sign_in(&self, url: &str, refused: &str, token: &str) -> Result<()> {
+        self.client.goto(url).await?;
+        for (attempt, expected) in [("not-the-token", Some(refused)), (token, None)] {
+            self.type_into("#token", attempt).await?;
+            self.click("#login button[type=submit]").await?;
+            match expected {
+                Some(text) => drop(self.wait_text("#login-error", text).await?),
+                None => self.wait_hidden("#login").await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the confirmation dialog to ask `expected`, and confirms.
+    pub async fn confirm(&self, expected: &str) -> Result<()> {
+        self.wait_text("#confirm-text", expected).await?;
+        self.click("#confirm-ok").await?;
+        self.wait_hidden("#confirm").await
+    }
+
     /// Presses Tab from the top of the page until every id of `ids` had
     /// the focus, checking that each focused control shows an outline.
     pub async fn assert_reached_by_tab(&self, ids: &[&str]) -> Result<()> {

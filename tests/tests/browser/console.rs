@@ -59,30 +59,22 @@ async fn seeded() -> TestApp {
 }
 
 async fn confirm(browser: &Browser, expected: &str) {
-    browser.wait_text("#confirm-text", expected).await.unwrap();
-    browser.click("#confirm-ok").await.unwrap();
-    browser.wait_hidden("#confirm").await.unwrap();
+    browser.confirm(expected).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_operator_looks_after_a_pool_and_the_state() {
     let app = seeded().await;
     let browser = Browser::start().await.unwrap();
-    browser
-        .client
-        .goto(&format!("http://{}/console/", app.addr))
-        .await
-        .unwrap();
-
     // A wrong token says so; the right one is kept for the session.
-    browser.type_into("#token", "wrong").await.unwrap();
-    browser.click("#login button[type=submit]").await.unwrap();
     browser
-        .wait_text("#login-error", "That admin token is wrong.")
+        .sign_in(
+            &format!("http://{}/console/", app.addr),
+            "That admin token is wrong.",
+            ADMIN_TOKEN,
+        )
         .await
         .unwrap();
-    browser.type_into("#token", ADMIN_TOKEN).await.unwrap();
-    browser.click("#login button[type=submit]").await.unwrap();
     browser
         .wait_text("#pool-list", "summer Summer draw (weight, 3 items)")
         .await

@@ -28,25 +28,17 @@ async fn store_with_a_game(dir: &TempDir) -> StoreApp {
 
 async fn sign_in(browser: &Browser, app: &StoreApp) {
     browser
-        .client
-        .goto(&format!("http://{}/", app.addr))
+        .sign_in(
+            &format!("http://{}/", app.addr),
+            "That store token is wrong.",
+            STORE_TOKEN,
+        )
         .await
         .unwrap();
-    browser.type_into("#token", "not-the-token").await.unwrap();
-    browser.click("#login button[type=submit]").await.unwrap();
-    browser
-        .wait_text("#login-error", "That store token is wrong.")
-        .await
-        .unwrap();
-    browser.type_into("#token", STORE_TOKEN).await.unwrap();
-    browser.click("#login button[type=submit]").await.unwrap();
-    browser.wait_hidden("#login").await.unwrap();
 }
 
 async fn confirm(browser: &Browser, expected: &str) {
-    browser.wait_text("#confirm-text", expected).await.unwrap();
-    browser.click("#confirm-ok").await.unwrap();
-    browser.wait_hidden("#confirm").await.unwrap();
+    browser.confirm(expected).await.unwrap();
 }
 
 /// Puts `pack` out into the empty bin `bin`, confirming, and waits for
