@@ -2,6 +2,7 @@
 //! `chromium-driver`) on a free loopback port, one fresh profile per
 //! browser, and helpers that wait for what the page shows.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ const FLAGS: &[&str] = &[
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
+    "--disable-crash-reporter",
+    "--disable-breakpad",
 ];
 
 /// A counter screen: the size every browser starts at.
@@ -57,8 +60,11 @@ impl Browser {
     pub async fn start() -> Result<Self> {
         let profile = TempDir::new("chromium-profile")?;
         let port = free_port()?;
+        // Its own process group, which Chromium's processes join, so that
+        // ending the group ends the browser even when a test panics.
         let mut driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -291,18 +297,19 @@ impl Browser {
         Ok(path)
     }
 
-    /// Ends the session and stops chromedriver.
-    pub async fn close(mut self) -> Result<()> {
+    /// Ends the session (Chromium quits); dropping then stops chromedriver.
+    pub async fn close(self) -> Result<()> {
         self.client.clone().close().await?;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
         Ok(())
     }
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver's process group: chromedriver and whatever of
+    /// Chromium is still running.
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
