@@ -479,10 +479,11 @@ function minutesAgo(millis) {
   return minutes === 1 ? "last synced 1 minute ago" : `last synced ${minutes} minutes ago`;
 }
 
-function showSyncStatus(status, error) {
+// When it last synced, what waits and what the cloud refused, with the
+// reason of each refusal listed under the badge.
+function syncDetail(status) {
   const times = status.entities.map((e) => e.last_synced_at).filter((t) => t !== null);
   const last = times.length ? minutesAgo(Math.max(...times)) : "never synced";
-  const detail = `${last}; ${status.pending} pending, ${status.dead.length} dead-lettered`;
   $("dead-letters").replaceChildren(
     ...status.dead.map((dead) => {
       const li = document.createElement("li");
@@ -490,6 +491,11 @@ function showSyncStatus(status, error) {
       return li;
     }),
   );
+  return `${last}; ${status.pending} pending, ${status.dead.length} dead-lettered`;
+}
+
+function showSyncStatus(status, error) {
+  const detail = syncDetail(status);
   if (!navigator.onLine) showSync("offline", "Offline", detail);
   else if (error) showSync("offline", "Offline", `${detail}; ${error}`);
   else if (status.entities.some((e) => e.status === "error")) showSync("error", "Sync error", detail);
@@ -498,7 +504,11 @@ function showSyncStatus(status, error) {
 }
 
 async function sync() {
-  if (!syncAvailable || syncing || !token()) return;
+  if (!syncAvailable) {
+    showSync("", "Sync not available", "this store app has no sync");
+    return;
+  }
+  if (syncing || !token()) return;
   syncing = true;
   showSync("syncing", "Syncing", $("sync-detail").textContent);
   try {
@@ -509,7 +519,9 @@ async function sync() {
       syncAvailable = false;
       showSync("", "Sync not available", "this store app has no sync");
     } else if (error instanceof ApiFailure && error.problem.type && error.problem.type.endsWith("/sync-off")) {
-      showSync("", "Sync off", "no cloud is configured for this store");
+      const off = "no cloud is configured for this store";
+      const status = await api("GET", "/sync").catch(() => null);
+      showSync("", "Sync off", status ? `${off}; ${syncDetail(status)}` : off);
     } else if (!(error instanceof ApiFailure)) {
       showSync("offline", "Offline", "the store's computer did not answer");
     } else {

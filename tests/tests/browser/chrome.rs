@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tombola_tests::app::workspace_root;
@@ -191,6 +192,17 @@ impl Browser {
         Ok(id.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Takes the browser off the network (`offline`), as a pulled cable
+    /// would: the page gets `offline` and `online` events and its requests
+    /// fail while it is off.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        self.client
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .context("chromedriver's network conditions")?;
+        Ok(())
+    }
+
     /// Opens `url` and signs in: a wrong token first, which the page must
     /// refuse with `refused`, then `token`, after which the form is gone.
     pub async fn sign_in(&self, url: &str, refused: &str, token: &str) -> Result<()> {
@@ -311,5 +323,32 @@ impl Drop for Browser {
         let group = format!("-{}", self.driver.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
+    }
+}
+
+/// chromedriver's own command for Chromium's network emulation.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"network_conditions": {
+            "offline": self.offline, "latency": 0,
+            "download_throughput": -1, "upload_throughput": -1,
+        }});
+        (http::Method::POST, Some(body.to_string()))
     }
 }

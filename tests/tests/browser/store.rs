@@ -284,6 +284,14 @@ async fn games_sync_status_keyboard_and_phone() {
     );
     browser.screenshot("store-games", "#games").await.unwrap();
 
+    // Off the network the badge says so at once; back on, the page syncs
+    // again by itself.
+    browser.set_offline(true).await.unwrap();
+    browser.wait_text("#sync-state", "Offline").await.unwrap();
+    browser.set_offline(false).await.unwrap();
+    let again = browser.wait_text("#sync-state", "Sync ").await.unwrap();
+    assert_eq!(again, sync, "after coming back online");
+
     // Every control is reached by Tab, and the focused one is outlined.
     browser
         .assert_reached_by_tab(&[
