@@ -75,9 +75,9 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .unwrap();
     assert!(browser.shown("#no-received").await.unwrap());
     browser.screenshot("store-empty", "body").await.unwrap();
-    browser.type_into("#bin-count", "3").await.unwrap();
+    browser.type_into("#bin-count", "4").await.unwrap();
     browser.click("#create-bins button").await.unwrap();
-    browser.wait_text("#bins tbody", "3 Empty").await.unwrap();
+    browser.wait_text("#bins tbody", "4 Empty").await.unwrap();
 
     // A scan too short is refused next to the field, in a clerk's words.
     browser
@@ -139,7 +139,7 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
     assert!(!browser.shown("#parsed").await.unwrap());
 
     // Typed by hand.
-    for number in ["1235", "1236", "1237"] {
+    for number in ["1235", "1236", "1237", "1238"] {
         browser.type_into("#manual-game", "050").await.unwrap();
         browser.type_into("#manual-number", number).await.unwrap();
         browser.click("#manual button[type=submit]").await.unwrap();
@@ -162,6 +162,7 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .unwrap();
     activate(&browser, "050-001235", 2).await;
     activate(&browser, "050-001236", 3).await;
+    activate(&browser, "050-001238", 4).await;
     browser
         .screenshot("store-counter", "#counter")
         .await
@@ -222,9 +223,16 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .unwrap();
     assert!(browser.shown("#no-received").await.unwrap());
 
-    // The close: a scanned next ticket ends with Enter and prepares.
+    // The close: a scanned next ticket ends with Enter, which moves to the
+    // next bin, and prepares after the last.
     browser
         .type_into("#next-1", &format!("8{ENTER}"))
+        .await
+        .unwrap();
+    assert_eq!(browser.focused().await.unwrap(), "next-4");
+    assert!(browser.shown("#counts").await.unwrap());
+    browser
+        .type_into("#next-4", &format!("3{ENTER}"))
         .await
         .unwrap();
     browser
@@ -238,8 +246,13 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         browser.text("#total-tickets").await.unwrap(),
         browser.text("#total-amount").await.unwrap()
     );
-    // Bin 1 sold 8, bin 2's settled pack 30, bin 3's returned pack 5.
-    assert_eq!(total, "43 $215.00");
+    // Bin 1 sold 8, bin 2's settled pack 30, bin 3's returned pack 5,
+    // bin 4 3.
+    assert_eq!(
+        browser.text("#prepared tr[data-bin='4']").await.unwrap(),
+        "Bin 4 3 $15.00"
+    );
+    assert_eq!(total, "46 $230.00");
     browser.screenshot("store-close", "#day").await.unwrap();
 
     // A prepared close is still there after a reload.
@@ -248,9 +261,9 @@ async fn a_clerks_day_from_empty_store_to_committed_close() {
         .wait_text("#prepared-text", "prepared")
         .await
         .unwrap();
-    assert_eq!(browser.text("#total-amount").await.unwrap(), "$215.00");
+    assert_eq!(browser.text("#total-amount").await.unwrap(), "$230.00");
     browser.click("#commit-close").await.unwrap();
-    confirm(&browser, "becomes final: $215.00 in sales.").await;
+    confirm(&browser, "becomes final: $230.00 in sales.").await;
     browser.wait_text("#notice", "is closed.").await.unwrap();
     browser
         .wait_text("#no-day", "No day is open")
