@@ -11,6 +11,7 @@
 //! - [`answer`]: JSON answers and the state API's success envelope, written
 //!   in one piece.
 //! - [`document`]: documents served as they are (the OpenAPI documents).
+//! - [`assets`]: a page's files compiled into a component, served whole.
 //! - [`redis`]: connecting, Redis errors told apart (connection, busy,
 //!   data, configuration), what a failed write's client can know (not
 //!   written, or unknown once sent), Lua scripts called by SHA-1, flat
@@ -20,6 +21,7 @@
 //! - [`host`]: the clock, seeds, method names, tracing.
 
 pub mod answer;
+pub mod assets;
 pub mod body;
 pub mod document;
 pub mod error;
