@@ -749,6 +749,19 @@ impl SnapshotInfo {
     }
 }
 
+/// How often a write takes a timed snapshot when `snapshot_interval_secs`
+/// is not set, in seconds.
+pub const DEFAULT_SNAPSHOT_INTERVAL_SECS: u64 = 300;
+
+/// Whether a write at `now_ms` also takes a timed snapshot, the interval
+/// having started at `since_ms` (the newest snapshot's time, or the first
+/// write's): once `interval_secs` have passed. An interval of 0 turns
+/// timed snapshots off. Spin has no timer, so the first write after the
+/// interval takes it; the state scripts' `timed_snapshot` keeps this rule.
+pub fn snapshot_due(now_ms: u64, since_ms: u64, interval_secs: u64) -> bool {
+    interval_secs > 0 && now_ms.saturating_sub(since_ms) >= interval_secs.saturating_mul(1000)
+}
+
 /// The header a state write may carry so that it can be retried safely.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
@@ -2137,6 +2150,17 @@ mod tests {
                 found: 1
             })
         );
+    }
+
+    #[test]
+    fn a_timed_snapshot_is_due_once_the_interval_has_passed() {
+        assert!(!snapshot_due(1_299_999, 1_000_000, 300));
+        assert!(snapshot_due(1_300_000, 1_000_000, 300));
+        assert!(snapshot_due(9_000_000, 1_000_000, 300));
+        // Off, and a clock that ran backwards.
+        assert!(!snapshot_due(u64::MAX, 0, 0));
+        assert!(!snapshot_due(1_000, 2_000, 1));
+        assert!(snapshot_due(u64::MAX, 0, u64::MAX));
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //! absent key equals no value. An operation is `put` (`key`, `value`,
 //! `metadata?`, as a `PUT` takes them), `delete` (`key`; deleting an
 //! absent key changes nothing) or `get` (`key`; it sees the branch's
-//! earlier writes). A branch may write a key only once.
+//! earlier writes). A key written twice in a branch has two changes
+//! under the transaction's revision, in order; the last one stays.
 //!
 //! Limits: at most [`MAX_TXN_OPS`] compares and operations together, and
 //! at most [`MAX_TXN_BYTES`] of values and metadata written (stored form);
@@ -30,8 +31,6 @@
 //! compared key's modify revision is still the one read, and the
 //! component decides again when one moved. What the transaction did is
 //! its answer, [`TxnAnswer`], which an `Idempotency-Key`'s record keeps.
-
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -181,8 +180,7 @@ impl Op {
     }
 }
 
-/// A transaction, checked: its invariant is that it keeps every limit
-/// and no branch writes a key twice.
+/// A transaction, checked: its invariant is that it keeps every limit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Txn {
     /// The compares.
@@ -341,7 +339,6 @@ fn branch(
     bytes: &mut usize,
 ) -> Result<Vec<Op>, TxnError> {
     let mut ops = Vec::new();
-    let mut written: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, item) in list(members, name)?.iter().enumerate() {
         let at = format!("{name}[{i}]");
         let op = op(item, &at, max_value_bytes)?;
@@ -361,20 +358,6 @@ fn branch(
         }
         ops.push(op);
     }
-    for (i, op) in ops.iter().enumerate() {
-        if matches!(op, Op::Get { .. }) {
-            continue;
-        }
-        if let Some(first) = written.insert(op.key().as_str(), i) {
-            return Err(refuse(
-                format!("{name}[{i}].key"),
-                format!(
-                    "{} is written twice in {name} (first at {name}[{first}])",
-                    op.key()
-                ),
-            ));
-        }
-    }
     Ok(ops)
 }
 
@@ -384,8 +367,7 @@ impl Txn {
     ///
     /// Fails, naming the field at fault with its list and index, when the
     /// body is not an object of `compare`, `success` and `failure` arrays,
-    /// a compare or an operation is malformed, a branch writes a key
-    /// twice, or a limit is passed.
+    /// a compare or an operation is malformed, or a limit is passed.
     pub fn parse(body: &Value, max_value_bytes: usize) -> Result<Self, TxnError> {
         let members = object(body, "body")?;
         only(members, "body", &["compare", "success", "failure"])?;
@@ -826,27 +808,20 @@ mod tests {
                 "success[0].value",
                 "is not a field",
             ),
-            (
-                json!({"success": [
-                    {"op": "put", "key": "a", "value": 1},
-                    {"op": "get", "key": "a"},
-                    {"op": "delete", "key": "a"},
-                ]}),
-                "success[2].key",
-                "written twice in success (first at success[0])",
-            ),
         ];
         for (body, field, reason) in cases {
             let (f, r) = refused(body.clone());
             assert_eq!(f, field, "{body}: {r}");
             assert!(r.contains(reason), "{body}: {r}");
         }
-        // Each branch may write a key once; the two branches never both run.
-        parse(json!({
-            "success": [{"op": "put", "key": "a", "value": 1}],
-            "failure": [{"op": "delete", "key": "a"}],
-        }))
+        // A branch may write a key more than once, in order.
+        let twice = parse(json!({"success": [
+            {"op": "put", "key": "a", "value": 1},
+            {"op": "delete", "key": "a"},
+            {"op": "put", "key": "a", "value": 2},
+        ]}))
         .unwrap();
+        assert_eq!(twice.success.len(), 3);
     }
 
     #[test]

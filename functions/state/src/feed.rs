@@ -28,7 +28,8 @@ pub const MAX_WAIT_SECS: u64 = 30;
 /// How often a waiting request checks for changes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// The most events one answer carries.
+/// The most revisions one answer carries (a transaction's changes share
+/// one).
 pub const MAX_EVENTS: u64 = 1000;
 
 #[derive(Debug, Serialize)]
@@ -64,15 +65,16 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
             std::thread::sleep(POLL_INTERVAL);
             continue;
         }
-        let events = feed
+        let revisions = feed
             .events
             .iter()
             .map(|text| {
-                Event::decode(text)
+                Event::decode_revision(text)
                     .map_err(|e| StoreError::Data(format!("a stored event cannot be read: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        check_order(after, &events)?;
+        check_order(after, &revisions)?;
+        let events: Vec<Event> = revisions.into_iter().flatten().collect();
         let next_after = events.last().map_or(after, |e| e.revision);
         return Ok(answer::envelope(
             200,
@@ -85,12 +87,14 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
     }
 }
 
-/// The feed promises one event per revision from `after + 1` on; a gap
-/// would silently skip a change, so it is an error, never an answer.
-fn check_order(after: u64, events: &[Event]) -> Result<(), ApiError> {
-    for (i, event) in events.iter().enumerate() {
+/// The feed promises every revision from `after + 1` on, each one change
+/// or a transaction's changes; a gap would silently skip a change, so it
+/// is an error, never an answer.
+fn check_order(after: u64, revisions: &[Vec<Event>]) -> Result<(), ApiError> {
+    for (i, revision) in revisions.iter().enumerate() {
         let expected = after + 1 + i as u64;
-        if event.revision != expected {
+        // decode_revision holds a transaction's events to one revision.
+        if let Some(event) = revision.first().filter(|e| e.revision != expected) {
             return Err(StoreError::Data(format!(
                 "the feed after {after} holds revision {} where {expected} belongs",
                 event.revision

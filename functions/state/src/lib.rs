@@ -10,7 +10,8 @@
 //!
 //! # Layout
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
-//! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`listing`]
+//! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`txn`]
+//!   (transactions after etcd's Txn), [`listing`]
 //!   (keys by prefix, statistics), [`feed`] (the long-polled change feed),
 //!   [`snapshots`] (take, list, restore).
 //! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
@@ -37,6 +38,7 @@ pub mod router;
 pub mod scripts;
 pub mod snapshots;
 pub mod store;
+pub mod txn;
 pub mod writes;
 
 /// The component's entry point. Exported only on wasm: the export's name

@@ -20,7 +20,7 @@ use tombola_edge::route::{self, Params, Route};
 
 use crate::auth::{Access, Tokens};
 use crate::store::Store;
-use crate::{entries, feed, listing, openapi, request, snapshots};
+use crate::{entries, feed, listing, openapi, request, snapshots, txn};
 
 /// Where every route lives.
 pub const BASE: &str = "/api/v1/state/";
@@ -38,6 +38,8 @@ pub enum Handler {
     Events,
     /// `POST cas`
     Cas,
+    /// `POST txn`
+    Txn,
     /// `POST snapshot`
     TakeSnapshot,
     /// `GET snapshots`
@@ -63,6 +65,7 @@ impl Handler {
             | Handler::ListSnapshots
             | Handler::Get => Access::Read,
             Handler::Cas
+            | Handler::Txn
             | Handler::TakeSnapshot
             | Handler::Restore
             | Handler::Put
@@ -78,6 +81,7 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("GET", "/api/v1/state/stats", Handler::Stats),
     Route::new("GET", "/api/v1/state/events", Handler::Events),
     Route::new("POST", "/api/v1/state/cas", Handler::Cas),
+    Route::new("POST", "/api/v1/state/txn", Handler::Txn),
     Route::new("POST", "/api/v1/state/snapshot", Handler::TakeSnapshot),
     Route::new("GET", "/api/v1/state/snapshots", Handler::ListSnapshots),
     Route::new(
@@ -120,6 +124,7 @@ async fn run(
         Handler::Put | Handler::Cas => {
             tombola_edge::body::read(incoming, entries::max_body_bytes()).await?
         }
+        Handler::Txn => tombola_edge::body::read(incoming, txn::max_body_bytes()).await?,
         _ => Vec::new(),
     };
     // A write that cannot reach Redis has sent nothing.
@@ -132,6 +137,10 @@ async fn run(
         Handler::Cas => {
             let (source, idempotency_key) = (source()?, idempotency_key()?);
             entries::cas(&write_store()?, &body, &source, idempotency_key)
+        }
+        Handler::Txn => {
+            let (source, idempotency_key) = (source()?, idempotency_key()?);
+            txn::txn(&write_store()?, &body, &source, idempotency_key)
         }
         Handler::TakeSnapshot => {
             let idempotency_key = idempotency_key()?;
@@ -180,6 +189,7 @@ mod tests {
         assert_eq!(handler("GET", "stats"), fixed(Handler::Stats));
         assert_eq!(handler("GET", "events"), fixed(Handler::Events));
         assert_eq!(handler("POST", "cas"), fixed(Handler::Cas));
+        assert_eq!(handler("POST", "txn"), fixed(Handler::Txn));
         assert_eq!(handler("POST", "snapshot"), fixed(Handler::TakeSnapshot));
         assert_eq!(handler("GET", "snapshots"), fixed(Handler::ListSnapshots));
         assert_eq!(

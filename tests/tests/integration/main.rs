@@ -15,3 +15,4 @@ mod pools;
 mod recovery;
 mod scripts;
 mod state;
+mod state_txn;
