@@ -16,3 +16,4 @@ mod recovery;
 mod scripts;
 mod state;
 mod state_txn;
+mod state_upkeep;
