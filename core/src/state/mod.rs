@@ -64,6 +64,7 @@ pub const RESERVED_KEYS: &[&str] = &[
     "openapi.json",
     "keys",
     "stats",
+    "metrics",
     "events",
     "cas",
     "txn",

@@ -11,6 +11,7 @@
 //! - [`answer`]: JSON answers and the state API's success envelope, written
 //!   in one piece.
 //! - [`document`]: documents served as they are (the OpenAPI documents).
+//! - [`metrics`]: the Prometheus text format, for the metrics routes.
 //! - [`redis`]: connecting, Redis errors told apart (connection, busy,
 //!   data, configuration), what a failed write's client can know (not
 //!   written, or unknown once sent), Lua scripts called by SHA-1, flat
@@ -24,6 +25,7 @@ pub mod body;
 pub mod document;
 pub mod error;
 pub mod host;
+pub mod metrics;
 pub mod redis;
 pub mod route;
 pub mod settings;

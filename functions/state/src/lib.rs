@@ -12,7 +12,8 @@
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
 //! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`txn`]
 //!   (transactions after etcd's Txn), [`listing`]
-//!   (keys by prefix, statistics), [`feed`] (the long-polled change feed),
+//!   (keys by prefix, statistics), [`metrics`] (Prometheus), [`feed`] (the
+//!   long-polled change feed),
 //!   [`snapshots`] (take, list, restore).
 //! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
 //!   operation.
@@ -32,6 +33,7 @@ pub mod auth;
 pub mod entries;
 pub mod feed;
 pub mod listing;
+pub mod metrics;
 pub mod openapi;
 pub mod request;
 pub mod router;

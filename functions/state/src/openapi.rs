@@ -172,10 +172,16 @@ mod tests {
             for (status, response) in operation(&doc, route)["responses"].as_object().unwrap() {
                 let response = resolve(&doc, response);
                 let what = format!("{} {} {status}", route.method, route.path);
+                // The metrics are Prometheus's text; every other answer JSON.
+                let content_type = match (route.handler, status.as_str()) {
+                    (Handler::Metrics, "200") => tombola_edge::metrics::CONTENT_TYPE,
+                    _ => "application/json",
+                };
                 assert!(
-                    response["content"]["application/json"]["schema"].is_object(),
+                    response["content"][content_type]["schema"].is_object(),
                     "{what}"
                 );
+                assert_eq!(response["content"].as_object().unwrap().len(), 1, "{what}");
                 if status == "503" {
                     assert_eq!(
                         response["headers"]["Retry-After"]["required"], true,

@@ -20,7 +20,7 @@ use tombola_edge::route::{self, Params, Route};
 
 use crate::auth::{Access, Tokens};
 use crate::store::Store;
-use crate::{entries, feed, listing, openapi, request, snapshots, txn};
+use crate::{entries, feed, listing, metrics, openapi, request, snapshots, txn};
 
 /// Where every route lives.
 pub const BASE: &str = "/api/v1/state/";
@@ -34,6 +34,8 @@ pub enum Handler {
     Keys,
     /// `GET stats`
     Stats,
+    /// `GET metrics`
+    Metrics,
     /// `GET events`
     Events,
     /// `POST cas`
@@ -61,6 +63,7 @@ impl Handler {
             Handler::OpenApi => Access::Public,
             Handler::Keys
             | Handler::Stats
+            | Handler::Metrics
             | Handler::Events
             | Handler::ListSnapshots
             | Handler::Get => Access::Read,
@@ -79,6 +82,7 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("GET", "/api/v1/state/openapi.json", Handler::OpenApi),
     Route::new("GET", "/api/v1/state/keys", Handler::Keys),
     Route::new("GET", "/api/v1/state/stats", Handler::Stats),
+    Route::new("GET", "/api/v1/state/metrics", Handler::Metrics),
     Route::new("GET", "/api/v1/state/events", Handler::Events),
     Route::new("POST", "/api/v1/state/cas", Handler::Cas),
     Route::new("POST", "/api/v1/state/txn", Handler::Txn),
@@ -133,6 +137,7 @@ async fn run(
         Handler::OpenApi => Ok(openapi::document()),
         Handler::Keys => listing::keys(&Store::open()?, query),
         Handler::Stats => listing::stats(&Store::open()?),
+        Handler::Metrics => metrics::metrics(&Store::open()?),
         Handler::Events => feed::events(&Store::open()?, query),
         Handler::Cas => {
             let (source, idempotency_key) = (source()?, idempotency_key()?);
@@ -187,6 +192,7 @@ mod tests {
         assert_eq!(handler("GET", "openapi.json"), fixed(Handler::OpenApi));
         assert_eq!(handler("GET", "keys"), fixed(Handler::Keys));
         assert_eq!(handler("GET", "stats"), fixed(Handler::Stats));
+        assert_eq!(handler("GET", "metrics"), fixed(Handler::Metrics));
         assert_eq!(handler("GET", "events"), fixed(Handler::Events));
         assert_eq!(handler("POST", "cas"), fixed(Handler::Cas));
         assert_eq!(handler("POST", "txn"), fixed(Handler::Txn));

@@ -26,6 +26,7 @@ scripts! {
     writing DELETE = "delete.lua";
     reading KEYS = "keys.lua";
     reading STATS = "stats.lua";
+    reading METRICS = "metrics.lua";
     reading EVENTS = "events.lua";
     reading READ = "read.lua";
     writing TXN = "txn.lua";

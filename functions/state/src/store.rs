@@ -16,6 +16,7 @@
 //! tombola:state:{s}:snaps        zset    the revisions of kept snapshots
 //! tombola:state:{s}:snapinfo     hash    revision -> "<created_at> <keys>"
 //! tombola:state:{s}:snapclock    string  when the timed snapshots' interval started (ms)
+//! tombola:state:{s}:counters     hash    what the metrics count: changes by type, ...
 //! tombola:state:{s}:e:<key>      hash    an entry: v value, m metadata, c create
 //!                                        revision, r modify revision, t updated
 //!                                        (ms), s source, x ttl (s); with a Redis
@@ -45,7 +46,7 @@ use crate::scripts::{self, Reply, Script};
 /// The prefix of every key.
 pub const PREFIX: &str = "tombola:state:{s}:";
 
-const FIXED: [&str; 11] = [
+const FIXED: [&str; 12] = [
     "rev",
     "index",
     "sizes",
@@ -57,6 +58,7 @@ const FIXED: [&str; 11] = [
     "snaps",
     "snapinfo",
     "snapclock",
+    "counters",
 ];
 
 /// How many revisions the feed keeps when `event_retention` is not set.
@@ -180,6 +182,25 @@ pub struct Stats {
     pub bytes: u64,
     /// Keys with metadata.
     pub metadata_keys: u64,
+}
+
+/// What the metrics report, read in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measured {
+    /// Keys, bytes, metadata keys and the revision.
+    pub stats: Stats,
+    /// Revisions the feed holds.
+    pub feed_len: u64,
+    /// The last revision dropped from the feed.
+    pub compacted: u64,
+    /// Snapshots kept.
+    pub snapshots: u64,
+    /// The newest snapshot, if any.
+    pub newest_snapshot: Option<SnapshotInfo>,
+    /// Redis's clock, ms since the epoch.
+    pub now: u64,
+    /// The scripts' counters, by name (`change:put`, `txn:success`, ...).
+    pub counters: Vec<(String, u64)>,
 }
 
 /// A read of the change feed.
@@ -503,6 +524,42 @@ impl Store {
             },
         )
         .map_err(StoreError::sent)
+    }
+
+    /// Reads what the metrics report.
+    pub fn metrics(&self) -> Result<Measured, StoreError> {
+        let (status, mut reply) = self.call(&scripts::METRICS, &[], None)?;
+        if status != "OK" {
+            return Err(reply.unexpected(&status));
+        }
+        let stats = Stats {
+            revision: reply.uint()?,
+            keys: reply.uint()?,
+            bytes: reply.uint()?,
+            metadata_keys: reply.uint()?,
+        };
+        let (feed_len, compacted, snapshots) = (reply.uint()?, reply.uint()?, reply.uint()?);
+        let newest = reply.text()?;
+        let newest_snapshot = match newest.as_str() {
+            "" => None,
+            info => Some(SnapshotInfo::parse(0, info).ok_or_else(|| {
+                StoreError::Data(format!("the newest snapshot is described as {info:?}"))
+            })?),
+        };
+        let now = reply.uint()?;
+        let mut counters = Vec::new();
+        while reply.remaining() > 0 {
+            counters.push((reply.text()?, reply.uint()?));
+        }
+        Ok(Measured {
+            stats,
+            feed_len,
+            compacted,
+            snapshots,
+            newest_snapshot,
+            now,
+            counters,
+        })
     }
 
     /// Reads up to `limit` revisions of the feed after revision `after`.

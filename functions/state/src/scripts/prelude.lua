@@ -16,6 +16,8 @@
 --  10 snapinfo   hash    revision -> '<created_at> <keys>'
 --  11 snapclock  string  when the timed snapshots' interval started (ms):
 --                        the newest snapshot's time, or the first write's
+--  12 counters   hash    counts the metrics report, kept by the scripts
+--                        that already run (count)
 -- ARGV: 1 entry key prefix, 2 events retained, 3 snapshot key prefix,
 -- 4 the record key of the request's Idempotency-Key or '' (none; in the
 -- same slot), 5 the request's fingerprint, 6 seconds to keep its record,
@@ -24,7 +26,7 @@
 -- arguments (from 10).
 local K_REV, K_INDEX, K_SIZES, K_TOTAL, K_META = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_TTL, K_EVENTS, K_COMPACTED, K_SNAPS, K_SNAPINFO = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local K_SNAPCLOCK = KEYS[11]
+local K_SNAPCLOCK, K_COUNTERS = KEYS[11], KEYS[12]
 local ENTRY_PREFIX, RETENTION, SNAP_PREFIX = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local RECORD_KEY, FINGERPRINT, RECORD_TTL = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local EXPIRE_GRACE = tonumber(ARGV[7])
@@ -35,6 +37,11 @@ local NOW
 do
   local t = redis.call('TIME')
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Counts one more of `what` for the metrics (metrics.lua reads them).
+local function count(what)
+  redis.call('HINCRBY', K_COUNTERS, what, 1)
 end
 
 local function entry_key(key)
@@ -51,6 +58,7 @@ end
 -- and the old value's length, a line each, then the old and the new
 -- value's stored JSON text back to back ('' for none).
 local function event(rev, key, kind, old, new, source)
+  count('change:' .. kind)
   old, new = old or '', new or ''
   return table.concat({'e1', rev, kind, NOW, key, source, #old, old .. new}, '\n')
 end
@@ -227,6 +235,7 @@ local function timed_snapshot()
     redis.call('SET', K_SNAPCLOCK, NOW)
   elseif NOW - tonumber(since) >= SNAPSHOT_INTERVAL * 1000 then
     snapshot()
+    count('snapshot:timed')
   end
 end
 
@@ -253,6 +262,7 @@ end
 if RECORD_KEY ~= '' then
   local record = redis.call('LRANGE', RECORD_KEY, 0, -1)
   if #record > 0 then
+    count('replayed')
     table.insert(record, 1, 'RECORDED')
     return record
   end

@@ -8,6 +8,7 @@ local key = ARGV[10]
 if ARGV[15] ~= '' then
   local current = tonumber(redis.call('HGET', entry_key(key), 'r') or '0')
   if current ~= tonumber(ARGV[15]) then
+    count('moved:cas')
     return {'CONFLICT', current}
   end
 end

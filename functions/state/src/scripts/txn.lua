@@ -13,6 +13,7 @@ local source, i = ARGV[10], 12
 for _ = 1, tonumber(ARGV[11]) do
   local current = tonumber(redis.call('HGET', entry_key(ARGV[i]), 'r') or '0')
   if current ~= tonumber(ARGV[i + 1]) then
+    count('moved:txn')
     return {'CONFLICT', ARGV[i]}
   end
   i = i + 2
@@ -48,5 +49,6 @@ while i <= #ARGV do
   end
 end
 commit(group)
+count(out[2] == '1' and 'txn:success' or 'txn:failure')
 out[3] = group.rev or revision()
 return answer(out)
