@@ -9,7 +9,7 @@
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
 //! - Routes: [`health`], [`pools`] (create, list, show), [`draws`],
 //!   [`operations`] (multi-draws: run, resume, roll back), [`admin`]
-//!   (restock, close, recover), [`audit`], [`log`].
+//!   (restock, close, recover), [`audit`], [`log`], [`metrics`].
 //! - [`commit`]: append once, replay, record; the one place that goes back
 //!   to Redis when the core says a tail is not enough.
 //! - [`store`] and [`scripts`]: moving the core's keys and formats to and
@@ -32,6 +32,7 @@ pub mod draws;
 pub mod errors;
 pub mod health;
 pub mod log;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod pools;

@@ -44,6 +44,8 @@ pub enum Handler {
     Audit,
     /// `GET /v1/pools/{pool}/log`
     Log,
+    /// `GET /v1/metrics`
+    Metrics,
 }
 
 impl Handler {
@@ -99,6 +101,7 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("POST", "/v1/pools/{pool}/recover", Handler::Recover),
     Route::new("GET", "/v1/pools/{pool}/audit", Handler::Audit),
     Route::new("GET", "/v1/pools/{pool}/log", Handler::Log),
+    Route::new("GET", "/v1/metrics", Handler::Metrics),
 ];
 
 /// Finds the route for a request and runs it.
@@ -114,6 +117,9 @@ async fn serve(
 ) -> Result<Response, ApiError> {
     if handler.admin() {
         auth::require_admin(&incoming)?;
+    }
+    if handler == Handler::Metrics {
+        crate::metrics::require_reader(&incoming)?;
     }
     let pool = || params.get("pool", PoolId::new);
     let operation = || params.get("operation", OperationId::new);
@@ -140,6 +146,7 @@ async fn serve(
         Handler::Recover => admin::recover(&pool()?),
         Handler::Audit => audit::run(&pool()?),
         Handler::Log => log::get(&pool()?, query),
+        Handler::Metrics => crate::metrics::get(),
     }
 }
 

@@ -15,5 +15,6 @@ mod pools;
 mod recovery;
 mod scripts;
 mod state;
+mod state_draw_metrics;
 mod state_txn;
 mod state_upkeep;
