@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+pub mod stream;
 pub mod txn;
 
 pub use txn::{Txn, TxnAnswer, TxnError};

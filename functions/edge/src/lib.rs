@@ -12,6 +12,8 @@
 //!   in one piece.
 //! - [`document`]: documents served as they are (the OpenAPI documents).
 //! - [`metrics`]: the Prometheus text format, for the metrics routes.
+//! - [`outparam`]: answers sent through the response outparam, whole or
+//!   streamed.
 //! - [`redis`]: connecting, Redis errors told apart (connection, busy,
 //!   data, configuration), what a failed write's client can know (not
 //!   written, or unknown once sent), Lua scripts called by SHA-1, flat
@@ -26,6 +28,7 @@ pub mod document;
 pub mod error;
 pub mod host;
 pub mod metrics;
+pub mod outparam;
 pub mod redis;
 pub mod route;
 pub mod settings;

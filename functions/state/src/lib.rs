@@ -13,7 +13,8 @@
 //! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`txn`]
 //!   (transactions after etcd's Txn), [`listing`]
 //!   (keys by prefix, statistics), [`metrics`] (Prometheus), [`feed`] (the
-//!   long-polled change feed),
+//!   long-polled change feed) and [`stream`] (the same, as Server-Sent
+//!   Events),
 //!   [`snapshots`] (take, list, restore).
 //! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
 //!   operation.
@@ -40,6 +41,7 @@ pub mod router;
 pub mod scripts;
 pub mod snapshots;
 pub mod store;
+pub mod stream;
 pub mod txn;
 pub mod writes;
 
@@ -48,7 +50,7 @@ pub mod writes;
 /// linker accepts, and native builds exist for the unit tests.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-async fn handle(request: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+async fn handle(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
     tombola_edge::host::init_tracing();
-    router::dispatch(request).await
+    router::dispatch(request, out).await
 }

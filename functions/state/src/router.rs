@@ -12,15 +12,16 @@
 //! [`tombola_core::state::RESERVED_PREFIXES`]), and a test holds this
 //! table to them.
 
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use tombola_core::state::StateKey;
+use tombola_core::state::stream::LAST_EVENT_ID_HEADER;
 use tombola_edge::error::{ApiError, Format};
 use tombola_edge::redis::StoreError;
 use tombola_edge::route::{self, Params, Route};
 
 use crate::auth::{Access, Tokens};
 use crate::store::Store;
-use crate::{entries, feed, listing, metrics, openapi, request, snapshots, txn};
+use crate::{entries, feed, listing, metrics, openapi, request, snapshots, stream, txn};
 
 /// Where every route lives.
 pub const BASE: &str = "/api/v1/state/";
@@ -98,9 +99,18 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("DELETE", "/api/v1/state/{key*}", Handler::Delete),
 ];
 
-/// Answers a request from [`ROUTES`], errors in the envelope.
-pub async fn dispatch(request: IncomingRequest) -> Response {
-    route::dispatch(request, ROUTES, Format::Envelope, run).await
+/// Answers a request from [`ROUTES`], errors in the envelope; the feed
+/// asked for as an event stream is streamed ([`stream`]).
+pub async fn dispatch(request: IncomingRequest, out: ResponseOutparam) {
+    let method = tombola_edge::host::method_name(&request.method());
+    let target = request.path_with_query().unwrap_or_default();
+    let (path, query) = route::split_target(&target);
+    let found = route::find(ROUTES, &method, path).map(|(r, _)| r.handler);
+    if found == Ok(Handler::Events) && stream::wanted(&request) {
+        return stream::serve(request, query, out).await;
+    }
+    let answer = route::dispatch(request, ROUTES, Format::Envelope, run).await;
+    tombola_edge::outparam::send_whole(out, answer).await;
 }
 
 /// Runs `handler` for a request: its token first, then its input, then
@@ -120,6 +130,7 @@ async fn run(
     let x_source = request::header(&incoming, "x-source");
     let source = || request::source(x_source.clone(), caller);
     let idempotency_values = request::headers(&incoming, "idempotency-key");
+    let last_event_id = request::header(&incoming, LAST_EVENT_ID_HEADER);
     let idempotency_key = || request::idempotency_key(&idempotency_values);
     // Input is validated before Redis is touched: bad input writes nothing
     // and is a 400 even when Redis is down.
@@ -138,7 +149,7 @@ async fn run(
         Handler::Keys => listing::keys(&Store::open()?, query),
         Handler::Stats => listing::stats(&Store::open()?),
         Handler::Metrics => metrics::metrics(&Store::open()?),
-        Handler::Events => feed::events(&Store::open()?, query),
+        Handler::Events => feed::events(&Store::open()?, query, last_event_id.as_deref()),
         Handler::Cas => {
             let (source, idempotency_key) = (source()?, idempotency_key()?);
             entries::cas(&write_store()?, &body, &source, idempotency_key)

@@ -16,5 +16,6 @@ mod recovery;
 mod scripts;
 mod state;
 mod state_draw_metrics;
+mod state_stream;
 mod state_txn;
 mod state_upkeep;
