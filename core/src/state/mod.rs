@@ -1740,10 +1740,13 @@ mod tests {
             Event::decode_revision(&stored).unwrap(),
             [put.clone(), delete.clone()]
         );
-        assert_eq!(Event::encode_revision(&[put.clone()]), put.encode());
+        assert_eq!(
+            Event::encode_revision(std::slice::from_ref(&put)),
+            put.encode()
+        );
         assert_eq!(
             Event::decode_revision(&put.encode()).unwrap(),
-            [put.clone()]
+            std::slice::from_ref(&put)
         );
 
         let later = Event {

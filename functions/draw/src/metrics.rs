@@ -45,6 +45,9 @@ pub struct PoolMetrics {
     pub request_records: u64,
 }
 
+/// A per-pool gauge: its name, its help, and its value of a pool.
+type Gauge = (&'static str, &'static str, fn(&PoolMetrics) -> u64);
+
 /// Units left of `state`'s limited items.
 pub fn remaining(state: &PoolState) -> u64 {
     state
@@ -61,7 +64,7 @@ pub fn render(pools: &[PoolMetrics]) -> Exposition {
     let mut page = Exposition::default();
     page.family("tombola_pools", Kind::Gauge, "Pools listed.")
         .sample(&[], pools.len() as f64);
-    let families: [(&str, &str, fn(&PoolMetrics) -> u64); 5] = [
+    let families: [Gauge; 5] = [
         (
             "tombola_pool_log_entries",
             "Entries in the pool's live log (archived segments not counted).",

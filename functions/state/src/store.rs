@@ -216,6 +216,9 @@ pub struct Feed {
     pub events: Vec<String>,
 }
 
+/// A compared key as read: its value (JSON text) and its version.
+pub type Compared = (String, u64);
+
 /// What a transaction's script did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ran {
@@ -461,7 +464,7 @@ impl Store {
         &self,
         keys: &[&StateKey],
         idempotency: Option<&Idempotency>,
-    ) -> Result<Applied<Vec<Option<(String, u64)>>>, StoreError> {
+    ) -> Result<Applied<Vec<Option<Compared>>>, StoreError> {
         let args: Vec<&[u8]> = keys.iter().map(|k| k.as_str().as_bytes()).collect();
         self.call_recorded(&scripts::READ, &args, idempotency, |status, reply| {
             if status != "OK" {
