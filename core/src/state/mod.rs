@@ -49,6 +49,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 pub mod stream;
+pub mod tracking;
 pub mod txn;
 
 pub use txn::{Txn, TxnAnswer, TxnError};

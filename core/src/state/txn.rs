@@ -296,8 +296,10 @@ fn op(value: &Value, at: &str, max_value_bytes: usize) -> Result<Op, TxnError> {
                 .ok_or_else(|| refuse(&field, "is required"))?;
             let value =
                 encode_value(value, max_value_bytes).map_err(|e| refuse(field, e.to_string()))?;
+            // `null` metadata is none, as a PUT reads it.
             let metadata = members
                 .get("metadata")
+                .filter(|m| !m.is_null())
                 .map(|m| Metadata::from_value(m.clone()))
                 .transpose()
                 .map_err(|e| refuse(format!("{at}.{}", e.field()), e.to_string()))?;
@@ -683,6 +685,18 @@ mod tests {
             }
         );
         assert_eq!(txn.branch(false), &txn.failure[..]);
+        let no_metadata = parse(json!({"success": [
+            {"op": "put", "key": "a", "value": 1, "metadata": null},
+        ]}))
+        .unwrap();
+        assert!(matches!(
+            &no_metadata.success[0],
+            Op::Put {
+                metadata: None,
+                ttl_secs: None,
+                ..
+            }
+        ));
         assert_eq!(txn.branch(true).len(), 3);
         assert_eq!(parse(json!({})).unwrap().compare, vec![]);
     }

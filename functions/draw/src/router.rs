@@ -106,7 +106,12 @@ pub const ROUTES: &[Route<Handler>] = &[
 
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    route::dispatch(request, ROUTES, Format::Problem, serve).await
+    let method = tombola_edge::host::method_name(&request.method());
+    let target = request.path_with_query().unwrap_or_default();
+    let path = route::split_target(&target).0;
+    let tracked = tombola_edge::tracking::begin(&request, &method, path);
+    let answer = route::dispatch(request, ROUTES, Format::Problem, serve).await;
+    tombola_edge::tracking::finish(tracked, answer)
 }
 
 async fn serve(

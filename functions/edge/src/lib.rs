@@ -20,6 +20,7 @@
 //!   replies read front to back.
 //! - [`token`]: bearer tokens, compared in constant time.
 //! - [`settings`]: Spin variables with their defaults.
+//! - [`tracking`]: request tracking and sessions (`track_requests`).
 //! - [`host`]: the clock, seeds, method names, tracing.
 
 pub mod answer;
@@ -33,3 +34,4 @@ pub mod redis;
 pub mod route;
 pub mod settings;
 pub mod token;
+pub mod tracking;

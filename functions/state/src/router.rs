@@ -99,8 +99,9 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("DELETE", "/api/v1/state/{key*}", Handler::Delete),
 ];
 
-/// Answers a request from [`ROUTES`], errors in the envelope; the feed
-/// asked for as an event stream is streamed ([`stream`]).
+/// Answers a request from [`ROUTES`], errors in the envelope, tracked
+/// when `track_requests` is on; the feed asked for as an event stream is
+/// streamed ([`stream`]).
 pub async fn dispatch(request: IncomingRequest, out: ResponseOutparam) {
     let method = tombola_edge::host::method_name(&request.method());
     let target = request.path_with_query().unwrap_or_default();
@@ -109,7 +110,9 @@ pub async fn dispatch(request: IncomingRequest, out: ResponseOutparam) {
     if found == Ok(Handler::Events) && stream::wanted(&request) {
         return stream::serve(request, query, out).await;
     }
+    let tracked = tombola_edge::tracking::begin(&request, &method, path);
     let answer = route::dispatch(request, ROUTES, Format::Envelope, run).await;
+    let answer = tombola_edge::tracking::finish(tracked, answer);
     tombola_edge::outparam::send_whole(out, answer).await;
 }
 

@@ -17,5 +17,6 @@ mod scripts;
 mod state;
 mod state_draw_metrics;
 mod state_stream;
+mod state_tracking;
 mod state_txn;
 mod state_upkeep;
