@@ -14,15 +14,15 @@
 //!     .sample(&[], 3.0);
 //! text.family("tombola_pool_stock", Kind::Gauge, "Remaining stock.")
 //!     .sample(&[("pool", "spring \"26\"")], 12.0);
-//! assert_eq!(
-//!     text.finish(),
-//!     "# HELP tombola_state_keys Live keys.\n\
-//!      # TYPE tombola_state_keys gauge\n\
-//!      tombola_state_keys 3\n\
-//!      # HELP tombola_pool_stock Remaining stock.\n\
-//!      # TYPE tombola_pool_stock gauge\n\
-//!      tombola_pool_stock{pool=\"spring \\\"26\\\"\"} 12\n"
-//! );
+//! let lines = [
+//!     "# HELP tombola_state_keys Live keys.",
+//!     "# TYPE tombola_state_keys gauge",
+//!     "tombola_state_keys 3",
+//!     "# HELP tombola_pool_stock Remaining stock.",
+//!     "# TYPE tombola_pool_stock gauge",
+//!     r#"tombola_pool_stock{pool="spring \"26\""} 12"#,
+//! ];
+//! assert_eq!(text.finish(), lines.map(|l| format!("{l}\n")).concat());
 //! ```
 
 use std::fmt::Write as _;
