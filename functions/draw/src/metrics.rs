@@ -105,12 +105,7 @@ pub fn render(pools: &[PoolMetrics]) -> Exposition {
 /// 401 without a bearer token, 403 with another one, 500 when
 /// `admin_token` is not set.
 pub fn require_reader(request: &IncomingRequest) -> Result<(), ApiError> {
-    let header = request
-        .headers()
-        .get("authorization")
-        .into_iter()
-        .next()
-        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    let header = token::authorization(request);
     if let (Some(given), Some(reader)) = (
         token::bearer(header.as_deref()),
         settings::secret("reader_token"),
