@@ -18,3 +18,8 @@ mod recovery;
 mod scripts;
 mod state;
 mod sync;
+mod state_draw_metrics;
+mod state_stream;
+mod state_tracking;
+mod state_txn;
+mod state_upkeep;
