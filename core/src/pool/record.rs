@@ -85,6 +85,9 @@ impl Fingerprint {
                 count: draw.count.get(),
                 all_or_nothing: draw.all_or_nothing,
             },
+            Entry::FairChunk(chunk) => Fingerprint::Chunk {
+                count: chunk.count.get(),
+            },
             Entry::Chunk(chunk) => Fingerprint::Chunk {
                 count: chunk.count.get(),
             },

@@ -76,10 +76,10 @@ pub enum DrawCommitted {
     RotationDue,
 }
 
-/// Appends a draw for `request` unless the request id was used: `entry`
-/// on a pool of rules 1, `fair` with the next nonce on a rules-2 pool, as
-/// the script decides in the same step as the append. Errors as
-/// [`commit`].
+/// Appends a draw or an operation's chunk for `request` unless the request
+/// id was used: `entry` (DRAW/1, CHUNK/1) on a pool of rules 1, `fair`
+/// (DRAW/2, CHUNK/2) with the next nonce on a rules-2 pool, as the script
+/// decides in the same step as the append. Errors as [`commit`].
 pub fn commit_draw(
     conn: &Connection,
     pool: &PoolId,
@@ -87,6 +87,7 @@ pub fn commit_draw(
     entry: &Entry,
     fair: &FairDrawLine,
     client_seed_given: bool,
+    save_with: Option<SaveWith<'_>>,
 ) -> Result<DrawCommitted, ApiError> {
     let fingerprint = fingerprint_of(entry)?;
     let rules_1 = entry.encode();
@@ -101,7 +102,7 @@ pub fn commit_draw(
         DrawAppended::NotFair => Ok(DrawCommitted::NotFair),
         DrawAppended::RotationDue => Ok(DrawCommitted::RotationDue),
         DrawAppended::Appended(appended) => {
-            let committed = settle(conn, pool, request, &fingerprint, appended, None)?;
+            let committed = settle(conn, pool, request, &fingerprint, appended, save_with)?;
             Ok(DrawCommitted::Committed(Box::new(committed)))
         }
     }

@@ -70,7 +70,6 @@ pub fn operation(error: OperationError) -> ApiError {
         OperationError::PoolClosed { state, .. } => {
             ApiError::conflict("pool-closed", detail).with("operation", &state)
         }
-        OperationError::NotFair { .. } => ApiError::conflict("operations-not-fair", detail),
         OperationError::NoSavedState { .. } => {
             ApiError::not_found("no-saved-state", "No saved state", detail)
         }

@@ -157,7 +157,7 @@ async fn serve(
         Handler::Log => log::get(&pool()?, query),
         Handler::Rotate => fairness::rotate(&pool()?, &body),
         Handler::Fairness => fairness::get(&pool()?),
-        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::new)?),
+        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::logged)?),
     }
 }
 
