@@ -138,7 +138,7 @@ pub fn committed_draw(
                 ));
             }
             DrawCommitted::RotationDue => {
-                fairness::rotate_seed(conn, pool)?;
+                fairness::rotate_seed(conn, pool, None)?;
             }
         }
     }

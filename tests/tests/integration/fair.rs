@@ -110,15 +110,37 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
 
     // The operator rotates: the second seed is revealed and a third
     // committed; a draw under the third stays unverifiable until revealed.
-    let rotation = app
-        .admin_post("/v1/pools/f/rotate", &json!({}))
+    app.admin_post("/v1/pools/f/rotate", &json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .assert_status(400);
+    let rotate = json!({"request_id": "rotate-1"});
+    let rotation = app.admin_post("/v1/pools/f/rotate", &rotate).await.unwrap();
     let rotation = answers.keep(rotation, 200);
     assert_eq!(rotation["revealed"]["server_seed"], second_secret.as_str());
     assert_eq!(
         rotation["revealed"]["commitment"],
         second_commitment.as_str()
+    );
+    assert_eq!(rotation["replay"], false);
+    let third_secret = secret(&app, "f").await;
+    // A retry is answered from its record and never rotates again.
+    let retried = app.admin_post("/v1/pools/f/rotate", &rotate).await.unwrap();
+    let retried = answers.keep(retried, 200);
+    assert_eq!(retried["replay"], true);
+    for field in ["seq", "revealed", "commitment", "request_id"] {
+        assert_eq!(retried[field], rotation[field], "{field}: {retried}");
+    }
+    assert_eq!(secret(&app, "f").await, third_secret, "rotated once");
+    // The id is spent for other requests.
+    let reused = app
+        .post_json("/v1/pools/f/draws", &json!({"request_id": "rotate-1"}))
+        .await
+        .unwrap();
+    reused.assert_status(409);
+    assert_eq!(
+        reused.json()["type"],
+        "https://tombola.dev/problems/request-id-reused"
     );
     draw(
         &app,
@@ -126,7 +148,6 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
         json!({"request_id": "r5", "client_seed": "late"}),
     )
     .await;
-    let third_secret = secret(&app, "f").await;
 
     let listing = answers.keep(app.get("/v1/pools/f/fairness").await.unwrap(), 200);
     let seeds = listing["seeds"].as_array().unwrap();
@@ -293,7 +314,7 @@ async fn a_rules_2_multi_draw_resumes_rolls_back_and_is_verified() {
     // Revealed, every draw and chunk recomputes; a chunk's proof is under
     // its request id.
     let rotation = app
-        .admin_post("/v1/pools/f/rotate", &json!({}))
+        .admin_post("/v1/pools/f/rotate", &json!({"request_id": "rotate-1"}))
         .await
         .unwrap();
     answers.keep(rotation, 200);
@@ -366,7 +387,7 @@ async fn what_each_rules_version_refuses() {
         refused.json()["type"],
         "https://tombola.dev/problems/pool-not-fair"
     );
-    app.admin_post("/v1/pools/p/rotate", &json!({}))
+    app.admin_post("/v1/pools/p/rotate", &json!({"request_id": "rotate-1"}))
         .await
         .unwrap()
         .assert_status(409);
