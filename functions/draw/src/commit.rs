@@ -28,8 +28,8 @@ pub struct Committed {
     pub outcome: Outcome,
     /// Whether an earlier request with the same id appended it.
     pub replay: bool,
-    /// A rules-2 draw's client seed, nonce and commitment, when this
-    /// request replayed it.
+    /// A rules-2 draw's client seed, nonce and commitment, also when the
+    /// answer comes from the request's record.
     pub receipt: Option<Receipt>,
 }
 
@@ -148,26 +148,21 @@ fn settle(
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "request id seen before");
     }
     if let Some(outcome) = record.outcome {
+        // A rules-2 pool (its tail holds the seed in force): the retry
+        // carries the receipt the first answer did, from the entry.
+        let receipt = match tail.secret {
+            Some(_) => provable::receipt(&containing(conn, pool, &tail, record.seq)?, record.seq),
+            None => None,
+        };
         return Ok(Committed {
             seq: record.seq,
             outcome,
             replay: true,
-            receipt: None,
+            receipt,
         });
     }
 
-    let computed = match history::for_entry(pool, &tail, record.seq)
-        .map_err(errors::unrecoverable)?
-    {
-        FromTail::Computed(computed) => *computed,
-        FromTail::NeedHistory { skipped } => {
-            let history =
-                store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
-            tracing::warn!(pool = %pool, seq = record.seq, skipped = ?skipped, "the tail is not enough; replaying the history");
-            history::containing(pool, &history, record.seq, skipped)
-                .map_err(errors::unrecoverable)?
-        }
-    };
+    let computed = containing(conn, pool, &tail, record.seq)?;
     let outcome = computed.outcome(record.seq).cloned().ok_or_else(|| {
         errors::unrecoverable(history::Unrecoverable {
             position: format!("log entry {}", record.seq),
@@ -202,6 +197,27 @@ fn settle(
         tracing::info!(pool = %pool, seq, "snapshot written");
     }
     Ok(committed)
+}
+
+// The replay that holds the entry at `seq`: from the tail, or the history
+// when the core says the tail is not enough.
+fn containing(
+    conn: &Connection,
+    pool: &PoolId,
+    tail: &Tail,
+    seq: u64,
+) -> Result<Computed, ApiError> {
+    Ok(
+        match history::for_entry(pool, tail, seq).map_err(errors::unrecoverable)? {
+            FromTail::Computed(computed) => *computed,
+            FromTail::NeedHistory { skipped } => {
+                let history =
+                    store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+                tracing::warn!(pool = %pool, seq, skipped = ?skipped, "the tail is not enough; replaying the history");
+                history::containing(pool, &history, seq, skipped).map_err(errors::unrecoverable)?
+            }
+        },
+    )
 }
 
 /// The pool's state now, computed from a tail (and the history when the

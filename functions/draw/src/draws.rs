@@ -56,8 +56,7 @@ pub struct DrawResponse {
     /// Whether this answers a retry of an earlier request.
     pub replay: bool,
     /// Rules 2: what the draw's randomness was made of (absent for other
-    /// rules, and for a retry answered from its record: the proof route
-    /// has it).
+    /// rules); a retry carries the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fairness: Option<ReceiptView>,
 }

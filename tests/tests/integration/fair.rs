@@ -87,6 +87,21 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
     )
     .await;
 
+    // Retries are answered from their records with the same receipt,
+    // whatever client seed they name.
+    for (first, retry) in [
+        (
+            &mine,
+            json!({"request_id": "r1", "count": 2, "client_seed": "other"}),
+        ),
+        (&picked, json!({"request_id": "r2"})),
+    ] {
+        let again = draw(&app, &mut answers, retry).await;
+        assert_eq!(again["replay"], true, "{again}");
+        assert_eq!(again["fairness"], first["fairness"], "{again}");
+        assert_eq!(again["drawn"], first["drawn"]);
+    }
+
     // The pool shows the commitment and nonce, never the seed.
     let shown = answers.keep(app.get("/v1/pools/f").await.unwrap(), 200);
     assert_eq!(shown["fairness"]["nonce"], 3);
@@ -132,6 +147,10 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
         assert_eq!(retried[field], rotation[field], "{field}: {retried}");
     }
     assert_eq!(secret(&app, "f").await, third_secret, "rotated once");
+    // Retried after its seed was revealed, a draw still names the
+    // commitment it drew under.
+    let again = draw(&app, &mut answers, json!({"request_id": "r1", "count": 2})).await;
+    assert_eq!(again["fairness"], mine["fairness"], "{again}");
     // The id is spent for other requests.
     let reused = app
         .post_json("/v1/pools/f/draws", &json!({"request_id": "rotate-1"}))
