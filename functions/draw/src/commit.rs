@@ -133,14 +133,7 @@ fn settle(
         Appended::Duplicate(record, tail) => (record, tail, false),
     };
     if !record.answers(fingerprint) {
-        return Err(ApiError::conflict(
-            "request-id-reused",
-            format!(
-                "request id {request} was used for another request (entry {}); use a new id",
-                record.seq
-            ),
-        )
-        .with("seq", record.seq));
+        return Err(errors::request_id_reused(request, record.seq));
     }
     if fresh {
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "entry appended");

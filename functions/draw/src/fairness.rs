@@ -130,14 +130,7 @@ fn recorded_rotation(
     record: &Record,
 ) -> Result<Response, ApiError> {
     if !record.answers(&Fingerprint::Rotate) {
-        return Err(ApiError::conflict(
-            "request-id-reused",
-            format!(
-                "request id {request} was used for another request (entry {}); use a new id",
-                record.seq
-            ),
-        )
-        .with("seq", record.seq));
+        return Err(errors::request_id_reused(request, record.seq));
     }
     let history = store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
     let computed = history::oldest(pool, &history).map_err(errors::unrecoverable)?;
