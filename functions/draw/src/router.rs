@@ -168,7 +168,7 @@ async fn serve(
         Handler::Log => log::get(&pool()?, query),
         Handler::Rotate => fairness::rotate(&pool()?, &body),
         Handler::Fairness => fairness::get(&pool()?),
-        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::new)?),
+        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::logged)?),
         Handler::Metrics => crate::metrics::get(),
     }
 }
