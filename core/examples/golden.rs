@@ -133,6 +133,24 @@ fn fair_cases() -> Vec<(&'static str, Vec<ServerSeed>, Vec<String>)> {
                 "DRAW/2 r-3 1 w 0 partial".into(),
             ],
         ),
+        (
+            "rules 2, chunks: nonces shared with draws, a reused one, a rollback, a CHUNK/1, a rotation",
+            vec![two.clone(), one.clone()],
+            vec![
+                "CREATE/1 fairc 2 stock 32 FairC gold:1:2 silver:2:4 none:5:*".into(),
+                format!("COMMIT/1 {} 0", c(&two)),
+                "DRAW/2 r-1 2 lucky-7 0 partial".into(),
+                "CHUNK/2 op-1 0 3 lucky-7 1 1000 3601000".into(),
+                "CHUNK/2 op-1 1 3 lucky-7 1 1001 3601001".into(),
+                "CHUNK/2 op-1 1 3 other 2 1001 3601001".into(),
+                "RETURN/2 op-1 2000 3602000".into(),
+                "CHUNK/2 op-1 2 3 lucky-7 3 2001 3602001".into(),
+                "DRAW/2 r-2 2 lucky-7 4 partial".into(),
+                "CHUNK/1 op-2 0 1 0000000000000001 3000 3603000".into(),
+                format!("ROTATE/1 {} {}", two.reveal(), c(&one)),
+                "CHUNK/2 op-3 0 2 w 0 4000 3604000".into(),
+            ],
+        ),
     ]
 }
 

@@ -99,7 +99,7 @@ fn golden_logs_replay_to_the_recorded_outcomes() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
 fn golden_rules_2_logs_replay_to_the_recorded_outcomes() {
     let cases = vectors().fair_cases;
-    assert_eq!(cases.len(), 2, "every case is checked");
+    assert_eq!(cases.len(), 3, "every case is checked");
     for fair in cases {
         let case = &fair.case;
         let replayed = replay_tail_with(None, &case.log, fair.keys())

@@ -1,4 +1,5 @@
-//! Rules 2 in the log: the grammar of COMMIT/1, ROTATE/1 and DRAW/2, what
+//! Rules 2 in the log: the grammar of COMMIT/1, ROTATE/1, DRAW/2 and
+//! CHUNK/2, what
 //! `apply` settles by the order of the log, and the format 3 snapshot.
 
 use tombola_core::pool::snapshot::FORMAT_VERSION_FAIR;
@@ -23,6 +24,8 @@ fn every_rules_2_line_round_trips() {
         provable::rotate_entry(&seed(1), &seed(2)).encode(),
         "DRAW/2 r-1 1 lucky-7 0 partial".to_string(),
         "DRAW/2 op-1#3 1000 A.b_c-9 18446744073709551615 all".to_string(),
+        "CHUNK/2 op-1 0 1 c 0 0 0".to_string(),
+        "CHUNK/2 op-1 4294967295 1000 A.b_c-9 18446744073709551615 1000 3601000".to_string(),
     ];
     for line in lines {
         let entry = Entry::decode(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -88,6 +91,96 @@ fn invalid_rules_2_lines_name_the_field_and_offset() {
     assert_eq!(
         decode_error("ROTATE/2 x").reason,
         CodecReason::UnsupportedVersion(2)
+    );
+    let error = decode_error("CHUNK/2 op-1 0 1 lucky:7 0 0 0");
+    assert_eq!(error.offset, 17);
+    assert!(
+        matches!(
+            error.reason,
+            CodecReason::Invalid {
+                field: Field::ClientSeed,
+                problem: FieldProblem::Id(_)
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        decode_error("CHUNK/2 op-1 0 1 c 00 0 0"),
+        invalid(19, Field::Nonce, FieldProblem::LeadingZero)
+    );
+    assert_eq!(
+        decode_error("CHUNK/2 op-1 0 1001 c 0 0 0"),
+        invalid(
+            15,
+            Field::Count,
+            FieldProblem::OutOfRange { min: 1, max: 1000 }
+        )
+    );
+    assert_eq!(
+        decode_error("CHUNK/2 op-1 0 1 c 0 0"),
+        CodecError {
+            offset: 22,
+            reason: CodecReason::Missing(Field::Until)
+        }
+    );
+    assert_eq!(
+        decode_error("CHUNK/3 x").reason,
+        CodecReason::UnsupportedVersion(3)
+    );
+}
+
+#[test]
+fn chunks_share_the_draws_nonces_and_roll_back_what_they_drew() {
+    let chunk = |index, nonce| format!("CHUNK/2 op-1 {index} 2 c {nonce} 10 1000");
+    let lines = [
+        CREATE.to_string(),
+        provable::commit_entry(&seed(1), 4).encode(),
+        "DRAW/2 r-1 1 c 0 partial".into(),
+        chunk(0, 1),
+        chunk(1, 1),
+        chunk(1, 3),
+        chunk(1, 2),
+        "RETURN/2 op-1 20 1000".into(),
+        chunk(2, 3),
+        chunk(3, 4),
+    ];
+    let (ledger, outcomes) = ledger(&lines, Keyring::of([seed(1)]));
+    let reasons: Vec<Option<FailReason>> = outcomes[3..7].iter().map(failed).collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(FailReason::NonceOutOfOrder),
+            Some(FailReason::NonceOutOfOrder),
+            None
+        ]
+    );
+    let drawn = |outcome: &Outcome| match outcome {
+        Outcome::Draw { drawn, .. } => drawn.len() as u64,
+        other => panic!("not a draw: {other:?}"),
+    };
+    assert_eq!(
+        outcomes[7],
+        Outcome::Return {
+            returned: drawn(&outcomes[3]) + drawn(&outcomes[6]),
+            ignored: Vec::new()
+        }
+    );
+    // A chunk after the rollback draws nothing but spends its nonce, as
+    // the script that appended it did; the next is past the rotation.
+    assert_eq!(failed(&outcomes[8]), Some(FailReason::RolledBack));
+    assert_eq!(failed(&outcomes[9]), Some(FailReason::RotationDue));
+    let state = ledger.state().expect("the pool exists");
+    assert_eq!(state.fairness().map(|f| f.nonce()), Some(4));
+    let Outcome::Draw { drawn: first, .. } = &outcomes[2] else {
+        panic!("a draw");
+    };
+    let kept = first.iter().filter(|item| item.as_str() == "a").count() as u64;
+    let a = state.stocks().find(|(item, _)| item.as_str() == "a");
+    assert_eq!(
+        a.map(|(_, stock)| stock),
+        Some(tombola_core::pool::Stock::Limited(5 - kept)),
+        "only the draw's units stay drawn"
     );
 }
 
@@ -173,6 +266,7 @@ fn rules_1_pools_refuse_rules_2_entries_and_back() {
         provable::commit_entry(&seed(1), 0).encode(),
         provable::rotate_entry(&seed(1), &seed(2)).encode(),
         "DRAW/2 r-1 1 c 0 partial".into(),
+        "CHUNK/2 op-1 0 1 c 0 0 0".into(),
     ];
     let (_, outcomes) = ledger(&lines, Keyring::of([seed(1)]));
     let not_fair = Outcome::Ignored {
@@ -180,6 +274,7 @@ fn rules_1_pools_refuse_rules_2_entries_and_back() {
     };
     assert_eq!(outcomes[1..3], [not_fair.clone(), not_fair]);
     assert_eq!(failed(&outcomes[3]), Some(FailReason::RulesMismatch));
+    assert_eq!(failed(&outcomes[4]), Some(FailReason::RulesMismatch));
 }
 
 #[test]

@@ -6,7 +6,8 @@
 
 use tombola_core::pool::proof::{ExportedEntry, LogExport, Proof, Verdict};
 use tombola_core::pool::{
-    ClientSeed, Entry, Keyring, Ledger, Outcome, PoolId, RequestId, ServerSeed, provable,
+    ClientSeed, Entry, Keyring, Ledger, OperationId, Outcome, PoolId, RequestId, ServerSeed,
+    provable, rollback_entry,
 };
 use tombola_verify::{Kind, report, verify};
 
@@ -200,4 +201,75 @@ fn the_command_names_the_entry_and_fails() {
         .expect("runs");
     assert_eq!(usage.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).expect("cleaned up");
+}
+
+fn chunk(operation: &str, index: u32, client_seed: &str, nonce: u64) -> Entry {
+    provable::fair_chunk_entry(
+        &OperationId::new(operation).expect("valid id"),
+        index,
+        10,
+        ClientSeed::new(client_seed).expect("valid client seed"),
+        nonce,
+        1_000,
+        3_601_000,
+    )
+    .expect("valid count")
+}
+
+// A multi-draw between draws: its chunks take the next nonces, its
+// rollback gives back what they drew, and a chunk under the next seed.
+fn with_chunks() -> Vec<Entry> {
+    vec![
+        Entry::decode(CREATE).expect("valid create"),
+        provable::commit_entry(&seed(1), 0),
+        draw("r-1", "lucky-7", 0),
+        chunk("op-1", 0, "lucky-7", 1),
+        chunk("op-1", 1, "server-picked", 2),
+        rollback_entry(
+            &OperationId::new("op-1").expect("valid id"),
+            2_000,
+            3_602_000,
+        ),
+        draw("r-2", "lucky-7", 3),
+        provable::rotate_entry(&seed(1), &seed(2)),
+        chunk("op-2", 0, "lucky-7", 0),
+    ]
+}
+
+#[test]
+fn chunks_verify_and_a_changed_chunk_is_named() {
+    let entries = with_chunks();
+    let (export, before) = served(&entries);
+    let verdict = verify_export(&export);
+    assert!(verdict.is_clean(), "{}", report(&verdict));
+    assert_eq!((verdict.verified, verdict.pending), (4, 1));
+    assert!(matches!(
+        export.entries[5].outcome,
+        Some(Outcome::Return { returned: 20, .. })
+    ));
+
+    let mut changed = export.clone();
+    changed.entries[4].line = chunk("op-1", 1, "other-seed", 2).encode();
+    let verdict = verify_export(&changed);
+    assert_eq!(seqs(&verdict)[0], 5, "{}", report(&verdict));
+
+    let mut reordered = export.clone();
+    reordered.entries[3].line = chunk("op-1", 0, "lucky-7", 2).encode();
+    let verdict = verify_export(&reordered);
+    assert_eq!(seqs(&verdict)[0], 4, "{}", report(&verdict));
+    assert!(verdict.findings[0].problem.contains("nonce 2"));
+
+    // The proof of one chunk, from the state it drew from.
+    let outcome = export.entries[4].outcome.clone().expect("a chunk");
+    let snapshot = before[4].snapshot().expect("the pool exists");
+    let proof = Proof::new(snapshot, 5, &entries[4], outcome, Some(&seed(1))).expect("rules 2");
+    let verdict = verify_proof(&proof);
+    assert!(
+        verdict.is_clean() && verdict.verified == 1,
+        "{}",
+        report(&verdict)
+    );
+    let mut tampered = proof.clone();
+    tampered.line = chunk("op-1", 1, "server-picked", 3).encode();
+    assert_eq!(seqs(&verify_proof(&tampered)), vec![5]);
 }

@@ -20,7 +20,7 @@ const END: &str = "<!-- cargo xtask bench: end -->";
 /// Installs wrk from Debian's packages when it is missing (the bench's
 /// load generator, which its tests drive too).
 pub fn ensure_wrk() -> Result<()> {
-    test::ensure_debian_package("wrk", "wrk", WRK_HINT)
+    test::ensure_packages(&["wrk"], &["wrk"], WRK_HINT)
 }
 
 /// Runs every benchmark and writes the HTTP report into `BENCHMARKS.md`.

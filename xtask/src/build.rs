@@ -13,6 +13,7 @@ pub const COMPONENTS: &[&str] = &[
     "tombola-state",
     "tombola-backoffice",
     "tombola-lottery",
+    "tombola-console",
 ];
 
 /// Adds the components' wasm target through rustup when it is missing.

@@ -29,6 +29,7 @@ const DOCUMENTS: &[&str] = &[
     "/v1/openapi.json",
     "/api/v1/state/openapi.json",
     "/v1/lottery/openapi.json",
+    "/console/openapi.json",
 ];
 
 /// The store app's document.

@@ -12,13 +12,26 @@ use crate::{cargo, on_path, run};
 /// Installs `redis-server` from the distribution's packages when it is
 /// missing and apt-get can be used without a password.
 pub fn ensure_redis_server() -> Result<()> {
-    ensure_debian_package("redis-server", "redis-server", INSTALL_HINT)
+    ensure_packages(&["redis-server"], &["redis-server"], INSTALL_HINT)
 }
 
-/// Installs Debian's `package` when `program` is not on PATH and apt-get
-/// can be used without a password; fails with `hint` otherwise.
-pub fn ensure_debian_package(program: &str, package: &str, hint: &str) -> Result<()> {
-    if on_path(program) {
+/// What to do when the browser suite's Chromium cannot be installed.
+const CHROMIUM_HINT: &str = "the browser suite needs Chromium and its WebDriver: install them with `sudo apt-get install chromium chromium-driver`";
+
+/// Installs Debian's `chromium` and `chromium-driver` (the browser suite's
+/// headless browser and its WebDriver) when either is missing.
+pub fn ensure_chromium() -> Result<()> {
+    ensure_packages(
+        &["chromium", "chromedriver"],
+        &["chromium", "chromium-driver"],
+        CHROMIUM_HINT,
+    )
+}
+
+/// Installs `packages` with apt-get unless every one of `commands` is on
+/// PATH; `hint` says what to do when that cannot be done here.
+pub fn ensure_packages(commands: &[&str], packages: &[&str], hint: &str) -> Result<()> {
+    if commands.iter().all(|c| on_path(c)) {
         return Ok(());
     }
     if !on_path("apt-get") {
@@ -31,18 +44,23 @@ pub fn ensure_debian_package(program: &str, package: &str, hint: &str) -> Result
     } else {
         bail!("{hint}");
     };
-    eprintln!("{program} is missing: installing {package} from Debian's packages");
-    for args in [
-        &["apt-get", "update", "-qq"][..],
-        &["apt-get", "install", "-y", "-qq", package][..],
-    ] {
+    eprintln!(
+        "{} missing: installing {} from Debian's packages",
+        commands.join(" or "),
+        packages.join(" ")
+    );
+    let install: Vec<&str> = ["apt-get", "install", "-y", "-qq"]
+        .into_iter()
+        .chain(packages.iter().copied())
+        .collect();
+    for args in [&["apt-get", "update", "-qq"][..], &install[..]] {
         let argv: Vec<&str> = sudo.iter().chain(args).copied().collect();
         let mut cmd = Command::new(argv[0]);
         cmd.args(&argv[1..])
             .env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut cmd)?;
     }
-    if !on_path(program) {
+    if !commands.iter().all(|c| on_path(c)) {
         bail!("{hint}");
     }
     Ok(())
@@ -196,6 +214,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
     build::ensure_target()?;
     ensure_redis_server()?;
     crate::bench::ensure_wrk()?;
+    ensure_chromium()?;
 
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([

@@ -151,10 +151,10 @@ pub fn prepare(pool: &PoolId, history: &History) -> Result<Prepared, Unrecoverab
         {
             requests.push(request);
         }
-        if let Entry::Chunk(chunk) = entry
-            && operations.insert(chunk.operation_id.clone())
+        if let Some(operation) = entry.chunk_operation()
+            && operations.insert(operation.clone())
         {
-            let rollback = RequestId::rollback(&chunk.operation_id);
+            let rollback = RequestId::rollback(operation);
             if seen.insert(rollback.clone()) {
                 requests.push(rollback);
             }
@@ -446,8 +446,9 @@ impl Books {
     fn post_entry(&mut self, seq: u64, entry: &Entry, outcome: &Outcome) {
         match (entry, outcome) {
             (Entry::Create(_), Outcome::Create) => {}
-            (Entry::Chunk(chunk), Outcome::Draw { drawn, .. }) => {
-                self.take(seq, Some(chunk.operation_id.as_str()), drawn);
+            (Entry::Chunk(_) | Entry::FairChunk(_), Outcome::Draw { drawn, .. }) => {
+                let operation = entry.chunk_operation().map(OperationId::as_str);
+                self.take(seq, operation, drawn);
             }
             (_, Outcome::Draw { drawn, .. }) => self.take(seq, None, drawn),
             (Entry::Rollback(rollback), Outcome::Return { returned, .. }) => {

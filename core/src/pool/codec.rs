@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::pool::config::{ConfigError, ConfigField, Mode, Stock, ValidConfig};
 use crate::pool::entry::{
-    Chunk, Commit, Draw, DrawCount, Entry, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock, Return,
-    Rollback, Rotate,
+    Chunk, Commit, Draw, DrawCount, Entry, FairChunk, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock,
+    Return, Rollback, Rotate,
 };
 use crate::pool::fair::{Commitment, ServerSeed};
 use crate::pool::id::{ClientSeed, IdError, ItemId, OperationId, RequestId};
@@ -290,6 +290,15 @@ impl Entry {
                 revealed: rotate.revealed.clone(),
                 next: rotate.next,
             },
+            Entry::FairChunk(chunk) => Line::FairChunk {
+                operation_id: chunk.operation_id.as_str(),
+                index: chunk.index,
+                count: chunk.count,
+                client_seed: chunk.client_seed.as_str(),
+                nonce: chunk.nonce,
+                at: chunk.at,
+                until: chunk.until,
+            },
         }
     }
 }
@@ -347,6 +356,15 @@ pub(crate) enum Line<'a> {
         revealed: ServerSeed,
         next: Commitment,
     },
+    FairChunk {
+        operation_id: &'a str,
+        index: u32,
+        count: DrawCount,
+        client_seed: &'a str,
+        nonce: u64,
+        at: u64,
+        until: u64,
+    },
 }
 
 impl<'a> Line<'a> {
@@ -371,6 +389,7 @@ impl<'a> Line<'a> {
             "ROTATE/1" => decode_rotate(&mut fields)?,
             "DRAW" => decode_given_draw(&mut fields)?,
             "CHUNK/1" => decode_chunk(&mut fields)?,
+            "CHUNK/2" => decode_fair_chunk(&mut fields)?,
             "RETURN/2" => decode_rollback(&mut fields)?,
             "RETURN/1" => decode_return(&mut fields)?,
             "RESTOCK/1" => decode_restock(&mut fields)?,
@@ -466,6 +485,23 @@ impl<'a> Line<'a> {
                 rotate_every,
             }),
             Line::Rotate { revealed, next } => Entry::Rotate(Rotate { revealed, next }),
+            Line::FairChunk {
+                operation_id,
+                index,
+                count,
+                client_seed,
+                nonce,
+                at,
+                until,
+            } => Entry::FairChunk(FairChunk {
+                operation_id: OperationId::checked(operation_id),
+                index,
+                count,
+                client_seed: ClientSeed::checked(client_seed),
+                nonce,
+                at,
+                until,
+            }),
         }
     }
 }
@@ -567,6 +603,17 @@ impl fmt::Display for Entry {
             Entry::Rotate(rotate) => {
                 write!(f, "ROTATE/1 {} {}", rotate.revealed.reveal(), rotate.next)
             }
+            Entry::FairChunk(chunk) => write!(
+                f,
+                "CHUNK/2 {} {} {} {} {} {} {}",
+                chunk.operation_id,
+                chunk.index,
+                chunk.count.get(),
+                chunk.client_seed,
+                chunk.nonce,
+                chunk.at,
+                chunk.until
+            ),
         }
     }
 }
@@ -897,6 +944,31 @@ fn decode_chunk<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     })
 }
 
+fn client_seed_field<'a>(fields: &mut Fields<'a>) -> Result<&'a str, CodecError> {
+    let (at, client_seed) = fields.expect(Field::ClientSeed)?;
+    id_field(at, client_seed, Field::ClientSeed, ClientSeed::check)
+}
+
+fn decode_fair_chunk<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
+    let operation_id = operation_field(fields)?;
+    // Within u32 by the bound.
+    let index = number_field(fields, Field::Index, u64::from(u32::MAX))? as u32;
+    let count = draw_count(fields)?;
+    let client_seed = client_seed_field(fields)?;
+    let nonce = number_field(fields, Field::Nonce, u64::MAX)?;
+    let at = number_field(fields, Field::At, u64::MAX)?;
+    let until = number_field(fields, Field::Until, u64::MAX)?;
+    Ok(Line::FairChunk {
+        operation_id,
+        index,
+        count,
+        client_seed,
+        nonce,
+        at,
+        until,
+    })
+}
+
 fn decode_rollback<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError> {
     let operation_id = operation_field(fields)?;
     let at = number_field(fields, Field::At, u64::MAX)?;
@@ -940,8 +1012,7 @@ fn decode_fair_draw<'a>(fields: &mut Fields<'a>) -> Result<Line<'a>, CodecError>
     let (at, request) = fields.expect(Field::RequestId)?;
     let request_id = id_field(at, request, Field::RequestId, RequestId::check_logged)?;
     let count = draw_count(fields)?;
-    let (at, client_seed) = fields.expect(Field::ClientSeed)?;
-    let client_seed = id_field(at, client_seed, Field::ClientSeed, ClientSeed::check)?;
+    let client_seed = client_seed_field(fields)?;
     let nonce = number_field(fields, Field::Nonce, u64::MAX)?;
     let all_or_nothing = fill_field(fields)?;
     Ok(Line::FairDraw {

@@ -118,6 +118,36 @@ impl Chunk {
     }
 }
 
+/// A CHUNK entry of a rules-2 pool: one chunk of a multi-draw operation,
+/// whose stream is made of a client seed and a nonce as a
+/// [`FairDraw`]'s; the nonce follows the same order as the pool's draws.
+/// What it draws is held for the operation as a [`Chunk`]'s is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FairChunk {
+    /// The operation.
+    pub operation_id: OperationId,
+    /// The chunk's index in the operation, from 0.
+    pub index: u32,
+    /// How many draws.
+    pub count: DrawCount,
+    /// The player's client seed, or the one the server picked.
+    pub client_seed: ClientSeed,
+    /// The chunk's number under the current server seed, shared with the
+    /// pool's draws.
+    pub nonce: u64,
+    /// When the chunk was appended (milliseconds since the Unix epoch).
+    pub at: u64,
+    /// Until when the operation can be rolled back, in the same clock.
+    pub until: u64,
+}
+
+impl FairChunk {
+    /// The chunk's request id, `<operation>#<index>`.
+    pub fn request_id(&self) -> RequestId {
+        RequestId::chunk(&self.operation_id, self.index)
+    }
+}
+
 /// A RETURN entry of the first format: gives back the units it lists, as a
 /// saved DrawState listed them. Logs keep their meaning, so these still
 /// replay; new rollbacks are [`Rollback`] entries.
@@ -172,7 +202,7 @@ pub struct GivenDraw {
 ///
 /// ```text
 /// entry      = create / draw / chunk / rollback / return / restock / close
-///              / given-draw / fair-draw / commit / rotate
+///              / given-draw / fair-draw / fair-chunk / commit / rotate
 ///
 /// create     = "CREATE/1" SP pool-id SP rules SP mode SP every SP name 1*(SP item)
 /// item       = item-id ":" weight ":" stock
@@ -181,6 +211,8 @@ pub struct GivenDraw {
 /// commit     = "COMMIT/1" SP digest SP rotate-every
 /// rotate     = "ROTATE/1" SP secret SP digest
 /// chunk      = "CHUNK/1" SP operation-id SP index SP count SP seed SP at SP until
+/// fair-chunk = "CHUNK/2" SP operation-id SP index SP count SP client-seed SP nonce
+///              SP at SP until
 /// rollback   = "RETURN/2" SP operation-id SP at SP until
 /// return     = "RETURN/1" SP operation-id *(SP item-id ":" quantity)
 /// restock    = "RESTOCK/1" SP item-id SP quantity
@@ -255,6 +287,8 @@ pub enum Entry {
     Commit(Commit),
     /// Reveals a rules-2 pool's server seed and commits the next.
     Rotate(Rotate),
+    /// One chunk of a multi-draw operation on a rules-2 pool.
+    FairChunk(FairChunk),
 }
 
 impl Entry {
@@ -277,6 +311,7 @@ impl Entry {
             Entry::FairDraw(draw) => Some(draw.request_id.clone()),
             Entry::GivenDraw(draw) => Some(draw.request_id.clone()),
             Entry::Chunk(chunk) => Some(chunk.request_id()),
+            Entry::FairChunk(chunk) => Some(chunk.request_id()),
             Entry::Rollback(rollback) => Some(RequestId::rollback(&rollback.operation_id)),
             Entry::Return(ret) => Some(RequestId::rollback(&ret.operation_id)),
             Entry::Create(_)
@@ -284,6 +319,24 @@ impl Entry {
             | Entry::Close
             | Entry::Commit(_)
             | Entry::Rotate(_) => None,
+        }
+    }
+
+    /// The nonce of a rules-2 draw or chunk (DRAW/2 or CHUNK/2).
+    pub fn nonce(&self) -> Option<u64> {
+        match self {
+            Entry::FairDraw(draw) => Some(draw.nonce),
+            Entry::FairChunk(chunk) => Some(chunk.nonce),
+            _ => None,
+        }
+    }
+
+    /// The operation a chunk (CHUNK/1 or CHUNK/2) belongs to.
+    pub fn chunk_operation(&self) -> Option<&OperationId> {
+        match self {
+            Entry::Chunk(chunk) => Some(&chunk.operation_id),
+            Entry::FairChunk(chunk) => Some(&chunk.operation_id),
+            _ => None,
         }
     }
 }

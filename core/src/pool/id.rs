@@ -372,6 +372,27 @@ impl RequestId {
         }
     }
 
+    /// Parses a request id as a log line may carry it: a client's, or a
+    /// derived `<operation>#<tag>` such as a chunk's `<operation>#<index>`,
+    /// for looking up what was appended under it (a draw's proof).
+    ///
+    /// # Errors
+    ///
+    /// If either part is not 1 to 64 bytes of `A-Z a-z 0-9 _ . -`.
+    ///
+    /// ```
+    /// use tombola_core::pool::{OperationId, RequestId};
+    ///
+    /// let chunk = RequestId::chunk(&OperationId::new("op-7")?, 2);
+    /// assert_eq!(RequestId::logged("op-7#2")?, chunk);
+    /// assert!(RequestId::logged("op-7#").is_err() && RequestId::logged("a#b#c").is_err());
+    /// # Ok::<(), tombola_core::pool::IdError>(())
+    /// ```
+    pub fn logged(text: &str) -> Result<RequestId, IdError> {
+        RequestId::check_logged(text)?;
+        Ok(RequestId::checked(text))
+    }
+
     /// The request id of chunk `chunk` of a multi-draw: `<operation>#<chunk>`.
     pub fn chunk(operation: &OperationId, chunk: u32) -> RequestId {
         RequestId(Arc::from(format!("{operation}#{chunk}")))

@@ -92,8 +92,8 @@ pub use config::{
 };
 pub use draw_state::{ChunkResult, DrawState, DrawStateCorrupted, DrawStatus};
 pub use entry::{
-    Chunk, Commit, Draw, DrawCount, Entry, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock, Return,
-    Rollback, Rotate,
+    Chunk, Commit, Draw, DrawCount, Entry, FairChunk, FairDraw, GivenDraw, MAX_DRAW_COUNT, Restock,
+    Return, Rollback, Rotate,
 };
 pub use fair::{Commitment, FairGenerator, FairInput, HexError, ServerSeed};
 pub use holding::{Holding, Holdings};

@@ -14,7 +14,7 @@
 //! use tombola_core::pool::{ItemId, OperationId, Outcome, PoolId};
 //!
 //! let pool = PoolId::new("summer")?;
-//! let ask = OperationRequest { operation_id: OperationId::new("op-7")?, count: 2, chunk_size: 1 };
+//! let ask = OperationRequest { operation_id: OperationId::new("op-7")?, count: 2, chunk_size: 1, client_seed: None };
 //! let Run::Draw(mut state) = operation::start(&pool, &ask, None, None, 1_000)? else {
 //!     unreachable!("a new operation draws");
 //! };
@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 use crate::pool::draw_state::{DrawState, DrawStateCorrupted, DrawStatus};
 use crate::pool::entry::MAX_DRAW_COUNT;
-use crate::pool::id::{OperationId, PoolId};
+use crate::pool::id::{ClientSeed, OperationId, PoolId};
 use crate::pool::outcome::{FailReason, Outcome};
 use crate::pool::record::Record;
 
@@ -53,6 +53,11 @@ pub struct OperationRequest {
     /// Draws per chunk, 1 to [`MAX_DRAW_COUNT`].
     #[serde(default = "default_chunk")]
     pub chunk_size: u32,
+    /// Rules 2 only: the player's client seed for the chunks this call
+    /// draws; absent, the server picks one per chunk. Each chunk's entry
+    /// holds the one it drew with.
+    #[serde(default)]
+    pub client_seed: Option<ClientSeed>,
 }
 
 /// Why an operation request is refused or stopped. Nothing was appended
@@ -91,16 +96,6 @@ pub enum OperationError {
         pool: PoolId,
         /// The operation as saved.
         state: Box<DrawState>,
-    },
-    /// The pool is under rules 2, whose draws take a client seed and a
-    /// nonce: multi-draw operations are not offered on it, and the chunk
-    /// that found it out drew nothing.
-    #[error(
-        "pool {pool} is under rules 2: multi-draw operations are not offered on it; draw with POST /v1/pools/{pool}/draws"
-    )]
-    NotFair {
-        /// The pool.
-        pool: PoolId,
     },
     /// No state is saved for the operation (never started, or expired).
     #[error("operation {operation} has no saved state (never started, or expired)")]
@@ -229,8 +224,7 @@ pub enum Step {
 /// landed, whatever the number of chunks: the state is left as it was (the
 /// chunk drew nothing), and every later call stops the same way.
 /// [`OperationError::RolledBack`] when the operation's rollback landed
-/// before the chunk: the chunk changed nothing. [`OperationError::NotFair`]
-/// on a rules-2 pool, where the chunk drew nothing.
+/// before the chunk: the chunk changed nothing.
 /// [`OperationError::NotAChunk`] for an outcome that is not a draw's.
 pub fn after_chunk(
     state: &mut DrawState,
@@ -260,11 +254,6 @@ pub fn after_chunk(
             return Err(OperationError::RolledBack {
                 operation: state.operation.clone(),
                 seq: None,
-            });
-        }
-        Some(FailReason::RulesMismatch) => {
-            return Err(OperationError::NotFair {
-                pool: state.pool.clone(),
             });
         }
         _ => {}
@@ -360,6 +349,7 @@ mod tests {
             operation_id: op(),
             count,
             chunk_size,
+            client_seed: None,
         }
     }
 
@@ -465,17 +455,6 @@ mod tests {
             start(&pool(), &ask(2, 2), Some(state.clone()), None, 7),
             Ok(Run::Done(state))
         );
-    }
-
-    #[test]
-    fn a_rules_2_pool_stops_an_operation_at_its_first_chunk() {
-        let mut state = running(10, 5);
-        let before = state.clone();
-        assert_eq!(
-            after_chunk(&mut state, 4, &failed(5, FailReason::RulesMismatch), 6),
-            Err(OperationError::NotFair { pool: pool() })
-        );
-        assert_eq!(state, before, "nothing recorded");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! What a player checks, and the verdict: the proof of one rules-2 draw,
+//! What a player checks, and the verdict: the proof of one rules-2 draw
+//! (a DRAW/2, or a CHUNK/2 of a multi-draw),
 //! an exported log, and recomputing them with nothing but the core.
 //!
 //! # Formats
@@ -168,7 +169,7 @@ pub fn prove(pool: &PoolId, history: &History, seq: u64) -> Result<Proof, ProveE
                 .fairness()
                 .map(|fair| fair.commitment())
                 .ok_or(ProveError::NotFairDraw(seq))?;
-            if !matches!(entry, Entry::FairDraw(_)) {
+            if entry.nonce().is_none() {
                 return Err(ProveError::NotFairDraw(seq));
             }
             let outcome = ledger.apply(*at, entry).map_err(|e| Unrecoverable {
@@ -267,7 +268,7 @@ impl Verdict {
 
 /// What an entry's computed outcome says is wrong with rules 2's
 /// bookkeeping, if anything: a reveal that is not the committed seed, a
-/// nonce out of order, a draw past its rotation, a COMMIT or DRAW/2 that
+/// nonce out of order, a draw past its rotation, a COMMIT, DRAW/2 or CHUNK/2 that
 /// does not belong.
 pub fn fairness_problem(entry: &Entry, outcome: &Outcome) -> Option<String> {
     let problem = match (entry, outcome) {
@@ -287,24 +288,24 @@ pub fn fairness_problem(entry: &Entry, outcome: &Outcome) -> Option<String> {
             },
         ) => "commitment on a pool that cannot take it".into(),
         (
-            Entry::FairDraw(draw),
+            Entry::FairDraw(_) | Entry::FairChunk(_),
             Outcome::Draw {
                 reason: Some(reason),
                 ..
             },
-        ) => match reason {
-            FailReason::NonceOutOfOrder => {
-                format!(
-                    "nonce {} is not the next one under its server seed",
-                    draw.nonce
-                )
+        ) => {
+            let nonce = entry.nonce().unwrap_or_default();
+            match reason {
+                FailReason::NonceOutOfOrder => {
+                    format!("nonce {nonce} is not the next one under its server seed")
+                }
+                FailReason::RotationDue => format!("nonce {nonce} is past the rotation"),
+                FailReason::RulesMismatch | FailReason::NoCommitment => {
+                    "rules-2 draw on a pool without a commitment".into()
+                }
+                _ => return None,
             }
-            FailReason::RotationDue => format!("nonce {} is past the rotation", draw.nonce),
-            FailReason::RulesMismatch | FailReason::NoCommitment => {
-                "rules-2 draw on a pool without a commitment".into()
-            }
-            _ => return None,
-        },
+        }
         _ => return None,
     };
     Some(problem)
@@ -340,7 +341,7 @@ fn check(
         verdict.find(seq, format!("recorded {told}, recomputed {now}"));
         return;
     }
-    if matches!(entry, Entry::FairDraw(_)) {
+    if entry.nonce().is_some() {
         verdict.verified += 1;
     }
 }
@@ -390,9 +391,9 @@ pub fn verify_proof(proof: &Proof) -> Verdict {
     let mut verdict = Verdict::default();
     let seq = proof.seq;
     let entry = match Entry::decode(&proof.line) {
-        Ok(entry @ Entry::FairDraw(_)) => entry,
+        Ok(entry @ (Entry::FairDraw(_) | Entry::FairChunk(_))) => entry,
         Ok(_) => {
-            verdict.find(seq, "is not a rules-2 draw (DRAW/2)");
+            verdict.find(seq, "is not a rules-2 draw (DRAW/2 or CHUNK/2)");
             return verdict;
         }
         Err(error) => {

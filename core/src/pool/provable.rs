@@ -7,6 +7,11 @@
 //!   SHA-256, published before any draw uses it;
 //! - `DRAW/2 <request> <count> <client-seed> <nonce> <fill>` entries: the
 //!   nonce is 0 after a commitment and grows by one per draw;
+//! - `CHUNK/2 <operation> <index> <count> <client-seed> <nonce> <at>
+//!   <until>` entries: the chunks of multi-draw operations, whose nonces
+//!   are taken in the same order as the draws' (one per chunk), and whose
+//!   draws are held for their operation as a CHUNK/1's are (a RETURN/2
+//!   gives them back);
 //! - `ROTATE/1 <revealed-seed> <next-commitment>` entries: the server seed
 //!   in force, revealed, and the commitment to the next (nonces restart
 //!   at 0).
@@ -18,7 +23,7 @@
 //! [`FailReason::SeedWithheld`], which is
 //! how a player's verifier sees draws whose seed is not yet revealed.
 //!
-//! `apply` settles what the order of the log says: a DRAW/2 whose nonce is
+//! `apply` settles what the order of the log says: a DRAW/2 or CHUNK/2 whose nonce is
 //! not the next one fails as
 //! [`NonceOutOfOrder`](super::FailReason::NonceOutOfOrder) and changes
 //! nothing; past the pool's rotation interval a draw fails as
@@ -46,10 +51,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::pool::entry::{Commit, DrawCount, Entry, FairDraw, Rotate};
+use crate::pool::entry::{Commit, DrawCount, Entry, FairChunk, FairDraw, Rotate};
 use crate::pool::fair::{Commitment, FairInput, ServerSeed};
 use crate::pool::history::Computed;
-use crate::pool::id::{ClientSeed, RequestId};
+use crate::pool::id::{ClientSeed, OperationId, RequestId};
 use crate::pool::machine::DecideError;
 use crate::pool::outcome::{FailReason, IgnoreReason, Outcome};
 use crate::pool::state::{PoolState, failed_draw, ignored};
@@ -204,7 +209,46 @@ pub fn fair_draw_entry(
     }))
 }
 
-/// A DRAW/2 line without its nonce, for the script that appends it: the
+/// The CHUNK/2 entry of chunk `index` of an operation on a rules-2 pool,
+/// with the nonce the state says is next; `at` and `until` as a CHUNK/1's
+/// ([`chunk_entry`](super::chunk_entry)).
+///
+/// # Errors
+///
+/// [`DecideError::BadCount`] unless `count` is 1 to
+/// [`MAX_DRAW_COUNT`](super::MAX_DRAW_COUNT).
+///
+/// ```
+/// use tombola_core::pool::{provable, ClientSeed, OperationId};
+///
+/// let (op, seed) = (OperationId::new("op-7")?, ClientSeed::new("lucky-7")?);
+/// let entry = provable::fair_chunk_entry(&op, 2, 10, seed, 4, 1_000, 3_601_000)?;
+/// assert_eq!(entry.encode(), "CHUNK/2 op-7 2 10 lucky-7 4 1000 3601000");
+/// assert_eq!(entry.request_id().map(|r| r.to_string()), Some("op-7#2".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fair_chunk_entry(
+    operation: &OperationId,
+    index: u32,
+    count: u32,
+    client_seed: ClientSeed,
+    nonce: u64,
+    at: u64,
+    until: u64,
+) -> Result<Entry, DecideError> {
+    let count = DrawCount::new(count).ok_or(DecideError::BadCount(count))?;
+    Ok(Entry::FairChunk(FairChunk {
+        operation_id: operation.clone(),
+        index,
+        count,
+        client_seed,
+        nonce,
+        at,
+        until,
+    }))
+}
+
+/// A DRAW/2 or CHUNK/2 line without its nonce, for the script that appends it: the
 /// line is `head`, the nonce in decimal, then `tail`. The script takes the
 /// nonce from [`keys::fair`](super::keys::fair) in the same atomic step as
 /// the append, so concurrent draws get consecutive nonces in log order.
@@ -248,6 +292,39 @@ impl FairDrawLine {
         Ok(FairDrawLine { head, tail })
     }
 
+    /// The CHUNK/2 line of an operation's chunk; see [`fair_chunk_entry`]
+    /// for its fields.
+    ///
+    /// # Errors
+    ///
+    /// [`DecideError::BadCount`] unless `count` is 1 to
+    /// [`MAX_DRAW_COUNT`](super::MAX_DRAW_COUNT).
+    ///
+    /// ```
+    /// use tombola_core::pool::provable::{fair_chunk_entry, FairDrawLine};
+    /// use tombola_core::pool::{ClientSeed, OperationId};
+    ///
+    /// let (op, seed) = (OperationId::new("op-7")?, ClientSeed::new("lucky-7")?);
+    /// let line = FairDrawLine::chunk(&op, 2, 10, seed.clone(), 1_000, 3_601_000)?;
+    /// assert_eq!(line.with_nonce(4), fair_chunk_entry(&op, 2, 10, seed, 4, 1_000, 3_601_000)?.encode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chunk(
+        operation: &OperationId,
+        index: u32,
+        count: u32,
+        client_seed: ClientSeed,
+        at: u64,
+        until: u64,
+    ) -> Result<FairDrawLine, DecideError> {
+        let line = fair_chunk_entry(operation, index, count, client_seed, 0, at, until)?.encode();
+        // The nonce 0 is the sixth field, after five that hold no space.
+        let fields: Vec<&str> = line.splitn(7, ' ').collect();
+        let head = format!("{} ", fields[..5].join(" "));
+        let tail = format!(" {}", fields[6]);
+        Ok(FairDrawLine { head, tail })
+    }
+
     /// The line with this nonce.
     pub fn with_nonce(&self, nonce: u64) -> String {
         format!("{}{nonce}{}", self.head, self.tail)
@@ -274,13 +351,15 @@ pub struct Receipt {
     pub commitment: Commitment,
 }
 
-/// The receipt of the rules-2 draw at `seq`, if `computed` replayed it:
+/// The receipt of the rules-2 draw or chunk at `seq`, if `computed` replayed it:
 /// the commitment in force there is the one a later ROTATE of the replay
 /// reveals, or else the one in force at its end.
 pub fn receipt(computed: &Computed, seq: u64) -> Option<Receipt> {
     let mut after = computed.entries.iter().skip_while(|(at, _)| *at < seq);
-    let (_, Entry::FairDraw(draw)) = after.next()? else {
-        return None;
+    let (client_seed, nonce) = match after.next()? {
+        (_, Entry::FairDraw(draw)) => (draw.client_seed.clone(), draw.nonce),
+        (_, Entry::FairChunk(chunk)) => (chunk.client_seed.clone(), chunk.nonce),
+        _ => return None,
     };
     let commitment = after
         .find_map(|(_, entry)| match entry {
@@ -292,8 +371,8 @@ pub fn receipt(computed: &Computed, seq: u64) -> Option<Receipt> {
             state.fairness().map(Fairness::commitment)
         })?;
     Some(Receipt {
-        client_seed: draw.client_seed.clone(),
-        nonce: draw.nonce,
+        client_seed,
+        nonce,
         commitment,
     })
 }
@@ -342,38 +421,90 @@ impl PoolState {
         all_or_nothing: bool,
         keys: &Keyring,
     ) -> Outcome {
-        if !self.rules().is_fair() {
-            return failed_draw(Vec::new(), count, FailReason::RulesMismatch);
-        }
-        let Some(fair) = self.fair else {
-            return failed_draw(Vec::new(), count, FailReason::NoCommitment);
+        let commitment = match self.spend_nonce(count, nonce) {
+            Ok(commitment) => commitment,
+            Err(outcome) => return outcome,
         };
-        if nonce != fair.nonce {
-            return failed_draw(Vec::new(), count, FailReason::NonceOutOfOrder);
+        if self.closed {
+            return failed_draw(Vec::new(), count, FailReason::Closed);
         }
-        if fair.rotation_due() {
-            return failed_draw(Vec::new(), count, FailReason::RotationDue);
-        }
-        // The nonce is spent whatever the stock or a close: the log holds
-        // the draw, and the script that appended it moved on.
-        if let Some(fair) = self.fair.as_mut() {
-            fair.nonce = nonce.saturating_add(1);
+        let Some(mut rng) = self.fair_generator(keys, &commitment, client_seed, nonce) else {
+            return failed_draw(Vec::new(), count, FailReason::SeedWithheld);
+        };
+        self.draw_from(count, all_or_nothing, None, |bound| rng.below(bound))
+    }
+
+    // A CHUNK/2: the nonce is settled as a draw's, then the chunk draws as
+    // a CHUNK/1 does, held for its operation, unless the operation was
+    // rolled back before it.
+    pub(crate) fn fair_chunk(&mut self, chunk: &ChunkDraw<'_>, keys: &Keyring) -> Outcome {
+        let count = chunk.count;
+        let commitment = match self.spend_nonce(count, chunk.nonce) {
+            Ok(commitment) => commitment,
+            Err(outcome) => return outcome,
+        };
+        if self.is_rolled_back(chunk.operation) {
+            return failed_draw(Vec::new(), count, FailReason::RolledBack);
         }
         if self.closed {
             return failed_draw(Vec::new(), count, FailReason::Closed);
         }
-        let Some(server_seed) = keys.get(&fair.commitment) else {
+        let Some(mut rng) = self.fair_generator(keys, &commitment, chunk.client_seed, chunk.nonce)
+        else {
             return failed_draw(Vec::new(), count, FailReason::SeedWithheld);
         };
+        self.held_draw(chunk.operation, count, chunk.until, |state, taken| {
+            state.draw_from(count, false, Some(taken), |bound| rng.below(bound))
+        })
+    }
+
+    // Checks a rules-2 draw's or chunk's nonce against the log's order and
+    // spends it, returning the commitment in force; the failed outcome
+    // otherwise, which changes nothing.
+    fn spend_nonce(&mut self, count: u32, nonce: u64) -> Result<Commitment, Outcome> {
+        if !self.rules().is_fair() {
+            return Err(failed_draw(Vec::new(), count, FailReason::RulesMismatch));
+        }
+        let Some(fair) = self.fair.as_mut() else {
+            return Err(failed_draw(Vec::new(), count, FailReason::NoCommitment));
+        };
+        if nonce != fair.nonce {
+            return Err(failed_draw(Vec::new(), count, FailReason::NonceOutOfOrder));
+        }
+        if fair.rotation_due() {
+            return Err(failed_draw(Vec::new(), count, FailReason::RotationDue));
+        }
+        // The nonce is spent whatever the stock, a close or a rollback: the
+        // log holds the entry, and the script that appended it moved on.
+        fair.nonce = nonce.saturating_add(1);
+        Ok(fair.commitment)
+    }
+
+    fn fair_generator(
+        &self,
+        keys: &Keyring,
+        commitment: &Commitment,
+        client_seed: &str,
+        nonce: u64,
+    ) -> Option<crate::pool::FairGenerator> {
+        let server_seed = keys.get(commitment)?;
         let input = FairInput {
             server_seed: server_seed.clone(),
             pool: self.id().clone(),
             client_seed: ClientSeed::checked(client_seed),
             nonce,
         };
-        let mut rng = input.generator();
-        self.draw_from(count, all_or_nothing, None, |bound| rng.below(bound))
+        Some(input.generator())
     }
+}
+
+/// A CHUNK/2 line's fields that `apply` needs.
+pub(crate) struct ChunkDraw<'a> {
+    pub(crate) operation: &'a str,
+    pub(crate) count: u32,
+    pub(crate) client_seed: &'a str,
+    pub(crate) nonce: u64,
+    pub(crate) until: u64,
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@
 //!             / "rollback"
 //!             / "restock:" item-id ":" quantity
 //!             / "close"
+//!             / "rotate"             ; an operator's rotation of a
+//!                                    ; rules-2 pool's server seed
 //! outcome     = the outcome's JSON (see [`Outcome`])
 //! ```
 //!
@@ -69,6 +71,10 @@ pub enum Fingerprint {
     },
     /// A close.
     Close,
+    /// An operator's rotation of a rules-2 pool's server seed (its ROTATE
+    /// entry carries no request id: the rotation's script writes this
+    /// record with it).
+    Rotate,
 }
 
 impl Fingerprint {
@@ -84,6 +90,9 @@ impl Fingerprint {
             Entry::FairDraw(draw) => Fingerprint::Draw {
                 count: draw.count.get(),
                 all_or_nothing: draw.all_or_nothing,
+            },
+            Entry::FairChunk(chunk) => Fingerprint::Chunk {
+                count: chunk.count.get(),
             },
             Entry::Chunk(chunk) => Fingerprint::Chunk {
                 count: chunk.count.get(),
@@ -115,6 +124,7 @@ impl fmt::Display for Fingerprint {
             Fingerprint::Rollback => f.write_str("rollback"),
             Fingerprint::Restock { item, quantity } => write!(f, "restock:{item}:{quantity}"),
             Fingerprint::Close => f.write_str("close"),
+            Fingerprint::Rotate => f.write_str("rotate"),
         }
     }
 }
@@ -153,6 +163,7 @@ impl FromStr for Fingerprint {
                     .ok_or_else(bad)?,
             },
             (Some("close"), None, None) => Fingerprint::Close,
+            (Some("rotate"), None, None) => Fingerprint::Rotate,
             _ => return Err(bad()),
         };
         if parts.next().is_some() {
@@ -252,6 +263,7 @@ mod tests {
             "rollback",
             "restock:gold:5",
             "close",
+            "rotate",
         ] {
             assert_eq!(text.parse::<Fingerprint>().unwrap().to_string(), text);
         }
@@ -268,6 +280,7 @@ mod tests {
             "restock:FAILED:1",
             "restock:gold:05",
             "close:",
+            "rotate:1",
             "open",
         ] {
             assert_eq!(

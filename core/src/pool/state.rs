@@ -295,6 +295,25 @@ impl PoolState {
                 rotate_every,
             } => self.commit(commitment, rotate_every),
             Line::Rotate { revealed, next } => self.rotate(revealed, *next),
+            &Line::FairChunk {
+                operation_id,
+                count,
+                client_seed,
+                nonce,
+                at,
+                until,
+                ..
+            } => {
+                self.operations.expire(at);
+                let chunk = crate::pool::provable::ChunkDraw {
+                    operation: operation_id,
+                    count: count.get(),
+                    client_seed,
+                    nonce,
+                    until,
+                };
+                self.fair_chunk(&chunk, keys)
+            }
         }
     }
 
@@ -358,20 +377,37 @@ impl PoolState {
     // A chunk draws like a partial draw, unless its operation was rolled back
     // before it; what it draws is held for the operation.
     fn chunk(&mut self, operation: &str, count: u32, seed: u64, until: u64) -> Outcome {
-        if self
-            .operations
-            .get(operation)
-            .is_some_and(Holding::is_rolled_back)
-        {
+        self.held_draw(operation, count, until, |state, taken| {
+            state.draw(count, seed, false, Some(taken))
+        })
+    }
+
+    // Draws with `draw` for an operation's chunk, unless the operation was
+    // rolled back before it; what it draws is held for the operation.
+    pub(crate) fn held_draw(
+        &mut self,
+        operation: &str,
+        count: u32,
+        until: u64,
+        draw: impl FnOnce(&mut PoolState, &mut Vec<u32>) -> Outcome,
+    ) -> Outcome {
+        if self.is_rolled_back(operation) {
             return failed_draw(Vec::new(), count, FailReason::RolledBack);
         }
         let mut taken = Vec::with_capacity(count as usize);
-        let outcome = self.draw(count, seed, false, Some(&mut taken));
+        let outcome = draw(self, &mut taken);
         let holding = self.operations.entry(operation, until);
         for position in taken {
             holding.add(position);
         }
         outcome
+    }
+
+    // Whether the operation was rolled back.
+    pub(crate) fn is_rolled_back(&self, operation: &str) -> bool {
+        self.operations
+            .get(operation)
+            .is_some_and(Holding::is_rolled_back)
     }
 
     // Gives back what the operation holds, and marks it rolled back so that

@@ -48,6 +48,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+pub mod stream;
+pub mod tracking;
+pub mod txn;
+
+pub use txn::{Txn, TxnAnswer, TxnError};
+
 /// The longest key, in bytes (keys are ASCII).
 pub const MAX_KEY_LEN: usize = 256;
 
@@ -60,8 +66,10 @@ pub const RESERVED_KEYS: &[&str] = &[
     "openapi.json",
     "keys",
     "stats",
+    "metrics",
     "events",
     "cas",
+    "txn",
     "snapshot",
     "snapshots",
 ];
@@ -369,7 +377,11 @@ impl EventKind {
 /// events written by earlier builds are JSON objects and start with `{`.
 pub const STORED_EVENT_TAG: &str = "e1";
 
-/// One change, as the feed serves it: one JSON object per revision, in
+/// The first line of a revision that holds several events (a
+/// transaction's), stored in [`Event::encode_revision`]'s format.
+pub const STORED_GROUP_TAG: &str = "g1";
+
+/// One change, as the feed serves it: one JSON object per change, in
 /// this field order:
 ///
 /// ```json
@@ -378,9 +390,11 @@ pub const STORED_EVENT_TAG: &str = "e1";
 /// ```
 ///
 /// `old_value` is `null` when the key did not exist (and on an expiry
-/// Redis had already carried out); `new_value` is `null` on a delete or an
-/// expiry. `timestamp` is milliseconds since the Unix epoch. Revisions are
-/// consecutive: the feed holds exactly one event per revision.
+/// Redis had already carried out, [`EXPIRED_VALUE_GRACE_SECS`]);
+/// `new_value` is `null` on a delete or an expiry. `timestamp` is
+/// milliseconds since the Unix epoch. Revisions are consecutive: every
+/// revision is one change, but a transaction's, whose changes share its
+/// revision and follow one another in order.
 ///
 /// The store keeps an event in its parts ([`Event::encode`]), which the
 /// Lua scripts can write without building JSON, and the feed builds the
@@ -444,7 +458,17 @@ pub enum StoredEventError {
     /// An event of an earlier build (a JSON object) that is not an event.
     #[error("it is not an event object: {0}")]
     Json(String),
+    /// A transaction's revision is not a list of its events.
+    #[error("its transaction's events cannot be read: {0}")]
+    Group(String),
 }
+
+/// How long an entry's value outlives its `ttl` in Redis, in seconds, so
+/// that the script that removes it on time (every script starts by doing
+/// so) can still put the value in the `expire` event. A key no request
+/// touched for that long after its expiry is dropped by Redis alone, and
+/// its `expire` event then has no old value.
+pub const EXPIRED_VALUE_GRACE_SECS: u64 = 3600;
 
 impl Event {
     /// The stored form, as the scripts write it: seven lines, then the two
@@ -474,6 +498,78 @@ impl Event {
             old.len(),
             new.as_deref().unwrap_or_default(),
         )
+    }
+
+    /// The stored form of one revision: a single event's
+    /// [`Event::encode`], or for several (a transaction's)
+    ///
+    /// ```text
+    /// g1 LF count LF length,length,... LF event event ...
+    /// ```
+    ///
+    /// each event in [`Event::encode`]'s form, its byte length listed.
+    pub fn encode_revision(events: &[Event]) -> String {
+        if let [event] = events {
+            return event.encode();
+        }
+        let encoded: Vec<String> = events.iter().map(Event::encode).collect();
+        let lengths: Vec<String> = encoded.iter().map(|e| e.len().to_string()).collect();
+        format!(
+            "{STORED_GROUP_TAG}\n{}\n{}\n{}",
+            encoded.len(),
+            lengths.join(","),
+            encoded.concat()
+        )
+    }
+
+    /// Reads the events of one stored revision
+    /// ([`Event::encode_revision`]).
+    ///
+    /// Fails as [`Event::decode`] does, or when a transaction's lengths do
+    /// not cut its text into as many events as it says, or its events do
+    /// not all carry one revision.
+    pub fn decode_revision(stored: &str) -> Result<Vec<Self>, StoredEventError> {
+        let Some(group) = stored
+            .strip_prefix(STORED_GROUP_TAG)
+            .and_then(|g| g.strip_prefix('\n'))
+        else {
+            return Event::decode(stored).map(|event| vec![event]);
+        };
+        let bad = |what: &str| StoredEventError::Group(what.to_owned());
+        let mut lines = group.splitn(3, '\n');
+        let count: usize = lines
+            .next()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| bad("no count"))?;
+        let lengths = lines
+            .next()
+            .ok_or_else(|| bad("no lengths"))?
+            .split(',')
+            .map(|l| {
+                l.parse::<usize>()
+                    .map_err(|_| bad("a length is not a number"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rest = lines.next().ok_or_else(|| bad("no events"))?;
+        if lengths.len() != count {
+            return Err(bad("its count and its lengths differ"));
+        }
+        let mut events = Vec::with_capacity(count);
+        for len in lengths {
+            if !rest.is_char_boundary(len) {
+                return Err(bad("a length runs past its text"));
+            }
+            let (event, after) = rest.split_at(len);
+            events.push(Event::decode(event)?);
+            rest = after;
+        }
+        if !rest.is_empty() {
+            return Err(bad("text follows its last event"));
+        }
+        if events.windows(2).any(|w| w[0].revision != w[1].revision) {
+            return Err(bad("its events carry more than one revision"));
+        }
+        Ok(events)
     }
 
     /// Reads a stored event: [`Event::encode`]'s form, or the JSON object
@@ -656,6 +752,19 @@ impl SnapshotInfo {
     }
 }
 
+/// How often a write takes a timed snapshot when `snapshot_interval_secs`
+/// is not set, in seconds.
+pub const DEFAULT_SNAPSHOT_INTERVAL_SECS: u64 = 300;
+
+/// Whether a write at `now_ms` also takes a timed snapshot, the interval
+/// having started at `since_ms` (the newest snapshot's time, or the first
+/// write's): once `interval_secs` have passed. An interval of 0 turns
+/// timed snapshots off. Spin has no timer, so the first write after the
+/// interval takes it; the state scripts' `timed_snapshot` keeps this rule.
+pub fn snapshot_due(now_ms: u64, since_ms: u64, interval_secs: u64) -> bool {
+    interval_secs > 0 && now_ms.saturating_sub(since_ms) >= interval_secs.saturating_mul(1000)
+}
+
 /// The header a state write may carry so that it can be retried safely.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
@@ -752,6 +861,8 @@ pub enum WriteKind {
     Delete,
     /// `POST cas`.
     Cas,
+    /// `POST txn`.
+    Txn,
     /// `POST snapshot`.
     Snapshot,
     /// `POST snapshots/{revision}/restore`.
@@ -760,10 +871,11 @@ pub enum WriteKind {
 
 impl WriteKind {
     /// Every kind.
-    pub const ALL: [WriteKind; 5] = [
+    pub const ALL: [WriteKind; 6] = [
         WriteKind::Put,
         WriteKind::Delete,
         WriteKind::Cas,
+        WriteKind::Txn,
         WriteKind::Snapshot,
         WriteKind::Restore,
     ];
@@ -774,6 +886,7 @@ impl WriteKind {
             WriteKind::Put => "put",
             WriteKind::Delete => "delete",
             WriteKind::Cas => "cas",
+            WriteKind::Txn => "txn",
             WriteKind::Snapshot => "snapshot",
             WriteKind::Restore => "restore",
         }
@@ -826,6 +939,13 @@ pub enum Write<'a> {
         value: &'a str,
         /// The metadata, stored form.
         metadata: Option<&'a str>,
+        /// Who it is attributed to.
+        source: &'a str,
+    },
+    /// `POST txn`.
+    Txn {
+        /// What decides what it does ([`Txn::fields`]).
+        fields: &'a [String],
         /// Who it is attributed to.
         source: &'a str,
     },
@@ -920,6 +1040,7 @@ impl Write<'_> {
             Write::Put { .. } => WriteKind::Put,
             Write::Delete { .. } => WriteKind::Delete,
             Write::Cas { .. } => WriteKind::Cas,
+            Write::Txn { .. } => WriteKind::Txn,
             Write::Snapshot => WriteKind::Snapshot,
             Write::Restore { .. } => WriteKind::Restore,
         }
@@ -963,6 +1084,12 @@ impl Write<'_> {
                     hash.field(field);
                 }
             }
+            Write::Txn { fields, source } => {
+                for field in fields {
+                    hash.field(Some(field));
+                }
+                hash.field(Some(source));
+            }
             Write::Snapshot => {}
             Write::Restore { snapshot, source } => {
                 hash.field(Some(&snapshot.to_string()));
@@ -1004,6 +1131,8 @@ pub enum Recorded {
         /// The revisions of the snapshots dropped to make room.
         dropped: Vec<u64>,
     },
+    /// A transaction ran.
+    Txn(TxnAnswer),
     /// The snapshot at `snapshot` was restored, changing `changed` keys;
     /// the state is now at `revision`.
     Restored {
@@ -1043,6 +1172,9 @@ pub enum RecordError {
         /// What it holds.
         found: String,
     },
+    /// A transaction's answer is not one.
+    #[error("a txn answer cannot be read: {0}")]
+    Txn(String),
 }
 
 impl Recorded {
@@ -1055,16 +1187,18 @@ impl Recorded {
     /// | delete | key, revision |
     /// | snapshot | revision, created at, keys, dropped revision... |
     /// | restore | snapshot, revision, changed keys |
+    /// | txn | [`TxnAnswer::decode`]'s |
     ///
     /// Fails when the number of parts is not the kind's, or a number is
     /// not a whole number.
     pub fn decode(kind: WriteKind, parts: &[String]) -> Result<Self, RecordError> {
         let expected = match kind {
+            WriteKind::Txn => 0,
             WriteKind::Delete => 2,
             WriteKind::Put | WriteKind::Cas | WriteKind::Snapshot | WriteKind::Restore => 3,
         };
         let fits = match kind {
-            WriteKind::Snapshot => parts.len() >= expected,
+            WriteKind::Snapshot | WriteKind::Txn => parts.len() >= expected,
             _ => parts.len() == expected,
         };
         if !fits {
@@ -1103,6 +1237,7 @@ impl Recorded {
                 revision: number(&parts[1])?,
                 changed: number(&parts[2])?,
             },
+            WriteKind::Txn => Recorded::Txn(TxnAnswer::decode(parts)?),
         })
     }
 
@@ -1119,6 +1254,7 @@ impl Recorded {
                 create_revision.to_string(),
             ],
             Recorded::Deleted { key, revision } => vec![key.clone(), revision.to_string()],
+            Recorded::Txn(answer) => answer.encode(),
             Recorded::Snapshot { info, dropped } => [info.revision, info.created_at, info.keys]
                 .iter()
                 .chain(dropped)
@@ -1588,6 +1724,57 @@ mod tests {
     }
 
     #[test]
+    fn a_transactions_revision_holds_its_events_in_order() {
+        let put = event(EventKind::Put, None, Some(json!("x\ny")));
+        let delete = Event {
+            key: "c".into(),
+            ..event(EventKind::Delete, Some(json!([1])), None)
+        };
+        let stored = Event::encode_revision(&[put.clone(), delete.clone()]);
+        // As the txn script writes it (scripts/prelude.lua's `commit`).
+        let lengths = format!("{},{}", put.encode().len(), delete.encode().len());
+        assert_eq!(
+            stored,
+            format!("g1\n2\n{lengths}\n{}{}", put.encode(), delete.encode())
+        );
+        assert_eq!(
+            Event::decode_revision(&stored).unwrap(),
+            [put.clone(), delete.clone()]
+        );
+        assert_eq!(
+            Event::encode_revision(std::slice::from_ref(&put)),
+            put.encode()
+        );
+        assert_eq!(
+            Event::decode_revision(&put.encode()).unwrap(),
+            std::slice::from_ref(&put)
+        );
+
+        let later = Event {
+            revision: 8,
+            ..delete.clone()
+        };
+        let group = |body: &str| Event::decode_revision(body).unwrap_err();
+        assert_eq!(
+            group(&Event::encode_revision(&[put.clone(), later])),
+            StoredEventError::Group("its events carry more than one revision".into())
+        );
+        assert_eq!(
+            group(&stored.replacen("g1\n2", "g1\n3", 1)),
+            StoredEventError::Group("its count and its lengths differ".into())
+        );
+        assert_eq!(
+            group(&format!("{stored} ")),
+            StoredEventError::Group("text follows its last event".into())
+        );
+        assert_eq!(
+            group(&stored[..stored.len() - 1]),
+            StoredEventError::Group("a length runs past its text".into())
+        );
+        assert_eq!(group("g1\nx\n"), StoredEventError::Group("no count".into()));
+    }
+
+    #[test]
     fn events_stored_as_json_by_earlier_builds_are_still_read() {
         let legacy = r#"{"revision":7,"key":"a\/b","type":"put","old_value":3,"new_value":{"n":[1,"x\ny"]},"timestamp":1700000000000,"source":"ops console"}"#;
         let now = "e1\n7\nput\n1700000000000\na/b\nops console\n1\n3{\"n\":[1,\"x\\ny\"]}";
@@ -1847,12 +2034,21 @@ mod tests {
                 key: "k".into(),
                 revision: 5,
             },
+            Recorded::Txn(TxnAnswer {
+                succeeded: false,
+                revision: 4,
+                results: vec![txn::OpResult::Get {
+                    key: "k".into(),
+                    found: None,
+                }],
+            }),
         ] {
             let kind = match recorded {
                 Recorded::Written { .. } => WriteKind::Put,
                 Recorded::Deleted { .. } => WriteKind::Delete,
                 Recorded::Snapshot { .. } => WriteKind::Snapshot,
                 Recorded::Restored { .. } => WriteKind::Restore,
+                Recorded::Txn(_) => WriteKind::Txn,
             };
             assert_eq!(
                 Recorded::decode(kind, &recorded.encode()).unwrap(),
@@ -1960,6 +2156,17 @@ mod tests {
                 found: 1
             })
         );
+    }
+
+    #[test]
+    fn a_timed_snapshot_is_due_once_the_interval_has_passed() {
+        assert!(!snapshot_due(1_299_999, 1_000_000, 300));
+        assert!(snapshot_due(1_300_000, 1_000_000, 300));
+        assert!(snapshot_due(9_000_000, 1_000_000, 300));
+        // Off, and a clock that ran backwards.
+        assert!(!snapshot_due(u64::MAX, 0, 0));
+        assert!(!snapshot_due(1_000, 2_000, 1));
+        assert!(snapshot_due(u64::MAX, 0, u64::MAX));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!
 //! # Layout
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
+//! - [`page`]: the store's lottery page at `/`, compiled in.
 //! - Routes: [`health`], [`games`], [`bins`], [`packs`] (receive,
 //!   activate, settle, return), [`barcodes`], [`days`] (open, prepare,
 //!   commit, cancel, reports).
@@ -31,6 +32,7 @@ pub mod games;
 pub mod health;
 pub mod openapi;
 pub mod packs;
+pub mod page;
 pub mod request;
 pub mod router;
 pub mod schema;

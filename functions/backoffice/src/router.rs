@@ -8,7 +8,7 @@ use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
 use crate::db::Db;
-use crate::{auth, barcodes, bins, days, games, health, openapi, packs, request, sync};
+use crate::{auth, barcodes, bins, days, games, health, openapi, packs, page, request, sync};
 
 /// What serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +57,19 @@ pub enum Handler {
     Sync,
     /// `GET /sync`
     SyncStatus,
+    /// `GET /`: the store's lottery page
+    Page,
+    /// `GET /assets/{name}`: the page's files
+    PageAsset,
 }
 
 impl Handler {
     /// Whether the route needs `Authorization: Bearer <store_token>`.
     pub fn needs_token(self) -> bool {
-        !matches!(self, Handler::Health | Handler::OpenApi)
+        !matches!(
+            self,
+            Handler::Health | Handler::OpenApi | Handler::Page | Handler::PageAsset
+        )
     }
 
     /// Whether the route reads a JSON body.
@@ -82,7 +89,7 @@ impl Handler {
 
     /// Whether the route opens the database.
     pub fn needs_db(self) -> bool {
-        self != Handler::OpenApi
+        !matches!(self, Handler::OpenApi | Handler::Page | Handler::PageAsset)
     }
 
     /// Whether the route changes the store's data, so a sync follows it.
@@ -156,6 +163,8 @@ pub const ROUTES: &[Route<Handler>] = &[
     ),
     Route::new("POST", "/api/v1/lottery/sync", Handler::Sync),
     Route::new("GET", "/api/v1/lottery/sync", Handler::SyncStatus),
+    Route::new("GET", "/", Handler::Page),
+    Route::new("GET", "/assets/{name}", Handler::PageAsset),
 ];
 
 /// Finds the route for a request and runs it.
@@ -228,6 +237,8 @@ fn answer(
         Handler::CancelClose => days::cancel(&db()?, request::date(params)?),
         Handler::Sync => sync::post(&db()?),
         Handler::SyncStatus => sync::get(&db()?),
+        Handler::Page => Ok(page::index()),
+        Handler::PageAsset => page::asset(params.raw("name").unwrap_or_default()),
     }
 }
 

@@ -28,8 +28,8 @@ pub struct Committed {
     pub outcome: Outcome,
     /// Whether an earlier request with the same id appended it.
     pub replay: bool,
-    /// A rules-2 draw's client seed, nonce and commitment, when this
-    /// request replayed it.
+    /// A rules-2 draw's client seed, nonce and commitment, also when the
+    /// answer comes from the request's record.
     pub receipt: Option<Receipt>,
 }
 
@@ -76,10 +76,10 @@ pub enum DrawCommitted {
     RotationDue,
 }
 
-/// Appends a draw for `request` unless the request id was used: `entry`
-/// on a pool of rules 1, `fair` with the next nonce on a rules-2 pool, as
-/// the script decides in the same step as the append. Errors as
-/// [`commit`].
+/// Appends a draw or an operation's chunk for `request` unless the request
+/// id was used: `entry` (DRAW/1, CHUNK/1) on a pool of rules 1, `fair`
+/// (DRAW/2, CHUNK/2) with the next nonce on a rules-2 pool, as the script
+/// decides in the same step as the append. Errors as [`commit`].
 pub fn commit_draw(
     conn: &Connection,
     pool: &PoolId,
@@ -87,6 +87,7 @@ pub fn commit_draw(
     entry: &Entry,
     fair: &FairDrawLine,
     client_seed_given: bool,
+    save_with: Option<SaveWith<'_>>,
 ) -> Result<DrawCommitted, ApiError> {
     let fingerprint = fingerprint_of(entry)?;
     let rules_1 = entry.encode();
@@ -101,7 +102,7 @@ pub fn commit_draw(
         DrawAppended::NotFair => Ok(DrawCommitted::NotFair),
         DrawAppended::RotationDue => Ok(DrawCommitted::RotationDue),
         DrawAppended::Appended(appended) => {
-            let committed = settle(conn, pool, request, &fingerprint, appended, None)?;
+            let committed = settle(conn, pool, request, &fingerprint, appended, save_with)?;
             Ok(DrawCommitted::Committed(Box::new(committed)))
         }
     }
@@ -132,14 +133,7 @@ fn settle(
         Appended::Duplicate(record, tail) => (record, tail, false),
     };
     if !record.answers(fingerprint) {
-        return Err(ApiError::conflict(
-            "request-id-reused",
-            format!(
-                "request id {request} was used for another request (entry {}); use a new id",
-                record.seq
-            ),
-        )
-        .with("seq", record.seq));
+        return Err(errors::request_id_reused(request, record.seq));
     }
     if fresh {
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "entry appended");
@@ -147,26 +141,21 @@ fn settle(
         tracing::debug!(pool = %pool, request = %request, seq = record.seq, "request id seen before");
     }
     if let Some(outcome) = record.outcome {
+        // A rules-2 pool (its tail holds the seed in force): the retry
+        // carries the receipt the first answer did, from the entry.
+        let receipt = match tail.secret {
+            Some(_) => provable::receipt(&containing(conn, pool, &tail, record.seq)?, record.seq),
+            None => None,
+        };
         return Ok(Committed {
             seq: record.seq,
             outcome,
             replay: true,
-            receipt: None,
+            receipt,
         });
     }
 
-    let computed = match history::for_entry(pool, &tail, record.seq)
-        .map_err(errors::unrecoverable)?
-    {
-        FromTail::Computed(computed) => *computed,
-        FromTail::NeedHistory { skipped } => {
-            let history =
-                store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
-            tracing::warn!(pool = %pool, seq = record.seq, skipped = ?skipped, "the tail is not enough; replaying the history");
-            history::containing(pool, &history, record.seq, skipped)
-                .map_err(errors::unrecoverable)?
-        }
-    };
+    let computed = containing(conn, pool, &tail, record.seq)?;
     let outcome = computed.outcome(record.seq).cloned().ok_or_else(|| {
         errors::unrecoverable(history::Unrecoverable {
             position: format!("log entry {}", record.seq),
@@ -201,6 +190,27 @@ fn settle(
         tracing::info!(pool = %pool, seq, "snapshot written");
     }
     Ok(committed)
+}
+
+// The replay that holds the entry at `seq`: from the tail, or the history
+// when the core says the tail is not enough.
+fn containing(
+    conn: &Connection,
+    pool: &PoolId,
+    tail: &Tail,
+    seq: u64,
+) -> Result<Computed, ApiError> {
+    Ok(
+        match history::for_entry(pool, tail, seq).map_err(errors::unrecoverable)? {
+            FromTail::Computed(computed) => *computed,
+            FromTail::NeedHistory { skipped } => {
+                let history =
+                    store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+                tracing::warn!(pool = %pool, seq, skipped = ?skipped, "the tail is not enough; replaying the history");
+                history::containing(pool, &history, seq, skipped).map_err(errors::unrecoverable)?
+            }
+        },
+    )
 }
 
 /// The pool's state now, computed from a tail (and the history when the

@@ -12,7 +12,7 @@ use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
 
-use crate::commit::{self, Committed, DrawCommitted};
+use crate::commit::{self, Committed, DrawCommitted, SaveWith};
 use crate::{backend, errors, fairness, request, store};
 
 fn one() -> u32 {
@@ -56,8 +56,7 @@ pub struct DrawResponse {
     /// Whether this answers a retry of an earlier request.
     pub replay: bool,
     /// Rules 2: what the draw's randomness was made of (absent for other
-    /// rules, and for a retry answered from its record: the proof route
-    /// has it).
+    /// rules); a retry carries the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fairness: Option<ReceiptView>,
 }
@@ -87,10 +86,7 @@ pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     )
     .map_err(errors::decide)?;
     let given = draw.client_seed.is_some();
-    let client_seed = draw.client_seed.unwrap_or_else(|| {
-        ClientSeed::new(&format!("{:016x}", backend::seed()))
-            .expect("hex digits form a client seed")
-    });
+    let client_seed = client_seed(draw.client_seed);
     let fair = FairDrawLine::new(
         draw.request_id.clone(),
         draw.count,
@@ -99,7 +95,7 @@ pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     )
     .map_err(errors::decide)?;
     let conn = store::connect()?;
-    let committed = committed_draw(&conn, pool, &draw.request_id, &entry, &fair, given)?;
+    let committed = committed_draw(&conn, pool, &draw.request_id, &entry, &fair, given, None)?;
     let response = answer(pool, draw.request_id, committed)?;
     if response.reason == Some(FailReason::Closed) {
         return Err(
@@ -111,18 +107,28 @@ pub fn post(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     Ok(answer::json(200, &response))
 }
 
-// Commits the draw, rotating the server seed first whenever the pool's
-// rotation interval is reached.
-fn committed_draw(
+/// The client seed a draw or chunk draws with: the player's, or one the
+/// server picks.
+pub fn client_seed(given: Option<ClientSeed>) -> ClientSeed {
+    given.unwrap_or_else(|| {
+        ClientSeed::new(&format!("{:016x}", backend::seed()))
+            .expect("hex digits form a client seed")
+    })
+}
+
+/// Commits a draw or a chunk (see [`commit::commit_draw`]), rotating the
+/// server seed first whenever the pool's rotation interval is reached.
+pub fn committed_draw(
     conn: &Connection,
     pool: &PoolId,
     request: &RequestId,
     entry: &Entry,
     fair: &FairDrawLine,
     given: bool,
+    save_with: Option<SaveWith<'_>>,
 ) -> Result<Committed, ApiError> {
     for _ in 0..DRAW_ATTEMPTS {
-        match commit::commit_draw(conn, pool, request, entry, fair, given)? {
+        match commit::commit_draw(conn, pool, request, entry, fair, given, save_with)? {
             DrawCommitted::Committed(committed) => return Ok(*committed),
             DrawCommitted::NotFair => {
                 return Err(ApiError::conflict(
@@ -131,7 +137,7 @@ fn committed_draw(
                 ));
             }
             DrawCommitted::RotationDue => {
-                fairness::rotate_seed(conn, pool)?;
+                fairness::rotate_seed(conn, pool, None)?;
             }
         }
     }

@@ -3,13 +3,23 @@
 
 use tombola_core::pool::history::Unrecoverable;
 use tombola_core::pool::operation::OperationError;
-use tombola_core::pool::{DecideError, DrawStateCorrupted, RecordError};
+use tombola_core::pool::{DecideError, DrawStateCorrupted, RecordError, RequestId};
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
 
 /// 404 for a pool that does not exist.
 pub fn no_pool(pool: &str) -> ApiError {
     ApiError::not_found("no-such-pool", "No such pool", format!("no pool {pool:?}"))
+}
+
+/// 409 `request-id-reused`: the request id's record, at entry `seq`, is
+/// of another request.
+pub fn request_id_reused(request: &RequestId, seq: u64) -> ApiError {
+    ApiError::conflict(
+        "request-id-reused",
+        format!("request id {request} was used for another request (entry {seq}); use a new id"),
+    )
+    .with("seq", seq)
 }
 
 /// A refusal of [`tombola_core::pool::decide`].
@@ -70,7 +80,6 @@ pub fn operation(error: OperationError) -> ApiError {
         OperationError::PoolClosed { state, .. } => {
             ApiError::conflict("pool-closed", detail).with("operation", &state)
         }
-        OperationError::NotFair { .. } => ApiError::conflict("operations-not-fair", detail),
         OperationError::NoSavedState { .. } => {
             ApiError::not_found("no-saved-state", "No saved state", detail)
         }

@@ -8,12 +8,13 @@ use serde_json::json;
 use spin_sdk::http::Response;
 use spin_sdk::redis::Connection;
 use tombola_core::pool::proof::{self, ProveError};
-use tombola_core::pool::{PoolId, Record, RequestId, ServerSeed, history, provable};
+use tombola_core::pool::{Fingerprint, PoolId, Record, RequestId, ServerSeed, history, provable};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 
 use crate::commit::{self, state_of};
 use crate::pools::fairness_view;
+use crate::store::Reseeded;
 use crate::{backend, errors, request, store};
 
 // Attempts before a rotation that keeps meeting another gives up.
@@ -31,24 +32,45 @@ pub struct Rotated {
     pub next: ServerSeed,
 }
 
-/// Rotates a rules-2 pool's server seed: `None` when the pool has none (it
-/// is not under rules 2). 409 when other rotations keep coming first.
-pub fn rotate_seed(conn: &Connection, pool: &PoolId) -> Result<Option<Rotated>, ApiError> {
+/// What rotating did.
+#[derive(Debug)]
+pub enum Rotation {
+    /// Rotated now.
+    Rotated(Rotated),
+    /// The request id has a record: a rotation already made for it.
+    Recorded(Record),
+    /// The pool has no server seed: it is not under rules 2.
+    NotFair,
+}
+
+/// Rotates a rules-2 pool's server seed, at most once for `request` when
+/// one is given. 409 when other rotations keep coming first.
+pub fn rotate_seed(
+    conn: &Connection,
+    pool: &PoolId,
+    request: Option<&RequestId>,
+) -> Result<Rotation, ApiError> {
+    let request = request.map(|request| (request, commit::record_ttl_secs()));
     for _ in 0..ROTATE_ATTEMPTS {
         let Some(current) = store::server_seed(conn, pool)? else {
-            return Ok(None);
+            return Ok(Rotation::NotFair);
         };
         let next = backend::server_seed();
         let line = provable::rotate_entry(&current, &next).encode();
-        if let Some(seq) = store::reseed(conn, pool, &current, &line, &next)? {
-            tracing::info!(pool = %pool, seq, "server seed rotated");
-            return Ok(Some(Rotated {
-                seq,
-                revealed: current,
-                next,
-            }));
+        match store::reseed(conn, pool, &current, &line, &next, request)? {
+            Reseeded::Rotated(seq) => {
+                tracing::info!(pool = %pool, seq, request = ?request.map(|(r, _)| r.as_str()), "server seed rotated");
+                return Ok(Rotation::Rotated(Rotated {
+                    seq,
+                    revealed: current,
+                    next,
+                }));
+            }
+            Reseeded::Recorded(record) => return Ok(Rotation::Recorded(record)),
+            Reseeded::Moved => {
+                tracing::debug!(pool = %pool, "another rotation came first; trying again");
+            }
         }
-        tracing::debug!(pool = %pool, "another rotation came first; trying again");
     }
     Err(ApiError::conflict(
         "rotation-contended",
@@ -63,29 +85,81 @@ fn not_fair(pool: &PoolId) -> ApiError {
     )
 }
 
-/// `POST .../rotate` body: nothing yet, but a body that is not `{}` is
-/// refused rather than ignored.
-#[derive(Debug, Default, Deserialize)]
+/// `POST .../rotate` body.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RotateRequest {}
+pub struct RotateRequest {
+    /// Chosen by the operator: the pool rotates at most once for it, and a
+    /// retry with the same id gets the same answer.
+    pub request_id: RequestId,
+}
 
 /// `POST /v1/pools/{pool}/rotate` (operator): reveals the server seed in
-/// force and commits the next. Each call rotates once more.
+/// force and commits the next, once per request id.
 pub fn rotate(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
-    let RotateRequest {} = request::json(body)?;
+    let RotateRequest { request_id } = request::json(body)?;
     let conn = store::connect()?;
     commit::load(&conn, pool)?;
-    let rotated = rotate_seed(&conn, pool)?.ok_or_else(|| not_fair(pool))?;
+    let rotated = match rotate_seed(&conn, pool, Some(&request_id))? {
+        Rotation::Rotated(rotated) => rotated,
+        Rotation::Recorded(record) => return recorded_rotation(&conn, pool, &request_id, &record),
+        Rotation::NotFair => return Err(not_fair(pool)),
+    };
     Ok(answer::json(
         200,
         &json!({
             "pool": pool,
+            "request_id": request_id,
             "seq": rotated.seq,
+            "replay": false,
             "revealed": {
                 "commitment": rotated.revealed.commitment().to_string(),
                 "server_seed": rotated.revealed.reveal(),
             },
             "commitment": rotated.next.commitment().to_string(),
+        }),
+    ))
+}
+
+// A retried rotation: the answer its ROTATE entry gives, read back from the
+// log (the seed it revealed, the commitment it published).
+fn recorded_rotation(
+    conn: &Connection,
+    pool: &PoolId,
+    request: &RequestId,
+    record: &Record,
+) -> Result<Response, ApiError> {
+    if !record.answers(&Fingerprint::Rotate) {
+        return Err(errors::request_id_reused(request, record.seq));
+    }
+    let history = store::history(conn, pool)?.ok_or_else(|| errors::no_pool(pool.as_str()))?;
+    let computed = history::oldest(pool, &history).map_err(errors::unrecoverable)?;
+    let seeds = proof::seeds(&computed.entries);
+    let revealed = seeds.iter().find(|s| s.revealed_at == Some(record.seq));
+    let next = seeds.iter().find(|s| s.committed_at == record.seq);
+    let (Some(revealed), Some(next)) = (revealed, next) else {
+        return Err(ApiError::not_found(
+            "rotation-not-retained",
+            "Rotation not retained",
+            format!(
+                "rotation {request} is log entry {}, which is no longer retained",
+                record.seq
+            ),
+        ));
+    };
+    tracing::debug!(pool = %pool, request = %request, seq = record.seq, "rotation answered from its record");
+    Ok(answer::json(
+        200,
+        &json!({
+            "pool": pool,
+            "request_id": request,
+            "seq": record.seq,
+            "replay": true,
+            "revealed": {
+                "commitment": revealed.commitment,
+                "server_seed": revealed.server_seed,
+            },
+            "commitment": next.commitment,
         }),
     ))
 }

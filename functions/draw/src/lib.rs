@@ -9,8 +9,8 @@
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
 //! - Routes: [`health`], [`pools`] (create, list, show), [`draws`],
 //!   [`operations`] (multi-draws: run, resume, roll back), [`admin`]
-//!   (restock, close, recover), [`audit`], [`log`], [`fairness`] (rules
-//!   2: rotate, the fairness listing, a draw's proof).
+//!   (restock, close, recover), [`audit`], [`log`], [`metrics`],
+//!   [`fairness`] (rules 2: rotate, the fairness listing, a draw's proof).
 //! - [`commit`]: append once, replay, record; the one place that goes back
 //!   to Redis when the core says a tail is not enough.
 //! - [`store`] and [`scripts`]: moving the core's keys and formats to and
@@ -34,6 +34,7 @@ pub mod errors;
 pub mod fairness;
 pub mod health;
 pub mod log;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod pools;

@@ -1,7 +1,8 @@
 //! Multi-draw operations: `/v1/pools/{pool}/operations`.
 //!
 //! Parse, ask the core's lifecycle ([`tombola_core::pool::operation`]),
-//! persist, answer. Chunk `i` is one CHUNK entry under request id
+//! persist, answer. Chunk `i` is one CHUNK entry (CHUNK/2 with the next
+//! nonce on a rules-2 pool, taken by the append script) under request id
 //! `<operation>#<i>`, appended at most once however often a call is retried
 //! or raced; the DrawState is saved with each chunk's outcome record. A
 //! call runs at most `chunks_per_call` chunks (a serverless time budget)
@@ -11,6 +12,7 @@
 use serde_json::json;
 use spin_sdk::http::Response;
 use tombola_core::pool::operation::{self, OperationError, OperationRequest, Rollback, Run, Step};
+use tombola_core::pool::provable::FairDrawLine;
 use tombola_core::pool::{
     DrawState, DrawStatus, OperationId, PoolId, RequestId, chunk_entry, keys, rollback_entry,
 };
@@ -19,7 +21,7 @@ use tombola_edge::error::ApiError;
 
 use crate::commit::{self, Committed};
 use crate::store::{self, OperationKeys, Recording};
-use crate::{backend, errors, request};
+use crate::{backend, draws, errors, request};
 
 fn ttl_secs() -> u64 {
     tombola_edge::settings::number("operation_ttl_secs", 3600)
@@ -65,15 +67,13 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
     for _ in 0..budget {
         let now = backend::now_millis();
         let index = state.next_chunk();
-        let entry = chunk_entry(
-            &state.operation,
-            index,
-            state.next_chunk_count(),
-            backend::seed(),
-            now,
-            window_end(now),
-        )
-        .map_err(errors::decide)?;
+        let (count, until) = (state.next_chunk_count(), window_end(now));
+        let entry = chunk_entry(&state.operation, index, count, backend::seed(), now, until)
+            .map_err(errors::decide)?;
+        // The script appends the CHUNK/2 line on a rules-2 pool.
+        let client_seed = draws::client_seed(ask.client_seed.clone());
+        let fair = FairDrawLine::chunk(&state.operation, index, count, client_seed, now, until)
+            .map_err(errors::decide)?;
         // The state saved with the chunk's record: what the chunk makes
         // it, or as it stands when a closed pool stopped it; nothing when
         // the rollback landed first (its state is the rolled-back one).
@@ -87,7 +87,9 @@ pub fn run(pool: &PoolId, body: &[u8]) -> Result<Response, ApiError> {
             }
         };
         let request = RequestId::chunk(&state.operation, index);
-        let committed = commit::commit(&conn, pool, &request, &entry, Some(&next))?;
+        let given = ask.client_seed.is_some();
+        let committed =
+            draws::committed_draw(&conn, pool, &request, &entry, &fair, given, Some(&next))?;
         let step = operation::after_chunk(&mut state, committed.seq, &committed.outcome, now)
             .map_err(errors::operation)?;
         if committed.replay {

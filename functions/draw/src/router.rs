@@ -50,6 +50,8 @@ pub enum Handler {
     Fairness,
     /// `GET /v1/pools/{pool}/draws/{request_id}/proof`
     Proof,
+    /// `GET /v1/metrics`
+    Metrics,
 }
 
 impl Handler {
@@ -114,11 +116,17 @@ pub const ROUTES: &[Route<Handler>] = &[
         "/v1/pools/{pool}/draws/{request_id}/proof",
         Handler::Proof,
     ),
+    Route::new("GET", "/v1/metrics", Handler::Metrics),
 ];
 
 /// Finds the route for a request and runs it.
 pub async fn dispatch(request: IncomingRequest) -> Response {
-    route::dispatch(request, ROUTES, Format::Problem, serve).await
+    let method = tombola_edge::host::method_name(&request.method());
+    let target = request.path_with_query().unwrap_or_default();
+    let path = route::split_target(&target).0;
+    let tracked = tombola_edge::tracking::begin(&request, &method, path);
+    let answer = route::dispatch(request, ROUTES, Format::Problem, serve).await;
+    tombola_edge::tracking::finish(tracked, answer)
 }
 
 async fn serve(
@@ -129,6 +137,9 @@ async fn serve(
 ) -> Result<Response, ApiError> {
     if handler.admin() {
         auth::require_admin(&incoming)?;
+    }
+    if handler == Handler::Metrics {
+        crate::metrics::require_reader(&incoming)?;
     }
     let pool = || params.get("pool", PoolId::new);
     let operation = || params.get("operation", OperationId::new);
@@ -157,7 +168,8 @@ async fn serve(
         Handler::Log => log::get(&pool()?, query),
         Handler::Rotate => fairness::rotate(&pool()?, &body),
         Handler::Fairness => fairness::get(&pool()?),
-        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::new)?),
+        Handler::Proof => fairness::proof(&pool()?, &params.get("request_id", RequestId::logged)?),
+        Handler::Metrics => crate::metrics::get(),
     }
 }
 

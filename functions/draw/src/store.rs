@@ -360,27 +360,47 @@ pub fn server_seed(conn: &Connection, pool: &PoolId) -> Result<Option<ServerSeed
     }
 }
 
+/// What a rotation's script did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reseeded {
+    /// The ROTATE entry, at this sequence number.
+    Rotated(u64),
+    /// `current` is no longer in force (another rotation came first), or
+    /// the pool is gone: nothing written.
+    Moved,
+    /// The request id has a record: nothing written.
+    Recorded(Record),
+}
+
 /// Appends a ROTATE line that reveals `current` and commits `next`, and
-/// keeps `next` as the seed in force; `false` if `current` is no longer in
-/// force (another rotation came first). Answers the ROTATE's sequence
-/// number.
+/// keeps `next` as the seed in force, unless `current` is no longer in
+/// force. With a request id (and its record's TTL), at most once: the
+/// record is written in the same step, and a request id that has one is
+/// answered with it.
 pub fn reseed(
     conn: &Connection,
     pool: &PoolId,
     current: &ServerSeed,
     line: &str,
     next: &ServerSeed,
-) -> Result<Option<u64>, StoreError> {
+    request: Option<(&RequestId, u64)>,
+) -> Result<Reseeded, ApiError> {
     let (current, next) = (current.reveal(), next.reveal());
-    let mut reply = scripts::RESEED.call(
-        conn,
-        &[&keys::base(pool), &keys::log(pool), &keys::fair(pool)],
-        &[current.as_bytes(), line.as_bytes(), next.as_bytes()],
-    )?;
+    let mut names = vec![keys::base(pool), keys::log(pool), keys::fair(pool)];
+    let fingerprint = Fingerprint::Rotate.to_string();
+    let mut args = vec![current.as_bytes(), line.as_bytes(), next.as_bytes()];
+    let ttl = request.map(|(_, ttl)| ttl.to_string());
+    if let (Some((request, _)), Some(ttl)) = (request, &ttl) {
+        names.push(keys::request(pool, request));
+        args.extend([fingerprint.as_bytes(), ttl.as_bytes()]);
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut reply = scripts::RESEED.call(conn, &names, &args)?;
     match status(&mut reply)?.as_str() {
-        "OK" => Ok(Some(reply.uint()?)),
-        "MOVED" | "NOPOOL" => Ok(None),
-        other => Err(reply.unexpected(other)),
+        "OK" => Ok(Reseeded::Rotated(reply.uint()?)),
+        "MOVED" | "NOPOOL" => Ok(Reseeded::Moved),
+        "DUP" => Ok(Reseeded::Recorded(record(&reply.text()?)?)),
+        other => Err(reply.unexpected(other).into()),
     }
 }
 

@@ -32,18 +32,23 @@ pub fn matches(token: &str, expected: &str) -> bool {
 /// 401 when there is no bearer token, 403 when it is wrong, 500 when the
 /// variable is not set (an empty token would let anyone in).
 pub fn require(request: &IncomingRequest, variable: &str, who: &str) -> Result<(), ApiError> {
-    let header = request
-        .headers()
-        .get("authorization")
-        .into_iter()
-        .next()
-        .map(|v| String::from_utf8_lossy(&v).into_owned());
+    let header = authorization(request);
     check(
         header.as_deref(),
         crate::settings::secret(variable).as_deref(),
         variable,
         who,
     )
+}
+
+/// The request's `Authorization` header, if it has one.
+pub fn authorization(request: &IncomingRequest) -> Option<String> {
+    request
+        .headers()
+        .get("authorization")
+        .into_iter()
+        .next()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
 }
 
 /// [`require`] on a header and the configured secret.

@@ -61,7 +61,9 @@ struct Details<'a> {
     source: &'a str,
 }
 
-fn parse_stored(key: &StateKey, text: &str, what: &str) -> Result<Value, ApiError> {
+/// A stored value or metadata (`what`) as JSON; stored text that is not
+/// JSON is Redis's fault (500), never the caller's.
+pub fn parse_stored(key: &StateKey, text: &str, what: &str) -> Result<Value, ApiError> {
     serde_json::from_str(text).map_err(|e| {
         StoreError::Data(format!("the stored {what} of {key} is not JSON: {e}")).into()
     })

@@ -1,6 +1,7 @@
 //! The change feed: `GET /api/v1/state/events?after=&wait=&limit=`.
 //!
-//! Spin's HTTP trigger has no WebSockets, so the feed is long-polled: when
+//! Spin's HTTP trigger has no WebSockets, so the feed is long-polled (and,
+//! with `Accept: text/event-stream`, streamed: [`crate::stream`]): when
 //! nothing newer than `after` exists, the request waits up to `wait`
 //! seconds, checking Redis every [`POLL_INTERVAL`], and answers as soon as
 //! a change lands (or with no events when the wait runs out). A revision
@@ -13,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use spin_sdk::http::Response;
-use tombola_core::state::{Event, check_feed_start};
+use tombola_core::state::stream::{LAST_EVENT_ID_HEADER, resume_after};
+use tombola_core::state::{Event, ListQuery, check_feed_start};
 
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
-use tombola_edge::route::query_number;
+use tombola_edge::route::{query, query_number};
 
 use crate::store::Store;
 
@@ -28,7 +30,8 @@ pub const MAX_WAIT_SECS: u64 = 30;
 /// How often a waiting request checks for changes.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// The most events one answer carries.
+/// The most revisions one answer carries (a transaction's changes share
+/// one).
 pub const MAX_EVENTS: u64 = 1000;
 
 #[derive(Debug, Serialize)]
@@ -36,13 +39,30 @@ struct Events {
     events: Vec<Event>,
     /// The current revision.
     revision: u64,
-    /// The `after` to ask with next: the last event's revision.
+    /// The `after` to ask with next: the last revision read.
     next_after: u64,
 }
 
+/// Where a follower starts, as the long poll and the stream both read
+/// it: after `Last-Event-ID` when it is sent (a reconnecting
+/// `EventSource`), else after `after`; only keys starting with `prefix`.
+pub fn start(query_string: &str, last_event_id: Option<&str>) -> Result<(u64, String), ApiError> {
+    let after = query_number(query_string, "after", 0, 0..=u64::MAX)?;
+    let after = resume_after(last_event_id, after)
+        .map_err(|e| ApiError::bad_request(LAST_EVENT_ID_HEADER, e.to_string()))?;
+    let prefix = query(query_string, "prefix")?.unwrap_or_default();
+    ListQuery::new(Some(&prefix), None, None)
+        .map_err(|e| ApiError::bad_request(e.field(), e.to_string()))?;
+    Ok((after, prefix))
+}
+
 /// Serves the feed.
-pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
-    let after = query_number(query, "after", 0, 0..=u64::MAX)?;
+pub fn events(
+    store: &Store,
+    query: &str,
+    last_event_id: Option<&str>,
+) -> Result<Response, ApiError> {
+    let (after, prefix) = start(query, last_event_id)?;
     let wait = query_number(query, "wait", 0, 0..=MAX_WAIT_SECS)?;
     let limit = query_number(query, "limit", MAX_EVENTS, 1..=MAX_EVENTS)?;
     let deadline = Instant::now() + Duration::from_secs(wait);
@@ -64,16 +84,18 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
             std::thread::sleep(POLL_INTERVAL);
             continue;
         }
-        let events = feed
-            .events
-            .iter()
-            .map(|text| {
-                Event::decode(text)
-                    .map_err(|e| StoreError::Data(format!("a stored event cannot be read: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        check_order(after, &events)?;
-        let next_after = events.last().map_or(after, |e| e.revision);
+        let revisions = decode(&feed.events)?;
+        check_order(after, &revisions)?;
+        // The last revision read, whether or not it had the prefix.
+        let next_after = revisions
+            .last()
+            .and_then(|events| events.first())
+            .map_or(after, |e| e.revision);
+        let events: Vec<Event> = revisions
+            .into_iter()
+            .flatten()
+            .filter(|e| e.key.starts_with(&prefix))
+            .collect();
         return Ok(answer::envelope(
             200,
             &Events {
@@ -85,12 +107,25 @@ pub fn events(store: &Store, query: &str) -> Result<Response, ApiError> {
     }
 }
 
-/// The feed promises one event per revision from `after + 1` on; a gap
-/// would silently skip a change, so it is an error, never an answer.
-fn check_order(after: u64, events: &[Event]) -> Result<(), ApiError> {
-    for (i, event) in events.iter().enumerate() {
+/// The stored revisions as events (each one change, or a transaction's).
+pub fn decode(stored: &[String]) -> Result<Vec<Vec<Event>>, ApiError> {
+    stored
+        .iter()
+        .map(|text| {
+            Event::decode_revision(text)
+                .map_err(|e| StoreError::Data(format!("a stored event cannot be read: {e}")).into())
+        })
+        .collect()
+}
+
+/// The feed promises every revision from `after + 1` on, each one change
+/// or a transaction's changes; a gap would silently skip a change, so it
+/// is an error, never an answer.
+pub fn check_order(after: u64, revisions: &[Vec<Event>]) -> Result<(), ApiError> {
+    for (i, revision) in revisions.iter().enumerate() {
         let expected = after + 1 + i as u64;
-        if event.revision != expected {
+        // decode_revision holds a transaction's events to one revision.
+        if let Some(event) = revision.first().filter(|e| e.revision != expected) {
             return Err(StoreError::Data(format!(
                 "the feed after {after} holds revision {} where {expected} belongs",
                 event.revision

@@ -10,8 +10,11 @@
 //!
 //! # Layout
 //! - [`router`]: the route table and dispatch; [`openapi`] documents it.
-//! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`listing`]
-//!   (keys by prefix, statistics), [`feed`] (the long-polled change feed),
+//! - Routes: [`entries`] (get, put, delete, compare-and-swap), [`txn`]
+//!   (transactions after etcd's Txn), [`listing`]
+//!   (keys by prefix, statistics), [`metrics`] (Prometheus), [`feed`] (the
+//!   long-polled change feed) and [`stream`] (the same, as Server-Sent
+//!   Events),
 //!   [`snapshots`] (take, list, restore).
 //! - [`store`] and [`scripts`]: the Redis keys and one Lua script per
 //!   operation.
@@ -31,12 +34,15 @@ pub mod auth;
 pub mod entries;
 pub mod feed;
 pub mod listing;
+pub mod metrics;
 pub mod openapi;
 pub mod request;
 pub mod router;
 pub mod scripts;
 pub mod snapshots;
 pub mod store;
+pub mod stream;
+pub mod txn;
 pub mod writes;
 
 /// The component's entry point. Exported only on wasm: the export's name
@@ -44,7 +50,7 @@ pub mod writes;
 /// linker accepts, and native builds exist for the unit tests.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-async fn handle(request: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+async fn handle(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
     tombola_edge::host::init_tracing();
-    router::dispatch(request).await
+    router::dispatch(request, out).await
 }

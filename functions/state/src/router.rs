@@ -12,15 +12,16 @@
 //! [`tombola_core::state::RESERVED_PREFIXES`]), and a test holds this
 //! table to them.
 
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use tombola_core::state::StateKey;
+use tombola_core::state::stream::LAST_EVENT_ID_HEADER;
 use tombola_edge::error::{ApiError, Format};
 use tombola_edge::redis::StoreError;
 use tombola_edge::route::{self, Params, Route};
 
 use crate::auth::{Access, Tokens};
 use crate::store::Store;
-use crate::{entries, feed, listing, openapi, request, snapshots};
+use crate::{entries, feed, listing, metrics, openapi, request, snapshots, stream, txn};
 
 /// Where every route lives.
 pub const BASE: &str = "/api/v1/state/";
@@ -34,10 +35,14 @@ pub enum Handler {
     Keys,
     /// `GET stats`
     Stats,
+    /// `GET metrics`
+    Metrics,
     /// `GET events`
     Events,
     /// `POST cas`
     Cas,
+    /// `POST txn`
+    Txn,
     /// `POST snapshot`
     TakeSnapshot,
     /// `GET snapshots`
@@ -59,10 +64,12 @@ impl Handler {
             Handler::OpenApi => Access::Public,
             Handler::Keys
             | Handler::Stats
+            | Handler::Metrics
             | Handler::Events
             | Handler::ListSnapshots
             | Handler::Get => Access::Read,
             Handler::Cas
+            | Handler::Txn
             | Handler::TakeSnapshot
             | Handler::Restore
             | Handler::Put
@@ -76,8 +83,10 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("GET", "/api/v1/state/openapi.json", Handler::OpenApi),
     Route::new("GET", "/api/v1/state/keys", Handler::Keys),
     Route::new("GET", "/api/v1/state/stats", Handler::Stats),
+    Route::new("GET", "/api/v1/state/metrics", Handler::Metrics),
     Route::new("GET", "/api/v1/state/events", Handler::Events),
     Route::new("POST", "/api/v1/state/cas", Handler::Cas),
+    Route::new("POST", "/api/v1/state/txn", Handler::Txn),
     Route::new("POST", "/api/v1/state/snapshot", Handler::TakeSnapshot),
     Route::new("GET", "/api/v1/state/snapshots", Handler::ListSnapshots),
     Route::new(
@@ -90,9 +99,21 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("DELETE", "/api/v1/state/{key*}", Handler::Delete),
 ];
 
-/// Answers a request from [`ROUTES`], errors in the envelope.
-pub async fn dispatch(request: IncomingRequest) -> Response {
-    route::dispatch(request, ROUTES, Format::Envelope, run).await
+/// Answers a request from [`ROUTES`], errors in the envelope, tracked
+/// when `track_requests` is on; the feed asked for as an event stream is
+/// streamed ([`stream`]).
+pub async fn dispatch(request: IncomingRequest, out: ResponseOutparam) {
+    let method = tombola_edge::host::method_name(&request.method());
+    let target = request.path_with_query().unwrap_or_default();
+    let (path, query) = route::split_target(&target);
+    let found = route::find(ROUTES, &method, path).map(|(r, _)| r.handler);
+    if found == Ok(Handler::Events) && stream::wanted(&request) {
+        return stream::serve(request, query, out).await;
+    }
+    let tracked = tombola_edge::tracking::begin(&request, &method, path);
+    let answer = route::dispatch(request, ROUTES, Format::Envelope, run).await;
+    let answer = tombola_edge::tracking::finish(tracked, answer);
+    tombola_edge::outparam::send_whole(out, answer).await;
 }
 
 /// Runs `handler` for a request: its token first, then its input, then
@@ -112,6 +133,7 @@ async fn run(
     let x_source = request::header(&incoming, "x-source");
     let source = || request::source(x_source.clone(), caller);
     let idempotency_values = request::headers(&incoming, "idempotency-key");
+    let last_event_id = request::header(&incoming, LAST_EVENT_ID_HEADER);
     let idempotency_key = || request::idempotency_key(&idempotency_values);
     // Input is validated before Redis is touched: bad input writes nothing
     // and is a 400 even when Redis is down.
@@ -120,6 +142,7 @@ async fn run(
         Handler::Put | Handler::Cas => {
             tombola_edge::body::read(incoming, entries::max_body_bytes()).await?
         }
+        Handler::Txn => tombola_edge::body::read(incoming, txn::max_body_bytes()).await?,
         _ => Vec::new(),
     };
     // A write that cannot reach Redis has sent nothing.
@@ -128,10 +151,15 @@ async fn run(
         Handler::OpenApi => Ok(openapi::document()),
         Handler::Keys => listing::keys(&Store::open()?, query),
         Handler::Stats => listing::stats(&Store::open()?),
-        Handler::Events => feed::events(&Store::open()?, query),
+        Handler::Metrics => metrics::metrics(&Store::open()?),
+        Handler::Events => feed::events(&Store::open()?, query, last_event_id.as_deref()),
         Handler::Cas => {
             let (source, idempotency_key) = (source()?, idempotency_key()?);
             entries::cas(&write_store()?, &body, &source, idempotency_key)
+        }
+        Handler::Txn => {
+            let (source, idempotency_key) = (source()?, idempotency_key()?);
+            txn::txn(&write_store()?, &body, &source, idempotency_key)
         }
         Handler::TakeSnapshot => {
             let idempotency_key = idempotency_key()?;
@@ -178,8 +206,10 @@ mod tests {
         assert_eq!(handler("GET", "openapi.json"), fixed(Handler::OpenApi));
         assert_eq!(handler("GET", "keys"), fixed(Handler::Keys));
         assert_eq!(handler("GET", "stats"), fixed(Handler::Stats));
+        assert_eq!(handler("GET", "metrics"), fixed(Handler::Metrics));
         assert_eq!(handler("GET", "events"), fixed(Handler::Events));
         assert_eq!(handler("POST", "cas"), fixed(Handler::Cas));
+        assert_eq!(handler("POST", "txn"), fixed(Handler::Txn));
         assert_eq!(handler("POST", "snapshot"), fixed(Handler::TakeSnapshot));
         assert_eq!(handler("GET", "snapshots"), fixed(Handler::ListSnapshots));
         assert_eq!(

@@ -26,7 +26,10 @@ scripts! {
     writing DELETE = "delete.lua";
     reading KEYS = "keys.lua";
     reading STATS = "stats.lua";
+    reading METRICS = "metrics.lua";
     reading EVENTS = "events.lua";
+    reading READ = "read.lua";
+    writing TXN = "txn.lua";
     writing SNAPSHOT = "snapshot.lua";
     reading SNAPSHOTS = "snapshots.lua";
     writing RESTORE = "restore.lua";
@@ -34,7 +37,7 @@ scripts! {
 
 #[cfg(test)]
 mod tests {
-    use tombola_core::state::{EventKind, STORED_EVENT_TAG};
+    use tombola_core::state::{EventKind, STORED_EVENT_TAG, STORED_GROUP_TAG};
 
     use super::*;
 
@@ -43,9 +46,11 @@ mod tests {
         source[PRELUDE.len() + 1..].to_owned()
     }
 
-    /// The kinds the scripts emit, as `emit(key, '<kind>', ...)` spells them.
+    /// The kinds the scripts record, as `emit(key, '<kind>', ...)` and
+    /// `change(group, key, '<kind>', ...)` spell them.
     fn emitted(source: &str) -> Vec<String> {
         source
+            .replace("change(group, ", "emit(")
             .split("emit(")
             .skip(1)
             .filter_map(|call| {
@@ -64,7 +69,7 @@ mod tests {
             )),
             "emit does not start an event with the core's tag"
         );
-        let mut kinds: Vec<String> = [&PUT, &DELETE, &RESTORE, &GET]
+        let mut kinds: Vec<String> = [&PUT, &DELETE, &RESTORE, &TXN, &GET]
             .iter()
             .map(|script| script.source())
             .flat_map(|source| emitted(&source))
@@ -78,13 +83,28 @@ mod tests {
     }
 
     #[test]
+    fn the_timed_snapshot_keeps_the_cores_rule() {
+        // tombola_core::state::snapshot_due, in the prelude's Lua.
+        assert!(PRELUDE.contains("if SNAPSHOT_INTERVAL == 0 then\n    return"));
+        assert!(PRELUDE.contains("elseif NOW - tonumber(since) >= SNAPSHOT_INTERVAL * 1000 then"));
+        assert!(PRELUDE.contains("local function answer(reply)\n  timed_snapshot()"));
+    }
+
+    #[test]
+    fn a_transactions_revision_is_stored_in_the_cores_format() {
+        assert!(PRELUDE.contains(&format!(
+            "push(table.concat({{'{STORED_GROUP_TAG}', #events, table.concat(lengths, ','), table.concat(events)}}, '\\n'))"
+        )));
+    }
+
+    #[test]
     fn every_write_answers_through_its_record() {
-        for script in [&PUT, &DELETE, &SNAPSHOT, &RESTORE] {
+        for script in [&PUT, &DELETE, &SNAPSHOT, &RESTORE, &TXN] {
             let body = body(script);
             assert!(body.contains("return answer("), "{}", script.name);
             assert!(!body.contains("return {'OK'"), "{}", script.name);
         }
-        for script in [&GET, &KEYS, &STATS, &EVENTS, &SNAPSHOTS] {
+        for script in [&GET, &KEYS, &STATS, &EVENTS, &SNAPSHOTS, &READ] {
             assert!(!body(script).contains("answer("), "{}", script.name);
         }
     }

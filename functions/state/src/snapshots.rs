@@ -9,15 +9,11 @@ use tombola_edge::error::ApiError;
 use crate::store::{Applied, Store};
 use crate::writes;
 
-/// How many snapshots are kept when `max_snapshots` is not set.
-pub const DEFAULT_MAX_SNAPSHOTS: u64 = 5;
-
 /// `POST /api/v1/state/snapshot`: captures every entry at the current
 /// revision; the oldest snapshots beyond `max_snapshots` are dropped.
 pub fn take(store: &Store, idempotency_key: Option<IdempotencyKey>) -> Result<Response, ApiError> {
     let idempotency = writes::idempotency(idempotency_key, &Write::Snapshot);
-    let keep = tombola_edge::settings::number("max_snapshots", DEFAULT_MAX_SNAPSHOTS).max(1);
-    match store.snapshot(keep, idempotency.as_ref())? {
+    match store.snapshot(idempotency.as_ref())? {
         Applied::Now(recorded) => {
             tracing::info!(?recorded, "snapshot taken");
             Ok(writes::answer(&recorded))

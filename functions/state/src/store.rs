@@ -15,10 +15,13 @@
 //! tombola:state:{s}:compacted    string  the last revision dropped from the feed
 //! tombola:state:{s}:snaps        zset    the revisions of kept snapshots
 //! tombola:state:{s}:snapinfo     hash    revision -> "<created_at> <keys>"
+//! tombola:state:{s}:snapclock    string  when the timed snapshots' interval started (ms)
+//! tombola:state:{s}:counters     hash    what the metrics count: changes by type, ...
 //! tombola:state:{s}:e:<key>      hash    an entry: v value, m metadata, c create
 //!                                        revision, r modify revision, t updated
 //!                                        (ms), s source, x ttl (s); with a Redis
-//!                                        expiry when it has a ttl
+//!                                        expiry when it has a ttl, tombola-core's
+//!                                        `EXPIRED_VALUE_GRACE_SECS` after it
 //! tombola:state:{s}:snap:<rev>   list    a snapshot: key, value, metadata, ttl, ...
 //! tombola:state:{s}:idem:<key>   list    the record of the write made under an
 //!                                        Idempotency-Key (tombola-core's `Record`),
@@ -31,9 +34,10 @@
 //! from a failure.
 
 use spin_sdk::redis::Connection;
+use tombola_core::state::txn::Op;
 use tombola_core::state::{
-    Fingerprint, IdempotencyKey, KeyReused, ListQuery, Record, Recorded, SnapshotInfo, StateKey,
-    Write, WriteKind, replay,
+    DEFAULT_SNAPSHOT_INTERVAL_SECS, EXPIRED_VALUE_GRACE_SECS, Fingerprint, IdempotencyKey,
+    KeyReused, ListQuery, Record, Recorded, SnapshotInfo, StateKey, Write, WriteKind, replay,
 };
 use tombola_edge::redis::StoreError;
 
@@ -42,7 +46,7 @@ use crate::scripts::{self, Reply, Script};
 /// The prefix of every key.
 pub const PREFIX: &str = "tombola:state:{s}:";
 
-const FIXED: [&str; 10] = [
+const FIXED: [&str; 12] = [
     "rev",
     "index",
     "sizes",
@@ -53,10 +57,15 @@ const FIXED: [&str; 10] = [
     "compacted",
     "snaps",
     "snapinfo",
+    "snapclock",
+    "counters",
 ];
 
-/// How many events the feed keeps when `event_retention` is not set.
+/// How many revisions the feed keeps when `event_retention` is not set.
 pub const DEFAULT_EVENT_RETENTION: u64 = 10_000;
+
+/// How many snapshots are kept when `max_snapshots` is not set.
+pub const DEFAULT_MAX_SNAPSHOTS: u64 = 5;
 
 /// A write's `Idempotency-Key`: where its record lives, the request's
 /// fingerprint, and how long the record is kept.
@@ -175,6 +184,25 @@ pub struct Stats {
     pub metadata_keys: u64,
 }
 
+/// What the metrics report, read in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Measured {
+    /// Keys, bytes, metadata keys and the revision.
+    pub stats: Stats,
+    /// Revisions the feed holds.
+    pub feed_len: u64,
+    /// The last revision dropped from the feed.
+    pub compacted: u64,
+    /// Snapshots kept.
+    pub snapshots: u64,
+    /// The newest snapshot, if any.
+    pub newest_snapshot: Option<SnapshotInfo>,
+    /// Redis's clock, ms since the epoch.
+    pub now: u64,
+    /// The scripts' counters, by name (`change:put`, `txn:success`, ...).
+    pub counters: Vec<(String, u64)>,
+}
+
 /// A read of the change feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feed {
@@ -182,16 +210,34 @@ pub struct Feed {
     pub revision: u64,
     /// The last revision dropped from the feed.
     pub compacted: u64,
-    /// Stored events after the asked revision, oldest first (none when the
-    /// asked revision is compacted), as `Event::decode` reads them.
+    /// Stored revisions after the asked one, oldest first (none when the
+    /// asked revision is compacted), as `Event::decode_revision` reads
+    /// them.
     pub events: Vec<String>,
+}
+
+/// A compared key as read: its value (JSON text) and its version.
+pub type Compared = (String, u64);
+
+/// What a transaction's script did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// It ran: a [`Recorded::Txn`].
+    Ok(Recorded),
+    /// This compared key's modify revision was no longer the one read;
+    /// nothing written.
+    Moved(String),
 }
 
 /// The state in Redis, for one request.
 pub struct Store {
     conn: Connection,
-    /// How many events the feed keeps (`event_retention`, at least 1).
+    /// How many revisions the feed keeps (`event_retention`, at least 1).
     retention: u64,
+    /// `snapshot_interval_secs` (0: no timed snapshots).
+    snapshot_interval: u64,
+    /// `max_snapshots`, at least 1.
+    max_snapshots: u64,
     keys: Vec<String>,
 }
 
@@ -205,10 +251,18 @@ impl Store {
         let conn = tombola_edge::redis::connect(&tombola_edge::redis::address())?;
         let retention =
             tombola_edge::settings::number("event_retention", DEFAULT_EVENT_RETENTION).max(1);
+        let snapshot_interval = tombola_edge::settings::number(
+            "snapshot_interval_secs",
+            DEFAULT_SNAPSHOT_INTERVAL_SECS,
+        );
+        let max_snapshots =
+            tombola_edge::settings::number("max_snapshots", DEFAULT_MAX_SNAPSHOTS).max(1);
         let keys = FIXED.iter().map(|k| format!("{PREFIX}{k}")).collect();
         Ok(Self {
             conn,
             retention,
+            snapshot_interval,
+            max_snapshots,
             keys,
         })
     }
@@ -223,6 +277,9 @@ impl Store {
         let entry_prefix = format!("{PREFIX}e:");
         let snap_prefix = format!("{PREFIX}snap:");
         let retention = self.retention.to_string();
+        let grace = EXPIRED_VALUE_GRACE_SECS.to_string();
+        let interval = self.snapshot_interval.to_string();
+        let max_snapshots = self.max_snapshots.to_string();
         let (record_key, fingerprint, ttl) = match idempotency {
             Some(slot) => (
                 slot.record_key.as_str(),
@@ -238,6 +295,9 @@ impl Store {
             record_key.as_bytes(),
             fingerprint.as_bytes(),
             ttl.as_bytes(),
+            grace.as_bytes(),
+            interval.as_bytes(),
+            max_snapshots.as_bytes(),
         ];
         all.extend_from_slice(args);
         let mut reply = script.call(&self.conn, &keys, &all)?;
@@ -397,7 +457,115 @@ impl Store {
         })
     }
 
-    /// Reads up to `limit` events after revision `after`.
+    /// Reads the value and the version of each of `keys` (`None`:
+    /// absent), for a transaction that carries `idempotency`: unless that
+    /// key's record answers the transaction already.
+    pub fn read_compared(
+        &self,
+        keys: &[&StateKey],
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Vec<Option<Compared>>>, StoreError> {
+        let args: Vec<&[u8]> = keys.iter().map(|k| k.as_str().as_bytes()).collect();
+        self.call_recorded(&scripts::READ, &args, idempotency, |status, reply| {
+            if status != "OK" {
+                return Err(reply.unexpected(status));
+            }
+            reply.uint()?;
+            keys.iter()
+                .map(|_| match reply.uint()? {
+                    0 => Ok(None),
+                    _ => Ok(Some((reply.text()?, reply.uint()?))),
+                })
+                .collect()
+        })
+    }
+
+    /// Runs `ops`, the branch of a transaction its compares chose
+    /// (`succeeded`), if every one of `read` (a compared key and the
+    /// version it was read at, 0: absent) is still at that version.
+    ///
+    /// It is recorded under `idempotency`, if given, or answered from its
+    /// record.
+    pub fn txn(
+        &self,
+        read: &[(&StateKey, u64)],
+        succeeded: bool,
+        ops: &[Op],
+        source: &str,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Applied<Ran>, StoreError> {
+        let mut args: Vec<String> = vec![source.to_owned(), read.len().to_string()];
+        for (key, version) in read {
+            args.extend([key.to_string(), version.to_string()]);
+        }
+        args.push(if succeeded { "1" } else { "0" }.to_owned());
+        for op in ops {
+            args.extend([op.name().to_owned(), op.key().to_string()]);
+            if let Op::Put {
+                value,
+                metadata,
+                ttl_secs,
+                ..
+            } = op
+            {
+                args.extend([
+                    value.clone(),
+                    metadata.clone().unwrap_or_default(),
+                    ttl_secs.unwrap_or(0).to_string(),
+                ]);
+            }
+        }
+        let args: Vec<&[u8]> = args.iter().map(String::as_bytes).collect();
+        self.call_recorded(
+            &scripts::TXN,
+            &args,
+            idempotency,
+            |status, reply| match status {
+                "OK" => answered(WriteKind::Txn, reply).map(Ran::Ok),
+                "CONFLICT" => Ok(Ran::Moved(reply.text()?)),
+                other => Err(reply.unexpected(other)),
+            },
+        )
+        .map_err(StoreError::sent)
+    }
+
+    /// Reads what the metrics report.
+    pub fn metrics(&self) -> Result<Measured, StoreError> {
+        let (status, mut reply) = self.call(&scripts::METRICS, &[], None)?;
+        if status != "OK" {
+            return Err(reply.unexpected(&status));
+        }
+        let stats = Stats {
+            revision: reply.uint()?,
+            keys: reply.uint()?,
+            bytes: reply.uint()?,
+            metadata_keys: reply.uint()?,
+        };
+        let (feed_len, compacted, snapshots) = (reply.uint()?, reply.uint()?, reply.uint()?);
+        let newest = reply.text()?;
+        let newest_snapshot = match newest.as_str() {
+            "" => None,
+            info => Some(SnapshotInfo::parse(0, info).ok_or_else(|| {
+                StoreError::Data(format!("the newest snapshot is described as {info:?}"))
+            })?),
+        };
+        let now = reply.uint()?;
+        let mut counters = Vec::new();
+        while reply.remaining() > 0 {
+            counters.push((reply.text()?, reply.uint()?));
+        }
+        Ok(Measured {
+            stats,
+            feed_len,
+            compacted,
+            snapshots,
+            newest_snapshot,
+            now,
+            counters,
+        })
+    }
+
+    /// Reads up to `limit` revisions of the feed after revision `after`.
     pub fn events(&self, after: u64, limit: u64) -> Result<Feed, StoreError> {
         let (after, limit) = (after.to_string(), limit.to_string());
         let (status, mut reply) = self.call(
@@ -416,16 +584,14 @@ impl Store {
     }
 
     /// Captures every entry at the current revision, keeping the newest
-    /// `keep` snapshots: a [`Recorded::Snapshot`].
+    /// `max_snapshots`: a [`Recorded::Snapshot`].
     pub fn snapshot(
         &self,
-        keep: u64,
         idempotency: Option<&Idempotency>,
     ) -> Result<Applied<Recorded>, StoreError> {
-        let max = keep.to_string();
         self.call_recorded(
             &scripts::SNAPSHOT,
-            &[max.as_bytes()],
+            &[],
             idempotency,
             |status, reply| match status {
                 "OK" => answered(WriteKind::Snapshot, reply),

@@ -89,6 +89,7 @@ fn respond(recorded: &Recorded, headers: &[(&str, String)]) -> Response {
         Recorded::Snapshot { info, dropped } => {
             envelope_with(201, &Taken { info, dropped }, headers)
         }
+        Recorded::Txn(answer) => envelope_with(200, answer, headers),
         Recorded::Restored {
             snapshot,
             revision,

@@ -2,7 +2,9 @@
 //! server seed, draws with and without a client seed, rotations by the
 //! operator and every N draws, the fairness listing, a draw's proof and the
 //! exported log recomputed by the offline verifier, a clean audit, and no
-//! answer that carries a server seed before its reveal.
+//! answer that carries a server seed before its reveal; multi-draws whose
+//! chunks take nonces between draws, through resume, a rotation and a
+//! rollback, verified offline too.
 
 use serde_json::{Value, json};
 use tombola_core::pool::{PoolId, keys};
@@ -85,6 +87,21 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
     )
     .await;
 
+    // Retries are answered from their records with the same receipt,
+    // whatever client seed they name.
+    for (first, retry) in [
+        (
+            &mine,
+            json!({"request_id": "r1", "count": 2, "client_seed": "other"}),
+        ),
+        (&picked, json!({"request_id": "r2"})),
+    ] {
+        let again = draw(&app, &mut answers, retry).await;
+        assert_eq!(again["replay"], true, "{again}");
+        assert_eq!(again["fairness"], first["fairness"], "{again}");
+        assert_eq!(again["drawn"], first["drawn"]);
+    }
+
     // The pool shows the commitment and nonce, never the seed.
     let shown = answers.keep(app.get("/v1/pools/f").await.unwrap(), 200);
     assert_eq!(shown["fairness"]["nonce"], 3);
@@ -108,15 +125,41 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
 
     // The operator rotates: the second seed is revealed and a third
     // committed; a draw under the third stays unverifiable until revealed.
-    let rotation = app
-        .admin_post("/v1/pools/f/rotate", &json!({}))
+    app.admin_post("/v1/pools/f/rotate", &json!({}))
         .await
-        .unwrap();
+        .unwrap()
+        .assert_status(400);
+    let rotate = json!({"request_id": "rotate-1"});
+    let rotation = app.admin_post("/v1/pools/f/rotate", &rotate).await.unwrap();
     let rotation = answers.keep(rotation, 200);
     assert_eq!(rotation["revealed"]["server_seed"], second_secret.as_str());
     assert_eq!(
         rotation["revealed"]["commitment"],
         second_commitment.as_str()
+    );
+    assert_eq!(rotation["replay"], false);
+    let third_secret = secret(&app, "f").await;
+    // A retry is answered from its record and never rotates again.
+    let retried = app.admin_post("/v1/pools/f/rotate", &rotate).await.unwrap();
+    let retried = answers.keep(retried, 200);
+    assert_eq!(retried["replay"], true);
+    for field in ["seq", "revealed", "commitment", "request_id"] {
+        assert_eq!(retried[field], rotation[field], "{field}: {retried}");
+    }
+    assert_eq!(secret(&app, "f").await, third_secret, "rotated once");
+    // Retried after its seed was revealed, a draw still names the
+    // commitment it drew under.
+    let again = draw(&app, &mut answers, json!({"request_id": "r1", "count": 2})).await;
+    assert_eq!(again["fairness"], mine["fairness"], "{again}");
+    // The id is spent for other requests.
+    let reused = app
+        .post_json("/v1/pools/f/draws", &json!({"request_id": "rotate-1"}))
+        .await
+        .unwrap();
+    reused.assert_status(409);
+    assert_eq!(
+        reused.json()["type"],
+        "https://tombola.dev/problems/request-id-reused"
     );
     draw(
         &app,
@@ -124,7 +167,6 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
         json!({"request_id": "r5", "client_seed": "late"}),
     )
     .await;
-    let third_secret = secret(&app, "f").await;
 
     let listing = answers.keep(app.get("/v1/pools/f/fairness").await.unwrap(), 200);
     let seeds = listing["seeds"].as_array().unwrap();
@@ -147,10 +189,17 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
         "{}",
         report(&verdict)
     );
-    // Tampering with the client seed is caught.
-    let forged = proof_text.replace("lucky-7", "lucky-8");
-    let verdict = verify(Kind::Draw, &forged).unwrap();
-    assert_eq!(verdict.findings.len(), 1, "{}", report(&verdict));
+    // Tampering with the client seed is caught, naming the draw, unless the
+    // forged seed happens to draw the same items: of twenty, some do not.
+    let caught: Vec<Vec<u64>> = (0..20)
+        .map(|n| proof_text.replace("lucky-7", &format!("forged-{n}")))
+        .map(|forged| verify(Kind::Draw, &forged).unwrap())
+        .filter(|verdict| !verdict.is_clean())
+        .map(|verdict| verdict.findings.iter().map(|f| f.seq).collect())
+        .collect();
+    assert!(!caught.is_empty(), "no forged client seed was caught");
+    let seq = proof["seq"].as_u64().unwrap();
+    assert!(caught.iter().all(|seqs| seqs == &[seq]), "{caught:?}");
 
     let pending = app.get("/v1/pools/f/draws/r5/proof").await.unwrap();
     let pending_text = String::from_utf8_lossy(&pending.body).into_owned();
@@ -183,6 +232,150 @@ async fn a_rules_2_pool_is_verified_by_its_players() {
     answers.assert_never_told(&third_secret);
 }
 
+async fn run_operation(app: &TestApp, answers: &mut Answers, body: &Value, status: u16) -> Value {
+    let response = app.post_json("/v1/pools/f/operations", body).await.unwrap();
+    answers.keep(response, status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_2_multi_draw_resumes_rolls_back_and_is_verified() {
+    let app = TestApp::start_with_variables(&[("chunks_per_call", "2")])
+        .await
+        .unwrap();
+    let mut answers = Answers(Vec::new());
+    let created = app
+        .create_pool(
+            &json!({"id": "f", "name": "Fair", "mode": "stock", "rules": 2,
+            "rotate_every": 4,
+            "items": [{"id": "gold", "stock": 10}, {"id": "none", "weight": 3, "stock": null}]}),
+        )
+        .await;
+    answers.0.push(created.to_string());
+    let first_secret = secret(&app, "f").await;
+    draw(&app, &mut answers, json!({"request_id": "r1"})).await;
+
+    // Two chunks per call: nonces 1 and 2, then 3 and, past the interval,
+    // 0 under the next seed; a draw in between takes 1, the last chunk 2.
+    let ask =
+        json!({"operation_id": "op-1", "count": 9, "chunk_size": 2, "client_seed": "lucky-7"});
+    let first = run_operation(&app, &mut answers, &ask, 202).await;
+    assert_eq!(first["completed"], 4, "{first}");
+    let second = run_operation(&app, &mut answers, &ask, 202).await;
+    assert_eq!(second["completed"], 8, "{second}");
+    let second_secret = secret(&app, "f").await;
+    assert_ne!(first_secret, second_secret, "the interval rotated the seed");
+    draw(&app, &mut answers, json!({"request_id": "r2"})).await;
+    let done = run_operation(&app, &mut answers, &ask, 200).await;
+    answers.assert_never_told(&second_secret);
+    assert_eq!(
+        (done["status"].as_str(), done["completed"].as_u64()),
+        (Some("completed"), Some(9))
+    );
+
+    // Another operation stops after its first call and is rolled back:
+    // what its chunks drew goes back, and it cannot resume.
+    let other = json!({"operation_id": "op-2", "count": 6, "chunk_size": 2});
+    run_operation(&app, &mut answers, &other, 202).await;
+    let rolled = app
+        .post_json("/v1/pools/f/operations/op-2/rollback", &json!({}))
+        .await
+        .unwrap();
+    let rolled = answers.keep(rolled, 200);
+    assert_eq!(rolled["outcome"]["kind"], "return", "{rolled}");
+    run_operation(&app, &mut answers, &other, 409).await;
+
+    let log = app.get("/v1/pools/f/log?limit=1000").await.unwrap();
+    let log_text = String::from_utf8_lossy(&log.body).into_owned();
+    let log = answers.keep(log, 200);
+    let lines: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["line"].as_str().unwrap())
+        .collect();
+    let nonces: Vec<(&str, &str)> = lines
+        .iter()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            match fields[0] {
+                "DRAW/2" => Some((fields[1], fields[4])),
+                "CHUNK/2" => Some((fields[1], fields[5])),
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(
+        nonces,
+        [
+            ("r1", "0"),
+            ("op-1", "1"),
+            ("op-1", "2"),
+            ("op-1", "3"),
+            ("op-1", "0"),
+            ("r2", "1"),
+            ("op-1", "2"),
+            ("op-2", "3"),
+            ("op-2", "0"),
+        ],
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("CHUNK/2 op-1 0 2 lucky-7 1 "))
+    );
+    // Past the interval again, op-2's second chunk rotated: the second seed
+    // is revealed in the log, the third is not.
+    let third_secret = secret(&app, "f").await;
+    assert!(log_text.contains(&second_secret));
+    answers.assert_never_told(&third_secret);
+
+    // Revealed, every draw and chunk recomputes; a chunk's proof is under
+    // its request id.
+    let rotation = app
+        .admin_post("/v1/pools/f/rotate", &json!({"request_id": "rotate-1"}))
+        .await
+        .unwrap();
+    answers.keep(rotation, 200);
+    let log = app.get("/v1/pools/f/log?limit=1000").await.unwrap();
+    let verdict = verify(Kind::Log, &String::from_utf8_lossy(&log.body)).unwrap();
+    assert!(verdict.is_clean(), "{}", report(&verdict));
+    assert_eq!(
+        (verdict.verified, verdict.pending),
+        (9, 0),
+        "{}",
+        report(&verdict)
+    );
+    assert_ne!(
+        log_text,
+        String::from_utf8_lossy(&log.body),
+        "a ROTATE more"
+    );
+    for chunk in ["op-1%230", "op-1%233", "op-2%231"] {
+        let proof = app
+            .get(&format!("/v1/pools/f/draws/{chunk}/proof"))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&proof.body).into_owned();
+        let proof = answers.keep(proof, 200);
+        assert!(
+            proof["line"].as_str().unwrap().starts_with("CHUNK/2 "),
+            "{proof}"
+        );
+        let verdict = verify(Kind::Draw, &text).unwrap();
+        assert!(
+            verdict.is_clean() && verdict.verified == 1,
+            "{chunk}: {}",
+            report(&verdict)
+        );
+    }
+
+    let audit = answers.keep(app.admin_get("/v1/pools/f/audit").await.unwrap(), 200);
+    assert_eq!(audit["mismatches"], json!([]), "{audit}");
+    assert_eq!(audit["conserved"], true, "{audit}");
+    answers.assert_never_told(&secret(&app, "f").await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_each_rules_version_refuses() {
     let app = TestApp::start().await.unwrap();
@@ -201,7 +394,19 @@ async fn what_each_rules_version_refuses() {
         refused.json()["type"],
         "https://tombola.dev/problems/pool-not-fair"
     );
-    app.admin_post("/v1/pools/p/rotate", &json!({}))
+    let refused = app
+        .post_json(
+            "/v1/pools/p/operations",
+            &json!({"operation_id": "op-1", "count": 2, "client_seed": "mine"}),
+        )
+        .await
+        .unwrap();
+    refused.assert_status(409);
+    assert_eq!(
+        refused.json()["type"],
+        "https://tombola.dev/problems/pool-not-fair"
+    );
+    app.admin_post("/v1/pools/p/rotate", &json!({"request_id": "rotate-1"}))
         .await
         .unwrap()
         .assert_status(409);

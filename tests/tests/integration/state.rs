@@ -8,30 +8,31 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tombola_core::state::EXPIRED_VALUE_GRACE_SECS;
 use tombola_tests::app::{ADMIN_TOKEN, TestApp};
 use tombola_tests::redis_server::RedisServer;
 
-const READER_TOKEN: &str = "test-reader-token";
-const BASE: &str = "/api/v1/state";
+pub(super) const READER_TOKEN: &str = "test-reader-token";
+pub(super) const BASE: &str = "/api/v1/state";
 
-async fn start(variables: &[(&str, &str)]) -> TestApp {
+pub(super) async fn start(variables: &[(&str, &str)]) -> TestApp {
     let mut all = vec![("reader_token", READER_TOKEN)];
     all.extend_from_slice(variables);
     TestApp::start_with_variables(&all).await.unwrap()
 }
 
 /// One answer: status, the envelope's `data` or `error`, and headers.
-struct Answer {
-    status: u16,
-    body: Value,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: Value,
     retry_after: Option<String>,
     allow: Option<String>,
-    replayed: Option<String>,
+    pub(super) replayed: Option<String>,
 }
 
 impl Answer {
     #[track_caller]
-    fn expect(&self, status: u16) -> &Value {
+    pub(super) fn expect(&self, status: u16) -> &Value {
         assert_eq!(self.status, status, "{}", self.body);
         if status < 400 {
             assert_eq!(self.body["success"], true, "{}", self.body);
@@ -44,7 +45,7 @@ impl Answer {
     }
 }
 
-async fn call(
+pub(super) async fn call(
     app: &TestApp,
     method: &str,
     path: &str,
@@ -75,14 +76,20 @@ async fn call(
 }
 
 /// A write with an `Idempotency-Key`.
-async fn keyed(app: &TestApp, method: &str, path: &str, key: &str, body: Option<&Value>) -> Answer {
+pub(super) async fn keyed(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<&Value>,
+) -> Answer {
     let headers = [("idempotency-key", key)];
     call(app, method, path, Some(ADMIN_TOKEN), &headers, body).await
 }
 
 /// Waits until `check` holds, asking again every few milliseconds, and
 /// fails the test if it does not within `limit`.
-async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+pub(super) async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -118,15 +125,15 @@ fn signal(redis: &RedisServer, signal: &str) {
     assert!(status.success(), "kill {signal} {pid}");
 }
 
-async fn admin(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Answer {
+pub(super) async fn admin(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> Answer {
     call(app, method, path, Some(ADMIN_TOKEN), &[], body).await
 }
 
-async fn read(app: &TestApp, path: &str) -> Answer {
+pub(super) async fn read(app: &TestApp, path: &str) -> Answer {
     call(app, "GET", path, Some(READER_TOKEN), &[], None).await
 }
 
-async fn put(app: &TestApp, key: &str, body: Value) -> Value {
+pub(super) async fn put(app: &TestApp, key: &str, body: Value) -> Value {
     let answer = admin(app, "PUT", &format!("/{key}"), Some(&body)).await;
     assert!(
         answer.status == 200 || answer.status == 201,
@@ -136,7 +143,7 @@ async fn put(app: &TestApp, key: &str, body: Value) -> Value {
     answer.body["data"].clone()
 }
 
-async fn stats(app: &TestApp) -> Value {
+pub(super) async fn stats(app: &TestApp) -> Value {
     read(app, "/stats").await.expect(200).clone()
 }
 
@@ -1019,7 +1026,7 @@ async fn snapshot_then_restore_returns_every_key_value_and_metadata() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ttl_is_a_real_redis_expiry_and_expired_keys_vanish() {
+async fn a_ttl_expires_on_time_and_its_event_carries_the_value_that_expired() {
     let app = start(&[]).await;
     put(
         &app,
@@ -1034,7 +1041,10 @@ async fn a_ttl_is_a_real_redis_expiry_and_expired_keys_vanish() {
         .query_async(&mut redis)
         .await
         .unwrap();
-    assert!(pttl > 0 && pttl <= 1000, "{pttl}");
+    // Redis drops the entry itself only after a grace, so that the next
+    // script still finds the value to put in the expire event.
+    let grace = EXPIRED_VALUE_GRACE_SECS as i64 * 1000;
+    assert!(pttl > grace && pttl <= grace + 1000, "{pttl}");
     assert_eq!(read(&app, "/short").await.expect(200)["value"], "soon gone");
     assert_eq!(stats(&app).await["total_keys"], 2);
 
@@ -1056,6 +1066,14 @@ async fn a_ttl_is_a_real_redis_expiry_and_expired_keys_vanish() {
     assert_eq!(expired["type"], "expire");
     assert_eq!(expired["key"], "short");
     assert_eq!(expired["source"], "ttl");
+    assert_eq!(expired["old_value"], "soon gone");
+    assert_eq!(expired["new_value"], Value::Null);
+    let gone: i64 = redis::cmd("EXISTS")
+        .arg("tombola:state:{s}:e:short")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(gone, 0, "the script that expired it removed it");
 
     // A put without a ttl removes the expiry.
     put(&app, "kept", json!({"value": 1, "metadata": {"ttl": 1}})).await;
@@ -1178,6 +1196,7 @@ async fn a_whole_float_ttl_and_an_after_past_redis_integers_are_answered() {
         .query_async(&mut redis)
         .await
         .unwrap();
+    let pttl = pttl - EXPIRED_VALUE_GRACE_SECS as i64 * 1000;
     assert!(pttl > 59_000 && pttl <= 60_000, "{pttl}");
 
     // Revisions are Redis integers, `after` any u64: past the current

@@ -1,9 +1,9 @@
 -- Deletes one entry.
--- ARGV: 7 key, 8 source.
+-- ARGV: 10 key, 11 source.
 -- Reply: {'OK', key, revision} (recorded), {'NONE', revision} or, from the
 -- prelude, {'RECORDED', record...}.
-local rev = remove(ARGV[7], ARGV[8])
+local rev = remove(ARGV[10], ARGV[11])
 if not rev then
   return {'NONE', revision()}
 end
-return answer({'OK', ARGV[7], rev})
+return answer({'OK', ARGV[10], rev})

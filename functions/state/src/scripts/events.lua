@@ -2,9 +2,9 @@
 -- r - compacted - 1, as every revision is exactly one event; events up to
 -- `compacted` were dropped, so none is read when after < compacted (the
 -- component answers that with 410), nor when after >= the revision.
--- ARGV: 7 after, 8 limit.
+-- ARGV: 10 after, 11 limit.
 -- Reply: {'OK', revision, compacted, event JSON...}.
-local after, limit = tonumber(ARGV[7]), tonumber(ARGV[8])
+local after, limit = tonumber(ARGV[10]), tonumber(ARGV[11])
 local compacted = tonumber(redis.call('GET', K_COMPACTED) or '0')
 local current = revision()
 local out = {'OK', current, compacted}

@@ -1,10 +1,10 @@
 -- Reads one entry.
--- ARGV: 7 key.
+-- ARGV: 10 key.
 -- Reply: {'NONE', revision} or
 --        {'OK', revision, value, metadata or nil, created, modified, updated_at, source};
 -- a compare-and-swap reads with its idempotency key, so its record, if
 -- any, answers instead: {'RECORDED', record...} (prelude).
-local f = redis.call('HMGET', entry_key(ARGV[7]), 'v', 'm', 'c', 'r', 't', 's')
+local f = redis.call('HMGET', entry_key(ARGV[10]), 'v', 'm', 'c', 'r', 't', 's')
 if not f[1] then
   return {'NONE', revision()}
 end

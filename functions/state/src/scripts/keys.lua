@@ -1,7 +1,7 @@
 -- Lists keys by prefix from the index, in byte order, one page at a time.
--- ARGV: 7 prefix, 8 cursor (the last key already seen) or '', 9 limit.
+-- ARGV: 10 prefix, 11 cursor (the last key already seen) or '', 12 limit.
 -- Reply: {'OK', revision, total with the prefix, more (0 or 1), key...}.
-local prefix, cursor, limit = ARGV[7], ARGV[8], tonumber(ARGV[9])
+local prefix, cursor, limit = ARGV[10], ARGV[11], tonumber(ARGV[12])
 local min, max = '-', '+'
 if prefix ~= '' then
   -- Keys are ASCII, so every key with the prefix sorts before prefix..0xff.
