@@ -51,6 +51,10 @@ pub const MAX_PUSH_MUTATIONS: usize = 1000;
 /// The longest client id, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 64;
 
+/// The largest mutation id a push may carry: 2^53 - 1, the largest whole
+/// number every JSON reader and the cloud's Lua scripts hold exactly.
+pub const MAX_MUTATION_ID: u64 = (1 << 53) - 1;
+
 /// A mutation's id: rising by exactly one per client, from 1.
 pub type MutationId = u64;
 
@@ -169,6 +173,9 @@ pub struct PushError {
     pub reason: String,
 }
 
+/// What a push is told of a mutation id out of range.
+const ID_RANGE: &str = "not a whole number from 1 to 9007199254740991";
+
 fn fault(field: impl Into<String>, reason: impl Into<String>) -> PushError {
     PushError {
         field: field.into(),
@@ -192,7 +199,8 @@ impl Push {
     /// A [`PushError`] naming the field when the body is not an object; a
     /// field is missing, unknown or of the wrong type; `client_id` breaks
     /// [`ClientId`]'s syntax; there are more than [`MAX_PUSH_MUTATIONS`]
-    /// mutations; or an id is not a whole number of at least 1.
+    /// mutations; or an id is not a whole number from 1 to
+    /// [`MAX_MUTATION_ID`].
     pub fn from_json(body: &Value) -> Result<Push, PushError> {
         let object = body.as_object().ok_or_else(|| fault("", "not an object"))?;
         only_fields(object, &["client_id", "mutations"], "")?;
@@ -246,8 +254,8 @@ fn read_entry(index: usize, entry: &Value) -> Result<PushedMutation, PushError> 
     };
     let id = field("id")?
         .as_u64()
-        .filter(|id| *id >= 1)
-        .ok_or_else(|| fault(format!("{at}.id"), "not a whole number of at least 1"))?;
+        .filter(|id| (1..=MAX_MUTATION_ID).contains(id))
+        .ok_or_else(|| fault(format!("{at}.id"), ID_RANGE))?;
     let name = field("name")?
         .as_str()
         .ok_or_else(|| fault(format!("{at}.name"), "not a string"))?
@@ -403,6 +411,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_id_range_message_names_the_largest_id() {
+        assert!(ID_RANGE.ends_with(&MAX_MUTATION_ID.to_string()));
+    }
     use serde_json::json;
 
     fn push(ids: &[MutationId]) -> Push {
@@ -503,17 +516,22 @@ mod tests {
             (
                 json!({"client_id": "s", "mutations": [ok, ok, ok, {"id": 0, "name": "n", "args": {}}]}),
                 "mutations[3].id",
-                "not a whole number of at least 1",
+                ID_RANGE,
             ),
             (
                 json!({"client_id": "s", "mutations": [{"id": -1, "name": "n", "args": {}}]}),
                 "mutations[0].id",
-                "not a whole number of at least 1",
+                ID_RANGE,
+            ),
+            (
+                json!({"client_id": "s", "mutations": [{"id": MAX_MUTATION_ID + 1, "name": "n", "args": {}}]}),
+                "mutations[0].id",
+                ID_RANGE,
             ),
             (
                 json!({"client_id": "s", "mutations": [{"id": 1.5, "name": "n", "args": {}}]}),
                 "mutations[0].id",
-                "not a whole number of at least 1",
+                ID_RANGE,
             ),
             (
                 json!({"client_id": "s", "mutations": [{"id": 1, "name": 2, "args": {}}]}),
