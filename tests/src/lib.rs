@@ -11,6 +11,8 @@
 //! - [`redis_server`]: a throwaway `redis-server` on a free loopback port.
 //! - [`app`]: the host and Redis together, with an HTTP client, for tests.
 //! - [`load`]: a paced (open-loop) HTTP load generator for benchmarks.
+//! - [`lottery`]: the lottery cloud over a durable Redis, with a store
+//!   registered, for the suites that sync a store with it.
 //! - [`fault_proxy`]: a TCP proxy that drops a reply on command.
 //! - [`process`]: the standalone host as a child process, for kill tests.
 //! - [`store`]: the store's app (`spin-store.toml`) over a SQLite file of
@@ -21,6 +23,7 @@ pub mod fault_proxy;
 pub mod host;
 pub mod keys;
 pub mod load;
+pub mod lottery;
 pub mod manifest;
 pub mod outbound;
 pub mod outbound_http;

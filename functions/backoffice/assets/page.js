@@ -203,6 +203,7 @@ async function act(errorId, work) {
     const done = await work();
     await refresh();
     if (typeof done === "string") notice(done);
+    await syncStatus();
   } catch (error) {
     if (!(error instanceof ApiFailure)) console.error(error);
     $(errorId).textContent = clerkMessage(error);
@@ -465,11 +466,15 @@ async function refreshGames() {
 // The store app may predate the sync routes: a 404 there means no sync.
 let syncAvailable = true;
 let syncing = false;
+// No cloud configured for this store: said so, never as an error.
+const SYNC_OFF = "no cloud is configured for this store";
+let syncOff = false;
 
 function showSync(state, label, detail) {
   const badge = $("sync-state");
   badge.className = `badge ${state}`;
   badge.textContent = label;
+  badge.title = "";
   $("sync-detail").textContent = detail || "";
 }
 
@@ -494,13 +499,30 @@ function syncDetail(status) {
   return `${last}; ${status.pending} pending, ${status.dead.length} dead-lettered`;
 }
 
+// The cloud not answering, or answering that it cannot work now, shows as
+// "Cloud unreachable": the store keeps working and sends what waits later.
 function showSyncStatus(status, error) {
   const detail = syncDetail(status);
+  const failed = error || status.entities.map((e) => e.status === "error" && e.last_error).find(Boolean);
   if (!navigator.onLine) showSync("offline", "Offline", detail);
-  else if (error) showSync("offline", "Offline", `${detail}; ${error}`);
-  else if (status.entities.some((e) => e.status === "error")) showSync("error", "Sync error", detail);
-  else showSync("synced", "Synced", detail);
+  else if (failed) {
+    showSync("offline", "Cloud unreachable", `${detail}; the store keeps working and sends them when the cloud is back`);
+    $("sync-state").title = failed;
+  } else showSync("synced", "Synced", detail);
   $("sync-now").hidden = false;
+}
+
+// The sync's state as the store holds it, after a write at the counter
+// (which the store pushes by itself), without a sync of the page's own.
+async function syncStatus() {
+  if (!syncAvailable || syncing) return;
+  try {
+    const status = await api("GET", "/sync");
+    if (syncOff) showSync("", "Sync off", `${SYNC_OFF}; ${syncDetail(status)}`);
+    else showSyncStatus(status);
+  } catch (error) {
+    if (!(error instanceof ApiFailure)) showSync("offline", "Offline", "the store's computer did not answer");
+  }
 }
 
 async function sync() {
@@ -513,15 +535,18 @@ async function sync() {
   showSync("syncing", "Syncing", $("sync-detail").textContent);
   try {
     const answer = await api("POST", "/sync");
+    syncOff = false;
     showSyncStatus(answer.status, answer.report.error);
+    // Games or bins that came down from the cloud show at once.
+    if (answer.report.games > 0 || answer.report.bins > 0) await refresh();
   } catch (error) {
     if (error instanceof ApiFailure && (error.status === 404 || error.status === 405)) {
       syncAvailable = false;
       showSync("", "Sync not available", "this store app has no sync");
     } else if (error instanceof ApiFailure && error.problem.type && error.problem.type.endsWith("/sync-off")) {
-      const off = "no cloud is configured for this store";
+      syncOff = true;
       const status = await api("GET", "/sync").catch(() => null);
-      showSync("", "Sync off", status ? `${off}; ${syncDetail(status)}` : off);
+      showSync("", "Sync off", status ? `${SYNC_OFF}; ${syncDetail(status)}` : SYNC_OFF);
     } else if (!(error instanceof ApiFailure)) {
       showSync("offline", "Offline", "the store's computer did not answer");
     } else {

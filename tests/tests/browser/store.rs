@@ -1,9 +1,13 @@
 //! The store's lottery page as a clerk uses it: signing in, the counter,
 //! receiving by scanner and by hand, activate, settle and return, the day
-//! close across a reload, games, the sync panel, the keyboard and a phone.
+//! close across a reload, games, the sync panel (alone, and with a real
+//! cloud going down and coming back), the keyboard and a phone.
 
-use anyhow::Result;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
 use serde_json::json;
+use tombola_tests::lottery;
 use tombola_tests::store::{STORE_TOKEN, StoreApp, StoreClient, TempDir};
 
 use crate::chrome::Browser;
@@ -272,6 +276,124 @@ async fn games_sync_status_keyboard_and_phone() -> Result<()> {
 
     browser.assert_fits_a_phone().await?;
     browser.screenshot("store-phone", "body").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+/// Receives pack `number` of `game` with the form for a pack typed by
+/// hand, and waits for the page to say so.
+async fn receive_by_hand(browser: &Browser, game: &str, number: u32) -> Result<()> {
+    browser.type_into("#manual-game", game).await?;
+    browser
+        .type_into("#manual-number", &number.to_string())
+        .await?;
+    browser.click("#manual button[type=submit]").await?;
+    browser
+        .wait_text("#received", &format!("{game}-{number:06}"))
+        .await?;
+    Ok(())
+}
+
+/// Presses "Sync now" until the sync detail contains `expected`: the
+/// store's queue waits out its backoff (a few seconds here) after the
+/// cloud failed.
+async fn sync_until(browser: &Browser, expected: &str) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        browser.click("#sync-now").await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let detail = browser.text("#sync-detail").await?;
+        if detail.contains(expected) {
+            return Ok(detail);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the sync detail shows {detail:?}, not {expected:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sync_panel_with_the_cloud_going_down_and_coming_back() -> Result<()> {
+    const STORE: &str = "corner-7";
+    let (cloud_dir, store_dir) = (
+        TempDir::new("browser-sync-cloud")?,
+        TempDir::new("browser-sync-store")?,
+    );
+    let (mut cloud, key) = lottery::registered_cloud(&cloud_dir, STORE).await?;
+    let url = format!("http://{}", cloud.addr);
+    let app = StoreApp::start_with(
+        store_dir.path(),
+        &[
+            ("cloud_url", &url),
+            ("store_id", STORE),
+            ("cloud_api_key", &key),
+        ],
+    )
+    .await?;
+    let browser = Browser::start().await?;
+    sign_in(&browser, &app).await?;
+
+    // The page syncs as it opens: the cloud's game and bins come down.
+    browser.wait_text("#sync-state", "Synced").await?;
+    browser
+        .wait_text(
+            "#sync-detail",
+            "last synced just now; 0 pending, 0 dead-lettered",
+        )
+        .await?;
+    browser.wait_text("#game-list", "050 Cash Blast").await?;
+    browser.wait_text("#bins tbody", "2 Empty").await?;
+
+    // The cloud's database stops: the cloud answers that it cannot work,
+    // the counter goes on, and what it did waits at the store.
+    cloud.redis.stop();
+    receive_by_hand(&browser, "050", 1).await?;
+    browser
+        .wait_text("#sync-state", "Cloud unreachable")
+        .await?;
+    browser.wait_text("#sync-detail", "1 pending").await?;
+    receive_by_hand(&browser, "050", 2).await?;
+    browser.wait_text("#sync-detail", "2 pending").await?;
+    browser.click("#sync-now").await?;
+    browser
+        .wait_text("#sync-state", "Cloud unreachable")
+        .await?;
+    let down = browser
+        .wait_text(
+            "#sync-detail",
+            "the store keeps working and sends them when the cloud is back",
+        )
+        .await?;
+    assert!(down.contains("2 pending, 0 dead-lettered"), "{down}");
+    browser.screenshot("store-cloud-down", "#sync").await?;
+
+    // Back, the page's sync sends everything.
+    cloud.redis.start_again()?;
+    sync_until(&browser, "0 pending").await?;
+    browser.wait_text("#sync-state", "Synced").await?;
+    let packs = lottery::admin(cloud.addr, "GET", &format!("/stores/{STORE}/packs"), None).await?;
+    assert_eq!(packs["packs"].as_array().map(Vec::len), Some(2), "{packs}");
+
+    // A pack of a game the cloud never defined, put at the store by hand:
+    // the cloud refuses it for good, and the page says why.
+    app.call(
+        "PUT",
+        "/games/099",
+        Some(json!({"name": "Local", "price": 100, "pack_value": 1000,
+                    "tickets_per_pack": 10, "numbering": "ascending"})),
+    )
+    .await?
+    .assert_status(201);
+    receive_by_hand(&browser, "099", 1).await?;
+    sync_until(&browser, "1 dead-lettered").await?;
+    browser
+        .wait_text(
+            "#dead-letters",
+            "Not accepted by the cloud: receivePack (game 099 is unknown to the cloud)",
+        )
+        .await?;
+    browser.wait_text("#sync-state", "Synced").await?;
+    browser.screenshot("store-dead-letter", "#sync").await?;
     browser.close().await?;
     Ok(())
 }

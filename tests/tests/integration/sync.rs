@@ -8,89 +8,23 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tombola_tests::app::{ADMIN_TOKEN, TestApp, options_for, send};
+use tombola_tests::app::{TestApp, send};
 use tombola_tests::fault_proxy::FaultProxy;
+use tombola_tests::lottery;
 use tombola_tests::process::HostProcess;
 use tombola_tests::redis_server::{Persistence, RedisServer};
 use tombola_tests::store::{StoreApp, StoreClient, StoreProcess, TempDir};
 
 const STORE: &str = "corner-7";
 
-/// The cloud over a Redis that keeps its data across a restart.
-async fn cloud(dir: &TempDir) -> TestApp {
-    let redis = RedisServer::start_with(
-        Persistence::AppendOnlyFsyncAlways(dir.path().to_owned()),
-        None,
-    )
-    .unwrap();
-    let options = options_for(&redis);
-    TestApp::start_with(redis, options).await.unwrap()
-}
-
 /// An operator's call to the cloud at `cloud`, which must succeed.
 async fn admin(cloud: SocketAddr, method: &str, path: &str, body: Option<Value>) -> Value {
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let bytes = body
-        .map(|b| serde_json::to_vec(&b).unwrap())
-        .unwrap_or_default();
-    let response = send(
-        cloud,
-        method,
-        &format!("/v1/lottery{path}"),
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        bytes.into(),
-    )
-    .await
-    .unwrap();
-    assert!(
-        response.status < 300,
-        "{method} {path}: {} {}",
-        response.status,
-        String::from_utf8_lossy(&response.body)
-    );
-    response.json()
+    lottery::admin(cloud, method, path, body).await.unwrap()
 }
 
-/// Registers `STORE` at `cloud` with game 050, and answers its API key.
-async fn register(cloud: SocketAddr) -> String {
-    let registered = admin(
-        cloud,
-        "POST",
-        "/stores",
-        Some(json!({"store": STORE, "name": "Corner Shop"})),
-    )
-    .await;
-    admin(
-        cloud,
-        "PUT",
-        "/games/050",
-        Some(
-            json!({"name": "Cash Blast", "price": 500, "pack_value": 15000,
-                    "tickets_per_pack": 30, "numbering": "ascending"}),
-        ),
-    )
-    .await;
-    registered["api_key"].as_str().unwrap().to_owned()
-}
-
-/// The cloud with store `STORE` registered, game 050 and bins 1 and 2, and
-/// the store's API key.
+/// [`lottery::registered_cloud`] for `STORE`.
 async fn registered_cloud(cloud_dir: &TempDir) -> (TestApp, String) {
-    let cloud = cloud(cloud_dir).await;
-    let key = register(cloud.addr).await;
-    for bin in [1, 2] {
-        admin(
-            cloud.addr,
-            "PUT",
-            &format!("/stores/{STORE}/bins/{bin}"),
-            None,
-        )
-        .await;
-    }
-    (cloud, key)
+    lottery::registered_cloud(cloud_dir, STORE).await.unwrap()
 }
 
 /// The store's app syncing with the cloud at `cloud_url` with `key`, its
@@ -477,8 +411,8 @@ async fn a_store_host_killed_between_a_write_and_its_push_pushes_it_once_after_r
         TempDir::new("kill-cloud").unwrap(),
         TempDir::new("kill-store").unwrap(),
     );
-    let mut cloud = cloud(&cloud_dir).await;
-    let key = register(cloud.addr).await;
+    let mut cloud = lottery::cloud(&cloud_dir).await.unwrap();
+    let key = lottery::register(cloud.addr, STORE).await.unwrap();
     let variables = [
         ("SPIN_VARIABLE_CLOUD_URL", format!("http://{}", cloud.addr)),
         ("SPIN_VARIABLE_STORE_ID", STORE.to_owned()),
@@ -568,7 +502,7 @@ async fn the_cloud_killed_mid_push_loses_and_doubles_nothing() {
     .unwrap();
     let binary: &std::path::Path = env!("CARGO_BIN_EXE_tombola-host").as_ref();
     let mut cloud = HostProcess::start(binary, &redis).await.unwrap();
-    let key = register(cloud.addr()).await;
+    let key = lottery::register(cloud.addr(), STORE).await.unwrap();
     let url = format!("http://{}", cloud.addr());
     let store = StoreApp::start_with(
         store_dir.path(),
