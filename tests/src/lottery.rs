@@ -21,23 +21,24 @@ pub async fn cloud(dir: &TempDir) -> Result<TestApp> {
     TestApp::start_with(redis, options).await
 }
 
-/// An operator's call to the cloud at `cloud`, which must succeed; its
-/// answer's JSON.
-pub async fn admin(
-    cloud: SocketAddr,
+/// A call to the cloud app at `addr` with bearer `token` and a JSON
+/// `body`, which must succeed; its answer's JSON.
+pub async fn call(
+    addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<Value>,
+    token: &str,
+    body: Option<&Value>,
 ) -> Result<Value> {
-    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let auth = format!("Bearer {token}");
     let bytes = body
-        .map(|b| serde_json::to_vec(&b))
+        .map(serde_json::to_vec)
         .transpose()?
         .unwrap_or_default();
     let response = send(
-        cloud,
+        addr,
         method,
-        &format!("/v1/lottery{path}"),
+        path,
         &[
             ("content-type", "application/json"),
             ("authorization", &auth),
@@ -53,6 +54,18 @@ pub async fn admin(
         String::from_utf8_lossy(&response.body)
     );
     Ok(response.json())
+}
+
+/// An operator's call to `/v1/lottery{path}` at `cloud`, which must
+/// succeed; its answer's JSON.
+pub async fn admin(
+    cloud: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
+    let path = format!("/v1/lottery{path}");
+    call(cloud, method, &path, ADMIN_TOKEN, body.as_ref()).await
 }
 
 /// Registers `store` at `cloud` with game 050, and answers its API key.

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
 use serde_json::{Value, json};
-use tombola_tests::app::{ADMIN_TOKEN, TestApp, send};
+use tombola_tests::app::{ADMIN_TOKEN, TestApp};
+use tombola_tests::lottery::call;
 use tombola_tests::store::{StoreApp, StoreClient, TempDir};
 
 /// How long the empty push is measured.
@@ -30,38 +31,17 @@ const SIZES: &[(usize, usize)] = &[(1, 200), (100, 20), (1_000, 3)];
 /// The backlog the drain step builds.
 const BACKLOG: u32 = 1_000;
 
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: &Value,
-) -> Result<Value> {
-    let auth = format!("Bearer {token}");
-    let response = send(
-        addr,
-        method,
-        path,
-        &[
-            ("content-type", "application/json"),
-            ("authorization", &auth),
-        ],
-        serde_json::to_vec(body)?.into(),
-    )
-    .await?;
-    ensure!(
-        response.status < 300,
-        "{method} {path}: {} {}",
-        response.status,
-        String::from_utf8_lossy(&response.body)
-    );
-    Ok(response.json())
-}
-
 /// Registers `store` and answers its API key.
 async fn register(cloud: SocketAddr, store: &str) -> Result<String> {
     let body = json!({"store": store, "name": store});
-    let answer = call(cloud, "POST", "/v1/lottery/stores", ADMIN_TOKEN, &body).await?;
+    let answer = call(
+        cloud,
+        "POST",
+        "/v1/lottery/stores",
+        ADMIN_TOKEN,
+        Some(&body),
+    )
+    .await?;
     Ok(answer["api_key"].as_str().unwrap_or_default().to_owned())
 }
 
@@ -84,7 +64,7 @@ async fn pushes(cloud: SocketAddr, store: &str, size: usize, pushes: usize) -> R
             "POST",
             &path,
             &key,
-            &json!({"client_id": "bench", "mutations": mutations}),
+            Some(&json!({"client_id": "bench", "mutations": mutations})),
         )
         .await?;
         ensure!(reply["last_mutation_id"] == id, "push not applied: {reply}");
@@ -104,7 +84,7 @@ async fn empty_pushes(cloud: SocketAddr) -> Result<f64> {
             "POST",
             "/v1/lottery/stores/bench-empty/push",
             &key,
-            &body,
+            Some(&body),
         )
         .await?;
         count += 1;
@@ -161,7 +141,7 @@ async fn main() -> Result<()> {
         "PUT",
         "/v1/lottery/games/050",
         ADMIN_TOKEN,
-        &game(),
+        Some(&game()),
     )
     .await?;
     let empty = empty_pushes(app.addr).await?;
