@@ -9,8 +9,13 @@
 //! ```text
 //! tombola:lottery:{games}:rev            string  the games' revision
 //! tombola:lottery:{games}:all            hash    code -> Change<Game> JSON
+//! tombola:lottery:{stores}:ids           set     every registered store's id (added
+//!                                                before its registration, so an id
+//!                                                without info never completed)
 //! tombola:lottery:{store:<id>}:info      hash    key (hex SHA-256 of the API key),
-//!                                                name, created_at, rotated_at
+//!                                                name, created_at, rotated_at,
+//!                                                version, last_push_at and
+//!                                                last_pull_at (ms, once they happen)
 //! tombola:lottery:{store:<id>}:rev       string  the store's bins' revision
 //! tombola:lottery:{store:<id>}:bins      hash    number -> Change<CloudBin> JSON
 //! tombola:lottery:{store:<id>}:clients   hash    client id -> last_mutation_id
@@ -53,6 +58,49 @@ pub const GAMES_REVISION: &str = "tombola:lottery:{games}:rev";
 /// Every game, with the revision that last changed it:
 /// `tombola:lottery:{games}:all`.
 pub const GAMES: &str = "tombola:lottery:{games}:all";
+
+/// Every registered store's id: `tombola:lottery:{stores}:ids`, the
+/// stores' directory. Registration adds an id before it writes the
+/// store's info, so a registered store is always listed.
+pub const STORE_IDS: &str = "tombola:lottery:{stores}:ids";
+
+/// How many stores a page of the directory holds when the caller does not
+/// say.
+pub const DEFAULT_STORE_PAGE: usize = 50;
+
+/// The most stores one page of the directory holds.
+pub const MAX_STORE_PAGE: usize = 200;
+
+/// One page of the stores' directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorePage {
+    /// The page's ids, in id order.
+    pub stores: Vec<StoreId>,
+    /// The id to page on from (`after`), `None` on the last page.
+    pub next: Option<StoreId>,
+}
+
+/// The page of `ids` (any order, repeats ignored) after `after`, at most
+/// `limit` (clamped to 1..=[`MAX_STORE_PAGE`]) of them, in id order.
+///
+/// ```
+/// use tombola_core::lottery::{StoreId, store_page};
+///
+/// let ids: Vec<StoreId> = ["c", "a", "b"].iter().map(|id| id.parse().unwrap()).collect();
+/// let first = store_page(ids.clone(), None, 2);
+/// assert_eq!(first.stores, [ids[1].clone(), ids[2].clone()]);
+/// let second = store_page(ids, first.next.as_ref(), 2);
+/// assert_eq!((second.stores.len(), second.next), (1, None));
+/// ```
+pub fn store_page(mut ids: Vec<StoreId>, after: Option<&StoreId>, limit: usize) -> StorePage {
+    ids.sort();
+    ids.dedup();
+    ids.retain(|id| after.is_none_or(|after| id > after));
+    let limit = limit.clamp(1, MAX_STORE_PAGE);
+    let next = (ids.len() > limit).then(|| ids[limit - 1].clone());
+    ids.truncate(limit);
+    StorePage { stores: ids, next }
+}
 
 /// A store the cloud knows, named by the operator who registered it.
 ///
@@ -249,6 +297,49 @@ mod tests {
             assert!(key.starts_with("tombola:lottery:{store:games}:"), "{key}");
         }
         assert!(!GAMES.contains("{store:"));
+    }
+
+    fn ids(names: &[&str]) -> Vec<StoreId> {
+        names.iter().map(|name| name.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_directory_is_paged_in_id_order_after_an_id() {
+        let all = ids(&["b", "a", "d", "c", "a"]);
+        let page = store_page(all.clone(), None, 3);
+        assert_eq!(page.stores, ids(&["a", "b", "c"]));
+        assert_eq!(page.next, Some("c".parse().unwrap()));
+        let page = store_page(all.clone(), page.next.as_ref(), 3);
+        assert_eq!(
+            page,
+            StorePage {
+                stores: ids(&["d"]),
+                next: None
+            }
+        );
+        // Exactly a page left: no next page to ask for.
+        assert_eq!(store_page(all.clone(), None, 4).next, None);
+        // An id that is not listed pages on from where it would be.
+        let page = store_page(all, Some(&"bb".parse().unwrap()), 3);
+        assert_eq!(page.stores, ids(&["c", "d"]));
+    }
+
+    #[test]
+    fn a_directory_page_holds_one_to_the_most_stores() {
+        let many: Vec<StoreId> = (0..MAX_STORE_PAGE + 5)
+            .map(|n| format!("s{n:04}").parse().unwrap())
+            .collect();
+        assert_eq!(store_page(many.clone(), None, 0).stores.len(), 1);
+        let page = store_page(many, None, usize::MAX);
+        assert_eq!(page.stores.len(), MAX_STORE_PAGE);
+        assert!(page.next.is_some());
+        assert_eq!(
+            store_page(Vec::new(), None, DEFAULT_STORE_PAGE),
+            StorePage {
+                stores: Vec::new(),
+                next: None
+            }
+        );
     }
 
     #[test]

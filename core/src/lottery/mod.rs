@@ -74,8 +74,9 @@ pub use cloud::{
     BinChange, CloudBin, PushDecision, PushWrites, StoreCopy, bin_change, decide_push,
 };
 pub use cloud_keys::{
-    API_KEY_PREFIX, GAMES, GAMES_REVISION, MAX_STORE_NAME_CHARS, StoreId, StoreIdError, StoreKeys,
-    StoreNameError, api_key, check_store_name, key_hash, key_matches, store_keys,
+    API_KEY_PREFIX, DEFAULT_STORE_PAGE, GAMES, GAMES_REVISION, MAX_STORE_NAME_CHARS,
+    MAX_STORE_PAGE, STORE_IDS, StoreId, StoreIdError, StoreKeys, StoreNameError, StorePage,
+    api_key, check_store_name, key_hash, key_matches, store_keys, store_page,
 };
 pub use date::{BusinessDate, DateError};
 pub use day::{Day, DayError, DayState, DayStatus, open_day};
