@@ -23,7 +23,7 @@ const BINS: Parts = Parts {
 /// removed ones included.
 pub fn list(store: &StoreId) -> Result<Response, ApiError> {
     let conn = store::connect()?;
-    let view = read(&conn, store, BINS)?;
+    let view = read(&conn, store, BINS, None)?;
     Ok(answer::json(
         200,
         &json!({"revision": view.revision, "bins": view.bins}),
@@ -35,7 +35,7 @@ pub fn list(store: &StoreId) -> Result<Response, ApiError> {
 pub fn change(store: &StoreId, number: BinNumber, add: bool) -> Result<Response, ApiError> {
     let conn = store::connect()?;
     for _ in 0..ATTEMPTS {
-        let view = read(&conn, store, BINS)?;
+        let view = read(&conn, store, BINS, None)?;
         let held = view.bins.iter().find(|bin| bin.record.number == number);
         let bin = match bin_change(held.map(|change| &change.record), number, add) {
             BinChange::Missing => {

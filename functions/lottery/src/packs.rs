@@ -21,7 +21,7 @@ pub fn list(store: &StoreId) -> Result<Response, ApiError> {
         settled: true,
         ..Parts::default()
     };
-    let view = read(&conn, store, parts)?;
+    let view = read(&conn, store, parts, None)?;
     let packs: Vec<CloudPack> = view
         .packs
         .into_values()
@@ -66,7 +66,7 @@ pub fn closes(store: &StoreId) -> Result<Response, ApiError> {
         closes: true,
         ..Parts::default()
     };
-    let view = read(&conn, store, parts)?;
+    let view = read(&conn, store, parts, None)?;
     let closes: Vec<_> = view.closes.into_values().collect();
     Ok(answer::json(200, &json!({"closes": closes})))
 }

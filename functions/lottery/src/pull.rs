@@ -2,16 +2,19 @@
 //! changed since the store's cookie, a page at a time
 //! ([`tombola_core::lottery::pull_page`]). A cookie is a revision the
 //! cloud issued, never the store's clock, so clocks may disagree freely.
+//! The read that answers a pull records its time as the store's
+//! `last_pull_at` when the key it presents is the store's.
 
 use serde_json::json;
 use spin_sdk::http::Response;
-use tombola_core::lottery::{Cookie, MAX_PULL_PAGE, StoreId, pull_page};
+use tombola_core::lottery::{Cookie, MAX_PULL_PAGE, StoreId, key_hash, pull_page};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
+use tombola_edge::host::now_millis;
 use tombola_edge::route;
 
 use crate::auth;
-use crate::store::{self, Parts};
+use crate::store::{self, Parts, Pulled};
 
 /// What a pull asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,12 @@ pub fn get(store: &StoreId, header: Option<&str>, query: &str) -> Result<Respons
         bins: entity == Entity::Bins,
         ..Parts::default()
     };
-    let view = crate::stores::read(&conn, store, parts)?;
+    let presented = tombola_edge::token::bearer(header).map(key_hash);
+    let pulled = presented.as_deref().map(|key_hash| Pulled {
+        at: now_millis(),
+        key_hash,
+    });
+    let view = crate::stores::read(&conn, store, parts, pulled)?;
     auth::require_store(header, &view.key_hash, &store.to_string())?;
     let limit = usize::try_from(limit).unwrap_or(MAX_PULL_PAGE);
     let (name, page) = match entity {

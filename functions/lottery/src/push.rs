@@ -6,7 +6,10 @@
 //! and one script writes the records with the client's new id, only if
 //! the store's version is still the one read; a push that lost that race
 //! is decided again. A push delivered twice finds its ids at or below the
-//! last one: duplicates, acknowledged with no effect.
+//! last one: duplicates, acknowledged with no effect. The script that
+//! applies mutations records the time as the store's `last_push_at`; a
+//! push that applies none (only duplicates, or a refused gap) writes
+//! nothing, so it records nothing.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,7 @@ use spin_sdk::http::Response;
 use tombola_core::lottery::{Push, StoreCopy, StoreId, decide_push};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
+use tombola_edge::host::now_millis;
 
 use crate::auth;
 use crate::request;
@@ -34,7 +38,7 @@ pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Respon
         ..Parts::default()
     };
     for _ in 0..ATTEMPTS {
-        let view = store::read_store(&conn, store, Some(&push.client_id), parts)?
+        let view = store::read_store(&conn, store, Some(&push.client_id), parts, None)?
             .ok_or_else(|| no_store(store))?;
         auth::require_store(header, &view.key_hash, &store.to_string())?;
         let games = store::games(&conn)?
@@ -66,6 +70,7 @@ pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Respon
             &view.version,
             reply.last_mutation_id,
             &decision.writes,
+            now_millis(),
         )? {
             Written::Done { .. } => {
                 tracing::info!(

@@ -23,6 +23,8 @@ pub enum Handler {
     RetireGame,
     /// `POST /v1/lottery/stores`
     Register,
+    /// `GET /v1/lottery/stores`
+    ListStores,
     /// `GET /v1/lottery/stores/{store}`
     ShowStore,
     /// `POST /v1/lottery/stores/{store}/key`
@@ -77,6 +79,7 @@ pub const ROUTES: &[Route<Handler>] = &[
         Handler::RetireGame,
     ),
     Route::new("POST", "/v1/lottery/stores", Handler::Register),
+    Route::new("GET", "/v1/lottery/stores", Handler::ListStores),
     Route::new("GET", "/v1/lottery/stores/{store}", Handler::ShowStore),
     Route::new("POST", "/v1/lottery/stores/{store}/key", Handler::RotateKey),
     Route::new("GET", "/v1/lottery/stores/{store}/bins", Handler::ListBins),
@@ -136,6 +139,7 @@ async fn serve(
         Handler::PutGame => games::put(request::game_code(params)?, &body),
         Handler::RetireGame => games::retire(request::game_code(params)?),
         Handler::Register => stores::register(&body),
+        Handler::ListStores => stores::list(query),
         Handler::ShowStore => stores::show(&store()?),
         Handler::RotateKey => stores::rotate(&store()?),
         Handler::ListBins => bins::list(&store()?),

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use spin_sdk::redis::Connection;
 use tombola_core::lottery::{
     BusinessDate, Change, ClientId, CloudBin, GAMES, GAMES_REVISION, Game, GameCode,
-    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PreparedClose, PushWrites, StoreId,
-    store_keys,
+    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PreparedClose, PushWrites, STORE_IDS,
+    StoreId, store_keys,
 };
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
@@ -166,6 +166,33 @@ pub fn register(
     }
 }
 
+/// Adds `store` to the stores' directory ([`STORE_IDS`]); adding it
+/// again changes nothing.
+///
+/// Fails when Redis cannot be reached.
+pub fn list_store(conn: &Connection, store: &StoreId) -> Result<(), ApiError> {
+    conn.sadd(STORE_IDS, &[store.to_string()])
+        .map(drop)
+        .map_err(|error| StoreError::from_redis("SADD stores", &error).sent().into())
+}
+
+/// Every id in the stores' directory, in no order; an id that does not
+/// read as one is a data error.
+///
+/// Fails when Redis cannot be reached.
+pub fn store_ids(conn: &Connection) -> Result<Vec<StoreId>, ApiError> {
+    let ids = conn
+        .smembers(STORE_IDS)
+        .map_err(|error| StoreError::from_redis("SMEMBERS stores", &error))?;
+    ids.iter()
+        .map(|id| {
+            id.parse().map_err(|error| {
+                StoreError::Data(format!("{STORE_IDS} member {id:?}: {error}")).into()
+            })
+        })
+        .collect()
+}
+
 /// Replaces `store`'s key hash; `false` when the store does not exist.
 ///
 /// Fails when Redis cannot be reached.
@@ -228,6 +255,10 @@ pub struct StoreView {
     pub created_at: u64,
     /// When its key was last made (ms).
     pub rotated_at: u64,
+    /// When a push last applied mutations (ms), if one has.
+    pub last_push_at: Option<u64>,
+    /// When the store last pulled with its key (ms), if it has.
+    pub last_pull_at: Option<u64>,
     /// Its version: every push and bin change adds one.
     pub version: String,
     /// Its bins' revision.
@@ -254,8 +285,19 @@ fn pack_key(field: &str) -> Option<PackKey> {
     })
 }
 
+/// A pull's time (ms) and the hash of the key it presented: reading the
+/// store records the time as its last pull when the key is the store's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pulled<'a> {
+    /// When (ms).
+    pub at: u64,
+    /// The SHA-256 of the presented key, as hex.
+    pub key_hash: &'a str,
+}
+
 /// Reads `store`: its registration, `client`'s last mutation id, and the
-/// `parts` asked for. `None` when the store is not registered.
+/// `parts` asked for, recording `pulled` in the same step. `None` when the
+/// store is not registered.
 ///
 /// Fails when Redis cannot be reached or a stored record does not read.
 pub fn read_store(
@@ -263,12 +305,23 @@ pub fn read_store(
     store: &StoreId,
     client: Option<&ClientId>,
     parts: Parts,
+    pulled: Option<Pulled<'_>>,
 ) -> Result<Option<StoreView>, ApiError> {
     let keys = store_keys(store);
     let client = client.map_or("", ClientId::as_str);
     let flags = parts.flags();
-    let mut reply =
-        scripts::STORE.call(conn, &keys.all(), &[client.as_bytes(), flags.as_bytes()])?;
+    let at = pulled.map_or(String::new(), |pulled| pulled.at.to_string());
+    let presented = pulled.map_or("", |pulled| pulled.key_hash);
+    let mut reply = scripts::STORE.call(
+        conn,
+        &keys.all(),
+        &[
+            client.as_bytes(),
+            flags.as_bytes(),
+            at.as_bytes(),
+            presented.as_bytes(),
+        ],
+    )?;
     match reply.text()?.as_str() {
         "OK" => {}
         "NONE" => return Ok(None),
@@ -284,6 +337,17 @@ pub fn read_store(
     let created_at = number(&mut reply, "created_at")?;
     let rotated_at = number(&mut reply, "rotated_at")?;
     let version = reply.uint()?.to_string();
+    let time = |reply: &mut Reply, what: &str| -> Result<Option<u64>, StoreError> {
+        let text = reply.text()?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| reply.invalid(format!("{} field {what}: {text:?}", keys.info)))
+    };
+    let last_push_at = time(&mut reply, "last_push_at")?;
+    let last_pull_at = time(&mut reply, "last_pull_at")?;
     let revision = reply.uint()?;
     let last_mutation_id = reply.uint()?;
     let mut view = StoreView {
@@ -291,6 +355,8 @@ pub fn read_store(
         name,
         created_at,
         rotated_at,
+        last_push_at,
+        last_pull_at,
         version,
         revision,
         last_mutation_id,
@@ -346,8 +412,9 @@ fn status(reply: &mut Reply) -> Result<Written, StoreError> {
 }
 
 /// Persists a decided push of `client` to `store`, read at `version`: its
-/// `writes` and the client's new `last_mutation_id`, in one script, or
-/// nothing if the store changed since.
+/// `writes` and the client's new `last_mutation_id`, with `now` (ms) as
+/// the store's last push, in one script, or nothing if the store changed
+/// since.
 ///
 /// Fails when Redis cannot be reached (the outcome of a sent push is
 /// unknown; pushing it again is safe: its ids are then duplicates).
@@ -358,12 +425,14 @@ pub fn write_push(
     version: &str,
     last_mutation_id: MutationId,
     writes: &PushWrites,
+    now: u64,
 ) -> Result<Written, ApiError> {
     let keys = store_keys(store);
     let mut args: Vec<Vec<u8>> = vec![
         client.as_str().into(),
         version.into(),
         last_mutation_id.to_string().into(),
+        now.to_string().into(),
     ];
     let mut section = |pairs: Vec<(String, String)>| {
         args.push(pairs.len().to_string().into());

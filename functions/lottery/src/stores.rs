@@ -1,17 +1,20 @@
-//! `/v1/lottery/stores`: registering a store, showing it, and rotating its
-//! API key. A key is shown once, in the answer that makes it; the cloud
+//! `/v1/lottery/stores`: registering a store, listing the stores, showing
+//! one, and rotating its API key. A key is shown once, in the answer that makes it; the cloud
 //! keeps only its SHA-256.
 
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::Response;
-use tombola_core::lottery::{StoreId, api_key, check_store_name, key_hash};
+use tombola_core::lottery::{
+    DEFAULT_STORE_PAGE, MAX_STORE_PAGE, StoreId, api_key, check_store_name, key_hash, store_page,
+};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 use tombola_edge::host::{now_millis, seed};
+use tombola_edge::route;
 
 use crate::request;
-use crate::store::{self, Parts, StoreView};
+use crate::store::{self, Parts, Pulled, StoreView};
 
 /// 404 for a store that is not registered.
 pub fn no_store(store: &StoreId) -> ApiError {
@@ -22,13 +25,14 @@ pub fn no_store(store: &StoreId) -> ApiError {
     )
 }
 
-/// `store`, read with `parts`, or 404.
+/// `store`, read with `parts` (recording `pulled`), or 404.
 pub fn read(
     conn: &spin_sdk::redis::Connection,
     store: &StoreId,
     parts: Parts,
+    pulled: Option<Pulled<'_>>,
 ) -> Result<StoreView, ApiError> {
-    store::read_store(conn, store, None, parts)?.ok_or_else(|| no_store(store))
+    store::read_store(conn, store, None, parts, pulled)?.ok_or_else(|| no_store(store))
 }
 
 /// A new API key from the host's CSPRNG.
@@ -54,6 +58,7 @@ pub fn register(body: &[u8]) -> Result<Response, ApiError> {
     check_store_name(&asked.name).map_err(|e| ApiError::bad_request("name", e.to_string()))?;
     let key = new_key();
     let conn = store::connect()?;
+    store::list_store(&conn, &asked.store)?;
     if !store::register(
         &conn,
         &asked.store,
@@ -76,33 +81,67 @@ pub fn register(body: &[u8]) -> Result<Response, ApiError> {
     ))
 }
 
-/// `GET /v1/lottery/stores/{store}`: the store's registration, each of its
-/// clients' last mutation id, and how much the cloud holds of it.
-pub fn show(store: &StoreId) -> Result<Response, ApiError> {
-    let conn = store::connect()?;
-    let parts = Parts {
-        bins: true,
-        clients: true,
-        packs: true,
-        closes: true,
-        settled: false,
-    };
-    let view = read(&conn, store, parts)?;
+/// What the listing and the store's page read of a store.
+const SUMMARY: Parts = Parts {
+    bins: true,
+    clients: true,
+    packs: true,
+    closes: true,
+    settled: false,
+};
+
+/// A store's registration, last push and pull, each of its clients' last
+/// mutation id, and how much the cloud holds of it.
+fn summary(store: &StoreId, view: &StoreView) -> serde_json::Value {
     let bins = view.bins.iter().filter(|bin| !bin.record.removed).count();
+    json!({
+        "store": store,
+        "name": view.name,
+        "created_at": view.created_at,
+        "key_rotated_at": view.rotated_at,
+        "last_push_at": view.last_push_at,
+        "last_pull_at": view.last_pull_at,
+        "bins_revision": view.revision,
+        "clients": view.clients,
+        "bins": bins,
+        "packs": view.packs.len(),
+        "closes": view.closes.len(),
+    })
+}
+
+/// `GET /v1/lottery/stores`: a page of the registered stores in id order
+/// (`after`, `limit`), each as its own page shows it, and `next`.
+pub fn list(query: &str) -> Result<Response, ApiError> {
+    let after = route::query(query, "after")?
+        .map(|text| ApiError::parsed("after", &text, str::parse::<StoreId>))
+        .transpose()?;
+    let limit = route::query_number(
+        query,
+        "limit",
+        DEFAULT_STORE_PAGE as u64,
+        1..=MAX_STORE_PAGE as u64,
+    )?;
+    let limit = usize::try_from(limit).unwrap_or(MAX_STORE_PAGE);
+    let conn = store::connect()?;
+    let page = store_page(store::store_ids(&conn)?, after.as_ref(), limit);
+    let mut stores = Vec::with_capacity(page.stores.len());
+    for id in &page.stores {
+        // An id without info is a registration that never completed.
+        if let Some(view) = store::read_store(&conn, id, None, SUMMARY, None)? {
+            stores.push(summary(id, &view));
+        }
+    }
     Ok(answer::json(
         200,
-        &json!({
-            "store": store,
-            "name": view.name,
-            "created_at": view.created_at,
-            "key_rotated_at": view.rotated_at,
-            "bins_revision": view.revision,
-            "clients": view.clients,
-            "bins": bins,
-            "packs": view.packs.len(),
-            "closes": view.closes.len(),
-        }),
+        &json!({"stores": stores, "next": page.next}),
     ))
+}
+
+/// `GET /v1/lottery/stores/{store}`: the store's [`summary`].
+pub fn show(store: &StoreId) -> Result<Response, ApiError> {
+    let conn = store::connect()?;
+    let view = read(&conn, store, SUMMARY, None)?;
+    Ok(answer::json(200, &summary(store, &view)))
 }
 
 /// `POST /v1/lottery/stores/{store}/key`: a new API key, shown once; the

@@ -505,3 +505,112 @@ async fn redis_down_is_a_fast_503_and_the_push_lands_once_it_is_back() {
     let reply = pushed(&app, "s1", &key, mutations).await;
     assert_eq!(statuses(&reply), ["applied"]);
 }
+
+async fn listed(app: &TestApp, query: &str) -> Value {
+    admin(app, "GET", &format!("/stores{query}"), None, 200).await
+}
+
+fn ids(page: &Value) -> Vec<&str> {
+    page["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["store"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn stores_are_listed_in_pages_from_their_registration() {
+    let app = TestApp::start().await.unwrap();
+    assert_eq!(listed(&app, "").await, json!({"stores": [], "next": null}));
+    for store in ["s3", "s1", "s2"] {
+        register(&app, store).await;
+    }
+    let first = listed(&app, "?limit=2").await;
+    assert_eq!(ids(&first), ["s1", "s2"]);
+    assert_eq!(first["next"], "s2");
+    assert_eq!(first["stores"][0]["name"], "Store s1");
+    assert_eq!(first["stores"][0]["last_push_at"], Value::Null);
+    let second = listed(&app, "?after=s2&limit=2").await;
+    assert_eq!(ids(&second), ["s3"]);
+    assert_eq!(second["next"], Value::Null);
+
+    for (query, parameter) in [
+        ("?limit=0", "limit"),
+        ("?limit=201", "limit"),
+        ("?limit=x", "limit"),
+        ("?after=a:b", "after"),
+        ("?after=s1&after=s2", "after"),
+    ] {
+        let problem = admin(&app, "GET", &format!("/stores{query}"), None, 400).await;
+        assert_eq!(problem["field"], parameter, "{query}: {problem}");
+    }
+    assert_eq!(ids(&listed(&app, "").await), ["s1", "s2", "s3"]);
+    let anonymous = call(&app, "GET", "/stores", None, None).await;
+    anonymous.assert_status(401);
+}
+
+#[tokio::test]
+async fn a_store_shows_when_it_last_pushed_and_pulled() {
+    let app = TestApp::start().await.unwrap();
+    let key = register(&app, "s1").await;
+    register(&app, "s2").await;
+    admin(&app, "PUT", "/games/050", Some(game("Cash Blast")), 201).await;
+    let before = admin(&app, "GET", "/stores/s1", None, 200).await;
+    assert_eq!(before["last_push_at"], Value::Null);
+    assert_eq!(before["last_pull_at"], Value::Null);
+
+    // A refused gap and a pull with a wrong key record nothing.
+    let gap = pushed(
+        &app,
+        "s1",
+        &key,
+        json!([{"id": 2, "name": "receivePack", "args": {"pack": pack(7)}}]),
+    )
+    .await;
+    assert_eq!(statuses(&gap), ["refused"]);
+    let wrong = call(
+        &app,
+        "GET",
+        "/stores/s1/pull?entity=games",
+        Some("tsk_wrong"),
+        None,
+    )
+    .await;
+    wrong.assert_status(403);
+    assert_eq!(admin(&app, "GET", "/stores/s1", None, 200).await, before);
+
+    let applied = json!([{"id": 1, "name": "receivePack", "args": {"pack": pack(7)}}]);
+    assert_eq!(
+        statuses(&pushed(&app, "s1", &key, applied.clone()).await),
+        ["applied"]
+    );
+    let after_push = admin(&app, "GET", "/stores/s1", None, 200).await;
+    let pushed_at = after_push["last_push_at"].as_u64().unwrap();
+    assert!(pushed_at >= before["created_at"].as_u64().unwrap());
+    assert_eq!(after_push["last_pull_at"], Value::Null);
+
+    // Only duplicates: acknowledged, and not a push that changed anything.
+    assert_eq!(
+        statuses(&pushed(&app, "s1", &key, applied).await),
+        ["duplicate"]
+    );
+    assert_eq!(
+        admin(&app, "GET", "/stores/s1", None, 200).await["last_push_at"],
+        pushed_at
+    );
+
+    pull(&app, "s1", &key, "entity=bins").await;
+    let listing = listed(&app, "").await;
+    assert_eq!(ids(&listing), ["s1", "s2"]);
+    let row = &listing["stores"][0];
+    assert!(row["last_pull_at"].as_u64().unwrap() >= pushed_at);
+    assert_eq!(row["last_push_at"], pushed_at);
+    assert_eq!(row["clients"], json!({"till-1": 1}));
+    assert_eq!(row["packs"], 1);
+    let other = &listing["stores"][1];
+    assert_eq!(
+        (&other["last_push_at"], &other["last_pull_at"]),
+        (&Value::Null, &Value::Null)
+    );
+}

@@ -4,7 +4,7 @@
 -- KEYS: info, bins revision, bins, clients, packs, closes, settled (the
 --       store's keys in their order; settled is not written).
 -- ARGV: client id, the store's version when read, the new last mutation
---       id, then counts and pairs: bins (number, CloudBin JSON), packs
+--       id, now (ms, recorded as last_push_at), then counts and pairs: bins (number, CloudBin JSON), packs
 --       (game-number, Pack JSON), closes (date, PreparedClose JSON).
 -- Reply: {'OK', bins revision}, {'STALE'} or {'NONE'}
 local version = redis.call('HGET', KEYS[1], 'version')
@@ -15,7 +15,7 @@ if version ~= ARGV[2] then
   return {'STALE'}
 end
 local revision = tonumber(redis.call('GET', KEYS[2]) or '0')
-local at = 4
+local at = 5
 local bins = tonumber(ARGV[at])
 if bins > 0 then
   revision = redis.call('INCR', KEYS[2])
@@ -32,5 +32,6 @@ for _, key in ipairs({KEYS[5], KEYS[6]}) do
   at = at + 2 * n + 1
 end
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'last_push_at', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 return {'OK', revision}
