@@ -301,6 +301,7 @@ async function lottery() {
     $("lottery-games").replaceChildren(
       ...games.map((g) => element("li", `${g.code} ${g.name}, ${(g.price / 100).toFixed(2)} a ticket, ${g.status}`)),
     );
+    await listStores();
   } catch (error) {
     if (!(error instanceof ApiFailure) || error.status !== 404) throw error;
     $("lottery-missing").hidden = false;
@@ -308,22 +309,84 @@ async function lottery() {
   }
 }
 
-async function showStore(event) {
+// "never", "just now", "5 minutes ago", ... from a time in ms.
+function ago(ms) {
+  if (ms === null || ms === undefined) return "never";
+  const minutes = Math.floor((Date.now() - ms) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? "" : "s"} ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} hours ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+function when(row, ms) {
+  const td = element("td", ago(ms));
+  if (ms !== null && ms !== undefined) td.title = new Date(ms).toISOString();
+  row.appendChild(td);
+}
+
+let storesAfter = null;
+
+// One page of the stores' directory; `more` appends the next page.
+async function listStores(more) {
+  const query = more && storesAfter ? `?after=${encodeURIComponent(storesAfter)}` : "";
+  const page = await api("GET", `/v1/lottery/stores${query}`);
+  const rows = page.stores.map((store) => {
+    const row = element("tr");
+    const name = element("td");
+    const open = element("button", store.name, "link");
+    open.type = "button";
+    open.setAttribute("aria-label", `Show store ${store.name} (${store.store})`);
+    open.addEventListener("click", () => openStore(store.store));
+    name.appendChild(open);
+    row.appendChild(name);
+    cell(row, store.store);
+    when(row, store.last_push_at);
+    when(row, store.last_pull_at);
+    const clients = Object.entries(store.clients).map(([client, last]) => `${client}: ${last}`);
+    cell(row, clients.length ? clients.join(", ") : "none");
+    return row;
+  });
+  if (more) $("stores-rows").append(...rows);
+  else $("stores-rows").replaceChildren(...rows);
+  storesAfter = page.next;
+  $("stores-more").hidden = page.next === null;
+  $("stores-empty").hidden = $("stores-rows").children.length > 0;
+  $("stores").hidden = !$("stores-empty").hidden;
+}
+
+function listed(list, items, describe) {
+  const lines = items.length ? items.map((item) => element("li", describe(item))) : [element("li", "none", "empty")];
+  $(list).replaceChildren(...lines);
+}
+
+function showStore(event) {
   event.preventDefault();
+  openStore($("store-id").value.trim());
+}
+
+// A store's page: its registration and times, bins, packs and closes.
+async function openStore(storeId) {
   $("store-error").textContent = "";
-  const id = encodeURIComponent($("store-id").value.trim());
+  const id = encodeURIComponent(storeId);
   try {
-    const [store, bins] = await Promise.all([
-      api("GET", `/v1/lottery/stores/${id}`),
-      api("GET", `/v1/lottery/stores/${id}/bins`),
-    ]);
+    const [store, bins, packs, closes] = await Promise.all(
+      ["", "/bins", "/packs", "/closes"].map((part) => api("GET", `/v1/lottery/stores/${id}${part}`)),
+    );
+    $("store-title").textContent = `${store.name} (${store.store})`;
+    const times = { created_at: 1, key_rotated_at: 1, last_push_at: 1, last_pull_at: 1 };
     $("store-details").replaceChildren(
       ...Object.entries(store).flatMap(([name, value]) => [
         element("dt", name.replaceAll("_", " ")),
-        element("dd", typeof value === "object" ? JSON.stringify(value) : String(value)),
+        element("dd", name in times ? ago(value) : typeof value === "object" ? JSON.stringify(value) : String(value)),
       ]),
     );
-    $("store-bins").replaceChildren(...(bins.bins || []).map((b) => element("li", JSON.stringify(b))));
+    listed("store-bins", (bins.bins || []).filter((b) => !b.record.removed), (b) => `Bin ${b.record.number}`);
+    listed("store-packs", packs.packs || [], (p) => `${p.pack.game}-${p.pack.number} ${p.pack.status}`);
+    listed("store-closes", closes.closes || [], (c) => JSON.stringify(c));
+    $("store-panel").hidden = false;
+    $("store-title").focus();
   } catch (error) {
     $("store-error").textContent = error.message;
   }
@@ -375,6 +438,7 @@ function wire() {
   $("browse").addEventListener("submit", browse);
   $("follow").addEventListener("click", follow);
   $("store-lookup").addEventListener("submit", showStore);
+  $("stores-more").addEventListener("click", () => listStores(true).catch((error) => notice(error.message)));
   if (sessionStorage.getItem(TOKEN_KEY)) start();
   else showLogin("");
 }

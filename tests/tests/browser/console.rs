@@ -1,11 +1,13 @@
 //! The operators' console as an operator uses it: the admin token, a
 //! pool's stock, odds, draws and the chart of drawn against published odds,
 //! the audit, restock, recover and close, the state browser and its change
-//! feed, and the lottery cloud's panel.
+//! feed, and the lottery cloud's panel: its stores with their last push
+//! and pull, and a chosen store's bins and packs.
 
 use anyhow::Result;
 use serde_json::{Value, json};
 use tombola_tests::app::{ADMIN_TOKEN, TestApp};
+use tombola_tests::lottery;
 
 use crate::chrome::Browser;
 
@@ -209,6 +211,67 @@ async fn an_operator_looks_after_a_pool_and_the_state() -> Result<()> {
         .await?;
     browser.assert_fits_a_phone().await?;
     browser.screenshot("console-phone", "body").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_operator_sees_each_stores_last_push_and_pull() -> Result<()> {
+    let app = TestApp::start().await?;
+    let key = lottery::register(app.addr, "corner-1").await?;
+    lottery::register(app.addr, "corner-2").await?;
+    lottery::admin(app.addr, "PUT", "/stores/corner-1/bins/1", None).await?;
+    let push = json!({"client_id": "till-1", "mutations": [
+        {"id": 1, "name": "receivePack", "args": {"pack": {"game": "050", "number": 7}}}
+    ]});
+    lottery::call(
+        app.addr,
+        "POST",
+        "/v1/lottery/stores/corner-1/push",
+        &key,
+        Some(&push),
+    )
+    .await?;
+    lottery::call(
+        app.addr,
+        "GET",
+        "/v1/lottery/stores/corner-1/pull?entity=bins",
+        &key,
+        None,
+    )
+    .await?;
+
+    let browser = Browser::start().await?;
+    browser
+        .sign_in(
+            &format!("http://{}/console/#lottery", app.addr),
+            "That admin token is wrong.",
+            ADMIN_TOKEN,
+        )
+        .await?;
+    let pushed = browser
+        .wait_text("#stores-rows tr:nth-child(1)", "corner-1")
+        .await?;
+    assert!(pushed.contains("just now"), "{pushed}");
+    assert!(pushed.contains("till-1: 1"), "{pushed}");
+    let other = browser
+        .wait_text("#stores-rows tr:nth-child(2)", "corner-2")
+        .await?;
+    assert!(other.contains("never"), "{other}");
+    assert!(!other.contains("just now"), "{other}");
+
+    browser.click("#stores-rows tr:nth-child(1) button").await?;
+    browser.wait_text("#store-bins", "Bin 1").await?;
+    browser.wait_text("#store-packs", "050-7 RECEIVED").await?;
+    assert_eq!(
+        browser.text("#store-title").await?,
+        "Corner Shop (corner-1)"
+    );
+    browser.screenshot("console-lottery", "#lottery").await?;
+
+    browser.click("#stores-rows tr:nth-child(2) button").await?;
+    browser.wait_text("#store-title", "corner-2").await?;
+    browser.wait_text("#store-packs", "none").await?;
     browser.close().await?;
     Ok(())
 }
