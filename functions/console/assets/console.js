@@ -299,7 +299,8 @@ async function lottery() {
     $("lottery-body").hidden = false;
     $("lottery-missing").hidden = true;
     $("lottery-games").replaceChildren(
-      ...games.map((g) => element("li", `${g.code} ${g.name}, ${(g.price / 100).toFixed(2)} a ticket, ${g.status}`)),
+      // Each game comes with the revision of its last change.
+      ...games.map(({ record: g }) => element("li", `${g.code} ${g.name}, ${(g.price / 100).toFixed(2)} a ticket, ${g.status}`)),
     );
     await listStores();
   } catch (error) {

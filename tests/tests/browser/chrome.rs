@@ -287,7 +287,7 @@ impl Browser {
     /// Saves what the screen shows, with the element `css` selects
     /// scrolled to its top, as `target/screens/<name>.png`, and also under
     /// `docs/screens/` when `TOMBOLA_SCREENSHOTS=docs` (the README's
-    /// pictures).
+    /// pictures, optimized losslessly).
     pub async fn screenshot(&self, name: &str, css: &str) -> Result<PathBuf> {
         let element = self.find(css).await?;
         self.client
@@ -304,7 +304,10 @@ impl Browser {
         if std::env::var("TOMBOLA_SCREENSHOTS").as_deref() == Ok("docs") {
             let docs = workspace_root().join("docs").join("screens");
             std::fs::create_dir_all(&docs)?;
-            std::fs::write(docs.join(format!("{name}.png")), &png)?;
+            // Losslessly recompressed: the committed pictures stay small.
+            let small = oxipng::optimize_from_memory(&png, &oxipng::Options::from_preset(4))
+                .with_context(|| format!("optimizing {name}.png"))?;
+            std::fs::write(docs.join(format!("{name}.png")), small)?;
         }
         Ok(path)
     }

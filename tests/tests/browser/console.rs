@@ -249,6 +249,9 @@ async fn an_operator_sees_each_stores_last_push_and_pull() -> Result<()> {
             ADMIN_TOKEN,
         )
         .await?;
+    browser
+        .wait_text("#lottery-games", "050 Cash Blast, 5.00 a ticket, ACTIVE")
+        .await?;
     let pushed = browser
         .wait_text("#stores-rows tr:nth-child(1)", "corner-1")
         .await?;
