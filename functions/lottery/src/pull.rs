@@ -46,12 +46,7 @@ pub fn get(store: &StoreId, header: Option<&str>, query: &str) -> Result<Respons
         None => Cookie::START,
         Some(text) => ApiError::parsed("cookie", &text, str::parse::<Cookie>)?,
     };
-    let limit = route::query_number(
-        query,
-        "limit",
-        MAX_PULL_PAGE as u64,
-        1..=MAX_PULL_PAGE as u64,
-    )?;
+    let limit = crate::request::limit(query, MAX_PULL_PAGE, MAX_PULL_PAGE)?;
     let conn = store::connect()?;
     let parts = Parts {
         bins: entity == Entity::Bins,
@@ -64,7 +59,6 @@ pub fn get(store: &StoreId, header: Option<&str>, query: &str) -> Result<Respons
     });
     let view = crate::stores::read(&conn, store, parts, pulled)?;
     auth::require_store(header, &view.key_hash, &store.to_string())?;
-    let limit = usize::try_from(limit).unwrap_or(MAX_PULL_PAGE);
     let (name, page) = match entity {
         Entity::Games => {
             let games = store::games(&conn)?;

@@ -1,11 +1,11 @@
 //! Reading a request: bodies (bounded per route), JSON with the field at
-//! fault, and path parameters as the core's types.
+//! fault, path parameters as the core's types, and a page's limit.
 
 use serde::de::DeserializeOwned;
 use spin_sdk::http::IncomingRequest;
 use tombola_core::lottery::{BinNumber, GameCode, PackKey, PackNumber, StoreId};
 use tombola_edge::error::ApiError;
-use tombola_edge::route::Params;
+use tombola_edge::route::{self, Params};
 
 /// The largest body most routes accept.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -54,4 +54,12 @@ pub fn pack_key(params: &Params<'_>) -> Result<PackKey, ApiError> {
                 .and_then(|n| PackNumber::new(n).map_err(|e| e.to_string()))
         })?,
     })
+}
+
+/// The query's `limit`: `default` when absent, else 1 to `max`.
+///
+/// Fails with a 400 naming `limit` for anything else.
+pub fn limit(query: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+    let limit = route::query_number(query, "limit", default as u64, 1..=max as u64)?;
+    Ok(usize::try_from(limit).unwrap_or(max))
 }

@@ -115,13 +115,7 @@ pub fn list(query: &str) -> Result<Response, ApiError> {
     let after = route::query(query, "after")?
         .map(|text| ApiError::parsed("after", &text, str::parse::<StoreId>))
         .transpose()?;
-    let limit = route::query_number(
-        query,
-        "limit",
-        DEFAULT_STORE_PAGE as u64,
-        1..=MAX_STORE_PAGE as u64,
-    )?;
-    let limit = usize::try_from(limit).unwrap_or(MAX_STORE_PAGE);
+    let limit = request::limit(query, DEFAULT_STORE_PAGE, MAX_STORE_PAGE)?;
     let conn = store::connect()?;
     let page = store_page(store::store_ids(&conn)?, after.as_ref(), limit);
     let mut stores = Vec::with_capacity(page.stores.len());
