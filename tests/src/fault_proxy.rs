@@ -4,7 +4,7 @@
 //! server has then done the request; the client never learns it, as when a
 //! network fails between a server's commit and its answer), or hangs: the
 //! connections it then accepts are read and never answered, as by a server
-//! that has stopped responding.
+//! that has stopped responding, until they are let go.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use anyhow::Result;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 #[derive(Default)]
@@ -21,6 +22,7 @@ struct Faults {
     dropped: AtomicU64,
     hang: AtomicBool,
     hung: AtomicU64,
+    let_go: Notify,
 }
 
 /// The proxy, serving until dropped.
@@ -71,6 +73,12 @@ impl FaultProxy {
     pub fn hung(&self) -> u64 {
         self.faults.hung.load(Ordering::SeqCst)
     }
+
+    /// Closes every connection left unanswered so far, as a server that
+    /// stopped responding and is then restarted does.
+    pub fn let_hung_go(&self) {
+        self.faults.let_go.notify_waiters();
+    }
 }
 
 impl Drop for FaultProxy {
@@ -84,10 +92,17 @@ impl Drop for FaultProxy {
 /// hanging, reads the client's bytes until it gives up.
 async fn forward(mut client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
     if faults.hang.load(Ordering::SeqCst) {
+        let let_go = faults.let_go.notified();
         let mut buffer = vec![0; 16 * 1024];
-        if matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {
-            faults.hung.fetch_add(1, Ordering::SeqCst);
-            while matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {}
+        let held = async {
+            if matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {
+                faults.hung.fetch_add(1, Ordering::SeqCst);
+                while matches!(client.read(&mut buffer).await, Ok(read) if read > 0) {}
+            }
+        };
+        tokio::select! {
+            () = held => {}
+            () = let_go => {}
         }
         return;
     }

@@ -5,6 +5,8 @@
 const API = "/api/v1/lottery";
 const TOKEN_KEY = "tombola-store-token";
 const SYNC_EVERY_MS = 60000;
+// How soon the sync's state is read again while the store's own sync runs.
+const SYNC_WATCH_MS = 500;
 const $ = (id) => document.getElementById(id);
 
 // What a clerk is told for each refusal the API names by its type.
@@ -513,13 +515,17 @@ function showSyncStatus(status, error) {
 }
 
 // The sync's state as the store holds it, after a write at the counter
-// (which the store pushes by itself), without a sync of the page's own.
+// (which the store pushes by itself once the write is answered), without
+// a sync of the page's own; while the store's sync runs, read again soon.
 async function syncStatus() {
   if (!syncAvailable || syncing) return;
   try {
     const status = await api("GET", "/sync");
     if (syncOff) showSync("", "Sync off", `${SYNC_OFF}; ${syncDetail(status)}`);
-    else showSyncStatus(status);
+    else if (status.syncing) {
+      showSync("syncing", "Syncing", syncDetail(status));
+      setTimeout(syncStatus, SYNC_WATCH_MS);
+    } else showSyncStatus(status);
   } catch (error) {
     if (!(error instanceof ApiFailure)) showSync("offline", "Offline", "the store's computer did not answer");
   }
@@ -536,7 +542,11 @@ async function sync() {
   try {
     const answer = await api("POST", "/sync");
     syncOff = false;
-    showSyncStatus(answer.status, answer.report.error);
+    if (answer.status.syncing) {
+      // Another sync (a write's own) holds the lease: follow it to its end.
+      showSync("syncing", "Syncing", syncDetail(answer.status));
+      setTimeout(syncStatus, SYNC_WATCH_MS);
+    } else showSyncStatus(answer.status, answer.report.error);
     // Games or bins that came down from the cloud show at once.
     if (answer.report.games > 0 || answer.report.bins > 0) await refresh();
   } catch (error) {

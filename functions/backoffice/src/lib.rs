@@ -44,7 +44,7 @@ pub mod sync;
 /// linker accepts, and native builds exist for the unit tests.
 #[cfg(target_arch = "wasm32")]
 #[spin_sdk::http_component]
-async fn handle(request: spin_sdk::http::IncomingRequest) -> spin_sdk::http::Response {
+async fn handle(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
     tombola_edge::host::init_tracing();
-    router::dispatch(request).await
+    router::dispatch(request, out).await;
 }

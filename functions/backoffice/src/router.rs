@@ -3,7 +3,7 @@
 //! [`ROUTES`] is the one list of what the component serves: dispatch reads
 //! it, and a test compares the published OpenAPI document with it.
 
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use tombola_edge::error::{ApiError, Format};
 use tombola_edge::route::{self, Params, Route};
 
@@ -167,21 +167,33 @@ pub const ROUTES: &[Route<Handler>] = &[
     Route::new("GET", "/assets/{name}", Handler::PageAsset),
 ];
 
-/// Finds the route for a request and runs it.
-pub async fn dispatch(request: IncomingRequest) -> Response {
+/// Finds the route for a request, runs it and answers; after a write that
+/// changed data, syncs with the cloud once the answer is sent, so a clerk
+/// never waits on the network (Spin runs a handler on after its answer).
+pub async fn dispatch(request: IncomingRequest, out: ResponseOutparam) {
     let method = tombola_edge::host::method_name(&request.method());
     let target = request.path_with_query().unwrap_or_default();
     let (path, query) = route::split_target(&target);
     let span = tracing::info_span!("request", %method, %path);
     let _entered = span.enter();
-    let result = match route::find(ROUTES, &method, path) {
+    let found = route::find(ROUTES, &method, path);
+    let changes = found
+        .as_ref()
+        .is_ok_and(|(route, _)| route.handler.changes_data());
+    let result = match found {
         Ok((route, params)) => serve(route.handler, &params, query, request).await,
         Err(miss) => Err(miss.into_error(&method, path)),
     };
-    result.unwrap_or_else(|error| {
+    let answer = result.unwrap_or_else(|error| {
         error.log(&method, path);
         error.render(Format::Problem)
-    })
+    });
+    let wrote = changes && answer.status() < &300;
+    let after = wrote.then(sync::AfterWrite::claim).flatten();
+    tombola_edge::outparam::send_whole(out, answer).await;
+    if let Some(after) = after {
+        after.run();
+    }
 }
 
 async fn serve(
@@ -199,12 +211,7 @@ async fn serve(
         Vec::new()
     };
     // The database is opened (and migrated) by the routes that use it.
-    let db = Db::open;
-    let answer = answer(handler, params, query, &body, db)?;
-    if handler.changes_data() && answer.status() < &300 {
-        sync::after_write();
-    }
-    Ok(answer)
+    answer(handler, params, query, &body, Db::open)
 }
 
 fn answer(

@@ -7,9 +7,9 @@
 //! [`tombola_core::lottery::retry_delay`] and `Retry-After` honoured), and
 //! how a pull lands on the store's copy ([`apply_pull`]: the cloud wins).
 //! This module moves rows and HTTP. It runs on `POST
-//! /api/v1/lottery/sync`, after each local write (best effort, with the
-//! short `sync_after_write_ms` timeout), and from a timer outside Spin (see
-//! the README).
+//! /api/v1/lottery/sync`, after each local write (once the write is
+//! answered: [`AfterWrite`]), and from a timer outside Spin (see the
+//! README).
 //!
 //! Settings: `cloud_url` (`http://host:port`, also the manifest's
 //! `allowed_outbound_hosts`), `store_id` and the secret `cloud_api_key`; an
@@ -185,25 +185,47 @@ pub const BUSY: &str = "another sync is running";
 ///
 /// The database's errors; the cloud's are in the report.
 pub fn run(db: &Db, cloud: &Cloud) -> Result<Report, ApiError> {
-    let mut report = Report::default();
+    let lease = Lease::for_cloud(cloud);
+    if !lease.renew(db)? {
+        tracing::debug!(store = %cloud.store, "another sync holds the lease");
+        return Ok(Report {
+            error: Some(BUSY.to_owned()),
+            ..Report::default()
+        });
+    }
+    run_held(db, cloud, &lease)
+}
+
+/// Pushes and pulls under `lease`, already taken, and gives it up. A
+/// write whose own sync found the lease held leaves its row to this one:
+/// so once the lease is given up, a row that became due meanwhile makes
+/// this sync take the lease again and go on (a few times at most). A write
+/// committed after the lease was given up takes it itself.
+fn run_held(db: &Db, cloud: &Cloud, lease: &Lease) -> Result<Report, ApiError> {
     let span = tracing::info_span!("sync", store = %cloud.store);
     let _entered = span.enter();
-    let lease = Lease {
-        holder: i64::try_from(seed() >> 1).unwrap_or(0),
-        // Each request to the cloud waits at most its connect, first-byte
-        // and between-bytes timeouts; the lease is renewed before each.
-        hold_millis: i64::try_from(cloud.timeout.as_millis().saturating_mul(4))
-            .unwrap_or(i64::MAX / 2),
-    };
-    if !lease.renew(db)? {
-        tracing::debug!("another sync holds the lease");
-        report.error = Some(BUSY.to_owned());
-        return Ok(report);
+    let mut report = Report::default();
+    for _ in 0..AGAIN {
+        let result = sync_held(db, cloud, lease, &mut report);
+        lease.release(db)?;
+        result?;
+        if report.error.is_some() || !due(db)? || !lease.renew(db)? {
+            break;
+        }
     }
-    let result = sync_held(db, cloud, &lease, &mut report);
-    lease.release(db)?;
-    result?;
     Ok(report)
+}
+
+/// How many times one sync goes on for rows that became due while it ran.
+const AGAIN: usize = 3;
+
+/// Whether a queued row is due to be pushed now.
+fn due(db: &Db) -> Result<bool, ApiError> {
+    let outbox: Vec<OutboxRow> = queued(db)?.into_iter().map(|q| q.row).collect();
+    Ok(matches!(
+        next_batch(&outbox, now_millis(), 1),
+        OutboxPlan::Send(_)
+    ))
 }
 
 fn sync_held(db: &Db, cloud: &Cloud, lease: &Lease, report: &mut Report) -> Result<(), ApiError> {
@@ -230,6 +252,17 @@ struct Lease {
 }
 
 impl Lease {
+    /// A lease for a sync with `cloud`: each request to it waits at most
+    /// its connect, first-byte and between-bytes timeouts, and the lease is
+    /// renewed before each.
+    fn for_cloud(cloud: &Cloud) -> Self {
+        Self {
+            holder: i64::try_from(seed() >> 1).unwrap_or(0),
+            hold_millis: i64::try_from(cloud.timeout.as_millis().saturating_mul(4))
+                .unwrap_or(i64::MAX / 2),
+        }
+    }
+
     /// Takes the lease, or renews it, until `hold_millis` from now: false
     /// when another sync holds it and its deadline has not passed.
     fn renew(&self, db: &Db) -> Result<bool, ApiError> {
@@ -545,7 +578,8 @@ fn apply_bins(db: &Db, page: &PullPage<CloudBin>) -> Result<(), ApiError> {
 }
 
 /// The sync's state: per entity its cookie, last sync, status and records
-/// synced, and the queue's pending and dead rows.
+/// synced, the queue's pending and dead rows, and whether a sync holds the
+/// lease now.
 pub fn status(db: &Db) -> Result<Value, ApiError> {
     let entities: Vec<Value> = db
         .rows(
@@ -588,7 +622,11 @@ pub fn status(db: &Db) -> Result<Value, ApiError> {
         .map(|r| db::int(r, 0, "count"))
         .transpose()?
         .unwrap_or(0);
-    Ok(json!({"entities": entities, "pending": pending, "dead": dead}))
+    let now = i64::try_from(now_millis()).unwrap_or(i64::MAX / 2);
+    let syncing = !db
+        .rows("SELECT 1 FROM sync_lease WHERE until > ?", &[i(now)])?
+        .is_empty();
+    Ok(json!({"entities": entities, "pending": pending, "dead": dead, "syncing": syncing}))
 }
 
 /// `POST /api/v1/lottery/sync`: a sync now, with the `sync_timeout_ms`
@@ -615,19 +653,46 @@ pub fn get(db: &Db) -> Result<spin_sdk::http::Response, ApiError> {
     Ok(tombola_edge::answer::json(200, &status(db)?))
 }
 
-/// A sync after a local write, best effort: the write is committed and
-/// answered whatever happens here, and each request to the cloud waits at
-/// most `sync_after_write_ms` (default 1000), so a clerk never waits long
-/// on the network.
-pub fn after_write() {
-    let timeout = Duration::from_millis(settings::number("sync_after_write_ms", 1000));
-    let result = cloud(timeout).and_then(|cloud| match cloud {
-        None => Ok(None),
-        Some(cloud) => run(&Db::open()?, &cloud).map(Some),
-    });
-    match result {
-        Ok(Some(report)) => tracing::debug!(?report, "synced after a write"),
-        Ok(None) => {}
-        Err(error) => tracing::warn!(detail = %error.detail, "sync after a write failed"),
+/// The sync owed after a local write, claimed before the write is
+/// answered (so the status says `syncing` from the answer on) and run
+/// after it, so a clerk never waits on the network. Best effort: the write
+/// is committed whatever happens here, and each request to the cloud waits
+/// at most `sync_after_write_ms` (default 1000).
+pub struct AfterWrite {
+    db: Db,
+    cloud: Cloud,
+    lease: Lease,
+}
+
+impl AfterWrite {
+    /// Takes the sync lease for the sync after a write; `None` when the sync
+    /// is off, another sync runs (it or the next one takes the write), or
+    /// the lease could not be taken (logged).
+    pub fn claim() -> Option<Self> {
+        let timeout = Duration::from_millis(settings::number("sync_after_write_ms", 1000));
+        let claimed = cloud(timeout).and_then(|cloud| {
+            let Some(cloud) = cloud else {
+                return Ok(None);
+            };
+            let db = Db::open()?;
+            let lease = Lease::for_cloud(&cloud);
+            if !lease.renew(&db)? {
+                tracing::debug!(store = %cloud.store, "another sync holds the lease");
+                return Ok(None);
+            }
+            Ok(Some(Self { db, cloud, lease }))
+        });
+        claimed.unwrap_or_else(|error| {
+            tracing::warn!(detail = %error.detail, "the sync after a write could not start");
+            None
+        })
+    }
+
+    /// Pushes and pulls, then gives the lease up.
+    pub fn run(self) {
+        match run_held(&self.db, &self.cloud, &self.lease) {
+            Ok(report) => tracing::debug!(?report, "synced after a write"),
+            Err(error) => tracing::warn!(detail = %error.detail, "sync after a write failed"),
+        }
     }
 }
