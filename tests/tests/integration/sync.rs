@@ -275,6 +275,13 @@ async fn the_store_takes_the_clouds_games_and_bins_and_its_packs_go_up() {
         async || cloud_packs(cloud.addr).await == [("050-100".to_owned(), "ACTIVE".to_owned())],
     )
     .await;
+    // Its pull, after the push, is done too.
+    until(
+        Duration::from_secs(10),
+        "the write's sync went on",
+        async || ok(&store, "GET", "/sync", None).await["syncing"] == false,
+    )
+    .await;
 
     // The cloud retires the game and removes a bin: the store follows.
     admin(cloud.addr, "POST", "/games/050/retire", None).await;
