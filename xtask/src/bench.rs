@@ -3,7 +3,10 @@
 //! `tombola-host`, and by `spin up` when Spin is installed, loaded by
 //! `wrk`), all in one run so ratios compare numbers taken on the same
 //! machine at the same time. The load run's Markdown report replaces the
-//! part of `BENCHMARKS.md` between [`BEGIN`] and [`END`].
+//! part of `BENCHMARKS.md` between [`BEGIN`] and [`END`]; the lottery
+//! sync's (`tombola-sync-bench`, against the cloud and store apps each in
+//! a `tombola-host` process) the part between [`SYNC_BEGIN`] and
+//! [`SYNC_END`].
 
 use anyhow::{Context, Result, bail};
 
@@ -16,6 +19,10 @@ const WRK_HINT: &str = "wrk is not on PATH. Install it: `sudo apt-get install wr
 const BEGIN: &str = "<!-- cargo xtask bench: begin -->";
 /// Marks its end.
 const END: &str = "<!-- cargo xtask bench: end -->";
+/// Marks the start of the sync benchmark's part.
+const SYNC_BEGIN: &str = "<!-- cargo xtask bench: sync begin -->";
+/// Marks its end.
+const SYNC_END: &str = "<!-- cargo xtask bench: sync end -->";
 
 /// Installs wrk from Debian's packages when it is missing (the bench's
 /// load generator, which its tests drive too).
@@ -23,7 +30,8 @@ pub fn ensure_wrk() -> Result<()> {
     test::ensure_packages(&["wrk"], &["wrk"], WRK_HINT)
 }
 
-/// Runs every benchmark and writes the HTTP report into `BENCHMARKS.md`.
+/// Runs every benchmark and writes the HTTP and sync reports into
+/// `BENCHMARKS.md`.
 pub fn run_all(args: &[String]) -> Result<()> {
     if let Some(arg) = args.first() {
         bail!("cargo xtask bench takes no arguments (got {arg:?})");
@@ -32,7 +40,7 @@ pub fn run_all(args: &[String]) -> Result<()> {
     ensure_wrk()?;
     run(cargo().args(["bench", "--package", "tombola-core"]))?;
     build::components()?;
-    // The bench starts the host beside it, so both binaries are built.
+    // The benches start the host beside them, so all are built.
     run(cargo().args([
         "build",
         "--release",
@@ -41,31 +49,47 @@ pub fn run_all(args: &[String]) -> Result<()> {
         "--bin",
         "tombola-bench",
         "--bin",
+        "tombola-sync-bench",
+        "--bin",
         "tombola-host",
     ]))?;
-    let binary = root().join("target/release/tombola-bench");
+    let report = report_of("tombola-bench")?;
+    write_between(&report, BEGIN, END)?;
+    let report = report_of("tombola-sync-bench")?;
+    write_between(&report, SYNC_BEGIN, SYNC_END)?;
+    Ok(())
+}
+
+/// Runs the release benchmark `name` and answers the Markdown it prints.
+fn report_of(name: &str) -> Result<String> {
+    let binary = root().join("target/release").join(name);
     eprintln!("$ {}", binary.display());
     let output = std::process::Command::new(&binary)
         .stderr(std::process::Stdio::inherit())
         .output()
-        .context("cannot run the HTTP benchmark")?;
+        .with_context(|| format!("cannot run {name}"))?;
     if !output.status.success() {
-        bail!("the HTTP benchmark failed: {}", output.status);
+        bail!("{name} failed: {}", output.status);
     }
-    let report = String::from_utf8(output.stdout).context("the report is not UTF-8")?;
+    String::from_utf8(output.stdout).with_context(|| format!("{name}'s report is not UTF-8"))
+}
+
+/// Replaces what `BENCHMARKS.md` holds between `begin` and `end` with
+/// `report`.
+fn write_between(report: &str, begin: &str, end: &str) -> Result<()> {
     let path = root().join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let (Some(begin), Some(end)) = (text.find(BEGIN), text.find(END)) else {
-        bail!("{} lacks the {BEGIN} and {END} markers", path.display());
+    let (Some(from), Some(to)) = (text.find(begin), text.find(end)) else {
+        bail!("{} lacks the {begin} and {end} markers", path.display());
     };
     let updated = format!(
-        "{}{BEGIN}\n{}\n{}",
-        &text[..begin],
+        "{}{begin}\n{}\n{}",
+        &text[..from],
         report.trim_end(),
-        &text[end..]
+        &text[to..]
     );
     std::fs::write(&path, updated).with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("wrote the report into {}", path.display());
+    eprintln!("wrote a report into {}", path.display());
     Ok(())
 }
