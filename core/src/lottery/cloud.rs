@@ -98,6 +98,73 @@ pub struct StoreCopy {
     pub closes: BTreeMap<BusinessDate, PreparedClose>,
 }
 
+/// What of the cloud's copy a push reads beyond the games and bins: the
+/// packs and day closes its mutations name, and every pack on the counter
+/// (an activation looks for the pack already in its bin). Those decide the
+/// push exactly as the whole copy would, so a push's read does not grow
+/// with the store's history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReads {
+    /// The packs the mutations name (received, activated, displaced,
+    /// settled or returned).
+    pub packs: BTreeSet<PackKey>,
+    /// The dates of the day closes the mutations carry.
+    pub closes: BTreeSet<BusinessDate>,
+}
+
+/// The packs and closes `push` names; a mutation that does not read names
+/// nothing (it is rejected whatever the copy holds).
+pub fn push_reads(push: &Push) -> PushReads {
+    let mut reads = PushReads::default();
+    for mutation in push.mutations.iter().filter_map(|m| m.mutation().ok()) {
+        match mutation {
+            Mutation::CreateBins { .. } => {}
+            Mutation::ReceivePack { pack }
+            | Mutation::SettlePack { pack }
+            | Mutation::ReturnPack { pack, .. } => {
+                reads.packs.insert(pack);
+            }
+            Mutation::ActivatePack {
+                pack, displaced, ..
+            } => {
+                reads.packs.insert(pack);
+                reads.packs.extend(displaced.map(|d| d.pack));
+            }
+            Mutation::CloseDay { close } => {
+                reads.closes.insert(close.date());
+            }
+        }
+    }
+    reads
+}
+
+impl StoreCopy {
+    /// The copy cut to what `reads` names and the packs on the counter:
+    /// what the cloud reads for a push ([`PushReads`]).
+    pub fn cut_to(mut self, reads: &PushReads) -> StoreCopy {
+        self.packs
+            .retain(|key, pack| reads.packs.contains(key) || pack.status() == PackStatus::Active);
+        self.closes.retain(|date, _| reads.closes.contains(date));
+        self
+    }
+}
+
+/// The packs on the counter once `writes` land on `packs`: what the
+/// cloud's index of them holds after the push.
+pub fn on_counter<'a>(
+    packs: &'a BTreeMap<PackKey, Pack>,
+    writes: &'a PushWrites,
+) -> impl Iterator<Item = PackKey> + 'a {
+    let kept = packs
+        .iter()
+        .filter(|(key, _)| !writes.packs.contains_key(key))
+        .map(|(key, pack)| (*key, pack));
+    let written = writes.packs.iter().map(|(key, pack)| (*key, pack));
+    kept.chain(written)
+        .filter(|(_, pack)| pack.status() == PackStatus::Active)
+        .map(|(key, _)| key)
+}
+
 /// What a push writes: the final value of every record it changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushWrites {

@@ -20,6 +20,9 @@
 //! tombola:lottery:{store:<id>}:bins      hash    number -> Change<CloudBin> JSON
 //! tombola:lottery:{store:<id>}:clients   hash    client id -> last_mutation_id
 //! tombola:lottery:{store:<id>}:packs     hash    game-number -> Pack JSON (the store's)
+//! tombola:lottery:{store:<id>}:active    set     game-number of every pack on the
+//!                                                counter (ACTIVE), kept with the packs;
+//!                                                trusted once info has active_index = 1
 //! tombola:lottery:{store:<id>}:settled   hash    game-number -> LotterySettlement JSON
 //! tombola:lottery:{store:<id>}:closes    hash    date -> PreparedClose JSON
 //! ```
@@ -204,12 +207,15 @@ pub struct StoreKeys {
     pub settled: String,
     /// Its day closes.
     pub closes: String,
+    /// Its packs on the counter, by key: what a push reads beside the
+    /// packs it names ([`super::push_reads`]).
+    pub active: String,
 }
 
 impl StoreKeys {
     /// Every key, in the order the store's scripts take them: info,
-    /// revision, bins, clients, packs, closes, settled.
-    pub fn all(&self) -> [&str; 7] {
+    /// revision, bins, clients, packs, closes, settled, active.
+    pub fn all(&self) -> [&str; 8] {
         [
             &self.info,
             &self.revision,
@@ -218,6 +224,7 @@ impl StoreKeys {
             &self.packs,
             &self.closes,
             &self.settled,
+            &self.active,
         ]
     }
 }
@@ -233,6 +240,7 @@ pub fn store_keys(store: &StoreId) -> StoreKeys {
         packs: key("packs"),
         settled: key("settled"),
         closes: key("closes"),
+        active: key("active"),
     }
 }
 

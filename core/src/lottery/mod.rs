@@ -71,7 +71,8 @@ pub use close::{
     BinTotal, CloseError, CloseLine, Count, Opening, PreparedClose, Variance, VarianceKind,
 };
 pub use cloud::{
-    BinChange, CloudBin, PushDecision, PushWrites, StoreCopy, bin_change, decide_push,
+    BinChange, CloudBin, PushDecision, PushReads, PushWrites, StoreCopy, bin_change, decide_push,
+    on_counter, push_reads,
 };
 pub use cloud_keys::{
     API_KEY_PREFIX, DEFAULT_STORE_PAGE, GAMES, GAMES_REVISION, MAX_STORE_NAME_CHARS,

@@ -2,10 +2,13 @@
 //! Replicache's rules ([`tombola_core::lottery::decide_push`]).
 //!
 //! The store is read at one instant (its version, the client's last
-//! mutation id, its packs, closes and bins), the core decides the push,
-//! and one script writes the records with the client's new id, only if
-//! the store's version is still the one read; a push that lost that race
-//! is decided again. A push delivered twice finds its ids at or below the
+//! mutation id, its bins, and of its packs and closes only what the push
+//! names and the packs on the counter: [`push_reads`], so a push's read
+//! does not grow with the store's history), the core decides the push,
+//! and one script writes the records with the client's new id and the
+//! counter's index, only if the store's version is still the one read; a
+//! push that lost that race is decided again. A store registered before
+//! the index is read whole once, and that push builds its index. A push delivered twice finds its ids at or below the
 //! last one: duplicates, acknowledged with no effect. The script that
 //! applies mutations records the time as the store's `last_push_at`; a
 //! push that applies none (only duplicates, or a refused gap) writes
@@ -14,14 +17,14 @@
 use std::collections::BTreeMap;
 
 use spin_sdk::http::Response;
-use tombola_core::lottery::{Push, StoreCopy, StoreId, decide_push};
+use tombola_core::lottery::{Push, StoreCopy, StoreId, decide_push, on_counter, push_reads};
 use tombola_edge::answer;
 use tombola_edge::error::ApiError;
 use tombola_edge::host::now_millis;
 
 use crate::auth;
 use crate::request;
-use crate::store::{self, ATTEMPTS, Parts, Written};
+use crate::store::{self, ATTEMPTS, Counter, DecidedPush, Parts, Written};
 use crate::stores::no_store;
 
 /// Answers a push to `store` of `body`, authorised by the store's key in
@@ -37,8 +40,9 @@ pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Respon
         closes: true,
         ..Parts::default()
     };
+    let reads = push_reads(&push);
     for _ in 0..ATTEMPTS {
-        let view = store::read_store(&conn, store, Some(&push.client_id), parts, None)?
+        let view = store::read_for_push(&conn, store, &push.client_id, parts, &reads)?
             .ok_or_else(|| no_store(store))?;
         auth::require_store(header, &view.key_hash, &store.to_string())?;
         let games = store::games(&conn)?
@@ -46,6 +50,9 @@ pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Respon
             .into_iter()
             .map(|change| (change.record.code(), change.record))
             .collect::<BTreeMap<_, _>>();
+        // A store registered before the counter's index was read whole;
+        // this push builds the index from it.
+        let unindexed = (!view.counter_indexed).then(|| view.packs.clone());
         let copy = StoreCopy {
             games,
             bins: view
@@ -58,20 +65,23 @@ pub fn post(store: &StoreId, header: Option<&str>, body: &[u8]) -> Result<Respon
             closes: view.closes,
         };
         let decision = decide_push(&push, view.last_mutation_id, copy);
+        let counter = match &unindexed {
+            None => Counter::Kept,
+            Some(packs) => Counter::Whole(on_counter(packs, &decision.writes).collect()),
+        };
         let reply = &decision.plan.reply;
         if decision.plan.steps.is_empty() {
             tracing::info!(%store, client = %push.client_id, last = reply.last_mutation_id, "push changed nothing");
             return Ok(answer::json(200, reply));
         }
-        match store::write_push(
-            &conn,
-            store,
-            &push.client_id,
-            &view.version,
-            reply.last_mutation_id,
-            &decision.writes,
-            now_millis(),
-        )? {
+        let decided = DecidedPush {
+            client: &push.client_id,
+            version: &view.version,
+            last_mutation_id: reply.last_mutation_id,
+            writes: &decision.writes,
+            counter,
+        };
+        match store::write_push(&conn, store, decided, now_millis())? {
             Written::Done { .. } => {
                 tracing::info!(
                     %store,

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use spin_sdk::redis::Connection;
 use tombola_core::lottery::{
     BusinessDate, Change, ClientId, CloudBin, GAMES, GAMES_REVISION, Game, GameCode,
-    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PreparedClose, PushWrites, STORE_IDS,
-    StoreId, store_keys,
+    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PackStatus, PreparedClose, PushReads,
+    PushWrites, STORE_IDS, StoreId, store_keys,
 };
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
@@ -265,13 +265,17 @@ pub struct StoreView {
     pub revision: u64,
     /// The asked client's last mutation id (0 before its first push).
     pub last_mutation_id: MutationId,
+    /// Whether its index of the packs on the counter is trusted: false for
+    /// a store registered before the index, until a push builds it.
+    pub counter_indexed: bool,
     /// Its bins, removed ones included.
     pub bins: Vec<Change<CloudBin>>,
     /// Each client's last mutation id.
     pub clients: BTreeMap<String, MutationId>,
-    /// Its packs.
+    /// Its packs (read for a push with its [`PushReads`] and a trusted
+    /// index: the named ones and those on the counter).
     pub packs: BTreeMap<PackKey, Pack>,
-    /// Its day closes.
+    /// Its day closes (for such a push: the named ones).
     pub closes: BTreeMap<BusinessDate, PreparedClose>,
     /// The lottery's settlements.
     pub settled: BTreeMap<PackKey, LotterySettlement>,
@@ -307,21 +311,51 @@ pub fn read_store(
     parts: Parts,
     pulled: Option<Pulled<'_>>,
 ) -> Result<Option<StoreView>, ApiError> {
+    read(conn, store, client, parts, pulled, None)
+}
+
+/// [`read_store`] for a push: its packs and closes only as far as
+/// `reads` and the counter go, once the store's index of the counter is
+/// trusted (whole before).
+pub fn read_for_push(
+    conn: &Connection,
+    store: &StoreId,
+    client: &ClientId,
+    parts: Parts,
+    reads: &PushReads,
+) -> Result<Option<StoreView>, ApiError> {
+    read(conn, store, Some(client), parts, None, Some(reads))
+}
+
+fn read(
+    conn: &Connection,
+    store: &StoreId,
+    client: Option<&ClientId>,
+    parts: Parts,
+    pulled: Option<Pulled<'_>>,
+    reads: Option<&PushReads>,
+) -> Result<Option<StoreView>, ApiError> {
     let keys = store_keys(store);
     let client = client.map_or("", ClientId::as_str);
-    let flags = parts.flags();
+    let mut flags = parts.flags();
     let at = pulled.map_or(String::new(), |pulled| pulled.at.to_string());
     let presented = pulled.map_or("", |pulled| pulled.key_hash);
-    let mut reply = scripts::STORE.call(
-        conn,
-        &keys.all(),
-        &[
-            client.as_bytes(),
-            flags.as_bytes(),
-            at.as_bytes(),
-            presented.as_bytes(),
-        ],
-    )?;
+    let mut args: Vec<Vec<u8>> = vec![client.into(), Vec::new(), at.into(), presented.into()];
+    if let Some(reads) = reads {
+        flags.push('n');
+        args.push(reads.packs.len().to_string().into());
+        args.extend(reads.packs.iter().map(|key| key.to_string().into_bytes()));
+        args.push(reads.closes.len().to_string().into());
+        args.extend(
+            reads
+                .closes
+                .iter()
+                .map(|date| date.to_string().into_bytes()),
+        );
+    }
+    args[1] = flags.into_bytes();
+    let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    let mut reply = scripts::STORE.call(conn, &keys.all(), &args)?;
     match reply.text()?.as_str() {
         "OK" => {}
         "NONE" => return Ok(None),
@@ -350,6 +384,7 @@ pub fn read_store(
     let last_pull_at = time(&mut reply, "last_pull_at")?;
     let revision = reply.uint()?;
     let last_mutation_id = reply.uint()?;
+    let counter_indexed = reply.uint()? == 1;
     let mut view = StoreView {
         key_hash,
         name,
@@ -360,6 +395,7 @@ pub fn read_store(
         version,
         revision,
         last_mutation_id,
+        counter_indexed,
         bins: Vec::new(),
         clients: BTreeMap::new(),
         packs: BTreeMap::new(),
@@ -411,22 +447,51 @@ fn status(reply: &mut Reply) -> Result<Written, StoreError> {
     }
 }
 
+/// What a push does to the store's index of the packs on the counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counter {
+    /// The index is trusted: each written pack goes on or off it.
+    Kept,
+    /// The index is not trusted yet (the store was registered before it):
+    /// the whole counter after the push, which replaces it.
+    Whole(Vec<PackKey>),
+}
+
+/// A push as decided, to persist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecidedPush<'a> {
+    /// The client that pushed.
+    pub client: &'a ClientId,
+    /// The store's version when it was read.
+    pub version: &'a str,
+    /// The client's new last mutation id.
+    pub last_mutation_id: MutationId,
+    /// The records to write.
+    pub writes: &'a PushWrites,
+    /// What becomes of the index of the counter.
+    pub counter: Counter,
+}
+
 /// Persists a decided push of `client` to `store`, read at `version`: its
-/// `writes` and the client's new `last_mutation_id`, with `now` (ms) as
-/// the store's last push, in one script, or nothing if the store changed
-/// since.
+/// `writes`, the client's new `last_mutation_id` and what the push does to
+/// the index of the counter ([`Counter`]), with `now` (ms) as the store's
+/// last push, in one script, or nothing if the store changed since.
 ///
 /// Fails when Redis cannot be reached (the outcome of a sent push is
 /// unknown; pushing it again is safe: its ids are then duplicates).
 pub fn write_push(
     conn: &Connection,
     store: &StoreId,
-    client: &ClientId,
-    version: &str,
-    last_mutation_id: MutationId,
-    writes: &PushWrites,
+    push: DecidedPush<'_>,
     now: u64,
 ) -> Result<Written, ApiError> {
+    let DecidedPush {
+        client,
+        version,
+        last_mutation_id,
+        writes,
+        counter,
+    } = push;
     let keys = store_keys(store);
     let mut args: Vec<Vec<u8>> = vec![
         client.as_str().into(),
@@ -468,6 +533,24 @@ pub fn write_push(
             .map(|(date, close)| (date.to_string(), json(close)))
             .collect(),
     );
+    section(
+        writes
+            .packs
+            .iter()
+            .map(|(key, pack)| {
+                let on = pack.status() == PackStatus::Active;
+                (key.to_string(), if on { "1" } else { "0" }.to_owned())
+            })
+            .collect(),
+    );
+    match counter {
+        Counter::Kept => args.push(Vec::new()),
+        Counter::Whole(keys) => {
+            args.push(b"all".to_vec());
+            args.push(keys.len().to_string().into());
+            args.extend(keys.iter().map(|key| key.to_string().into_bytes()));
+        }
+    }
     let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let mut reply = scripts::PUSH.call(conn, &keys.all(), &args)?;
     Ok(status(&mut reply)?)

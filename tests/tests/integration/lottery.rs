@@ -614,3 +614,138 @@ async fn a_store_shows_when_it_last_pushed_and_pulled() {
         (&Value::Null, &Value::Null)
     );
 }
+
+/// The packs on the counter as the store's index holds them, and whether
+/// the index is trusted.
+async fn counter_index(app: &TestApp, store: &str) -> (Vec<String>, Option<String>) {
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let mut active: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(format!("tombola:lottery:{{store:{store}}}:active"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    active.sort();
+    let trusted: Option<String> = redis::cmd("HGET")
+        .arg(format!("tombola:lottery:{{store:{store}}}:info"))
+        .arg("active_index")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    (active, trusted)
+}
+
+/// A push reads the packs it names and those on the counter, from the
+/// index the push script keeps: an activation still meets the pack in
+/// its bin, and a pack received twice is still refused. A store
+/// registered before the index (none, and no `active_index`) is read
+/// whole once, and that push builds it.
+#[tokio::test]
+async fn a_push_reads_what_it_names_and_the_counter_and_an_older_store_gets_its_index() {
+    let app = TestApp::start().await.unwrap();
+    let key = register(&app, "s1").await;
+    admin(&app, "PUT", "/games/050", Some(game("Cash Blast")), 201).await;
+    admin(&app, "PUT", "/stores/s1/bins/1", None, 201).await;
+    assert_eq!(counter_index(&app, "s1").await, (vec![], Some("1".into())));
+    let activate = |number: u32, displaced: Value| json!({"pack": pack(number), "bin": 1, "opening": 0, "displaced": displaced});
+    let reply = pushed(
+        &app,
+        "s1",
+        &key,
+        json!([
+            {"id": 1, "name": "receivePack", "args": {"pack": pack(1)}},
+            {"id": 2, "name": "activatePack", "args": activate(1, Value::Null)},
+            {"id": 3, "name": "receivePack", "args": {"pack": pack(2)}},
+        ]),
+    )
+    .await;
+    assert_eq!(statuses(&reply), ["applied"; 3]);
+    assert_eq!(
+        counter_index(&app, "s1").await,
+        (vec!["050-1".to_owned()], Some("1".into()))
+    );
+
+    // As a store registered by an earlier build: no index.
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("tombola:lottery:{store:s1}:active")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("HDEL")
+        .arg("tombola:lottery:{store:s1}:info")
+        .arg("active_index")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let reply = pushed(
+        &app,
+        "s1",
+        &key,
+        json!([{"id": 4, "name": "activatePack", "args": activate(2, Value::Null)}]),
+    )
+    .await;
+    assert_eq!(statuses(&reply), ["rejected"]);
+    assert_eq!(
+        reply["mutations"][0]["reason"],
+        "bin: bin 1 holds pack 050-1; settle or return it to activate another"
+    );
+    assert_eq!(
+        counter_index(&app, "s1").await,
+        (vec!["050-1".to_owned()], Some("1".into()))
+    );
+
+    // From the index: the occupant is displaced by name, and a pack off
+    // the counter is still known.
+    let settle = json!({"pack": pack(1), "action": "settle"});
+    let reply = pushed(
+        &app,
+        "s1",
+        &key,
+        json!([
+            {"id": 5, "name": "activatePack", "args": activate(2, settle)},
+            {"id": 6, "name": "receivePack", "args": {"pack": pack(1)}},
+            {"id": 7, "name": "receivePack", "args": {"pack": pack(3)}},
+            {"id": 8, "name": "activatePack", "args": activate(3, Value::Null)},
+        ]),
+    )
+    .await;
+    assert_eq!(
+        statuses(&reply),
+        ["applied", "rejected", "applied", "rejected"]
+    );
+    assert_eq!(
+        reply["mutations"][1]["reason"],
+        "number: pack 050-1 is already in the store"
+    );
+    // Pack 2 is named by no mutation after the first: the index brought it.
+    let reply = pushed(
+        &app,
+        "s1",
+        &key,
+        json!([{"id": 9, "name": "activatePack", "args": activate(3, Value::Null)}]),
+    )
+    .await;
+    assert_eq!(
+        reply["mutations"][0]["reason"],
+        "bin: bin 1 holds pack 050-2; settle or return it to activate another"
+    );
+    assert_eq!(
+        counter_index(&app, "s1").await,
+        (vec!["050-2".to_owned()], Some("1".into()))
+    );
+    let packs = admin(&app, "GET", "/stores/s1/packs", None, 200).await;
+    let lifecycle: Vec<(&Value, &Value)> = packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (&p["pack"]["number"], &p["pack"]["status"]))
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            (&json!(1), &json!("SETTLED")),
+            (&json!(2), &json!("ACTIVE")),
+            (&json!(3), &json!("RECEIVED"))
+        ]
+    );
+}

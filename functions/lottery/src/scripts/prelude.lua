@@ -16,3 +16,21 @@ local function push_hash(out, key)
     out[#out + 1] = all[i]
   end
 end
+
+-- Appends the fields of `fields` that a hash holds, each with its value,
+-- after their count; HMGET in slices, within Lua's limit on unpack.
+local function push_fields(out, key, fields)
+  local at = #out + 1
+  out[at] = 0
+  for first = 1, #fields, 1000 do
+    local slice = {unpack(fields, first, math.min(first + 999, #fields))}
+    local values = redis.call('HMGET', key, unpack(slice))
+    for i = 1, #slice do
+      if values[i] then
+        out[#out + 1] = slice[i]
+        out[#out + 1] = values[i]
+        out[at] = out[at] + 1
+      end
+    end
+  end
+end
