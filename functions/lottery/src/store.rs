@@ -268,6 +268,10 @@ pub struct StoreView {
     /// Whether its index of the packs on the counter is trusted: false for
     /// a store registered before the index, until a push builds it.
     pub counter_indexed: bool,
+    /// How many packs it has pushed, whichever parts were read.
+    pub pack_count: u64,
+    /// How many day closes it has pushed, whichever parts were read.
+    pub close_count: u64,
     /// Its bins, removed ones included.
     pub bins: Vec<Change<CloudBin>>,
     /// Each client's last mutation id.
@@ -385,6 +389,8 @@ fn read(
     let revision = reply.uint()?;
     let last_mutation_id = reply.uint()?;
     let counter_indexed = reply.uint()? == 1;
+    let pack_count = reply.uint()?;
+    let close_count = reply.uint()?;
     let mut view = StoreView {
         key_hash,
         name,
@@ -396,6 +402,8 @@ fn read(
         revision,
         last_mutation_id,
         counter_indexed,
+        pack_count,
+        close_count,
         bins: Vec::new(),
         clients: BTreeMap::new(),
         packs: BTreeMap::new(),

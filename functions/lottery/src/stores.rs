@@ -81,12 +81,14 @@ pub fn register(body: &[u8]) -> Result<Response, ApiError> {
     ))
 }
 
-/// What the listing and the store's page read of a store.
+/// What the listing and the store's page read of a store: its bins and
+/// clients; its packs and closes are only counted, so a page of stores
+/// does not grow with their histories.
 const SUMMARY: Parts = Parts {
     bins: true,
     clients: true,
-    packs: true,
-    closes: true,
+    packs: false,
+    closes: false,
     settled: false,
 };
 
@@ -104,8 +106,8 @@ fn summary(store: &StoreId, view: &StoreView) -> serde_json::Value {
         "bins_revision": view.revision,
         "clients": view.clients,
         "bins": bins,
-        "packs": view.packs.len(),
-        "closes": view.closes.len(),
+        "packs": view.pack_count,
+        "closes": view.close_count,
     })
 }
 

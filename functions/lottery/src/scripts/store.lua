@@ -14,7 +14,7 @@
 -- Reply: {'NONE'} or {'OK', key hash, name, created_at, rotated_at,
 --         version, last_push_at, last_pull_at ('' when never), bins
 --         revision, last mutation id, whether the index is trusted (1 or
---         0), then per part in the order b l p c s: count, field, value,
+--         0), how many packs and closes it holds, then per part in the order b l p c s: count, field, value,
 --         ... (count 0 when not asked for)}
 local info = redis.call('HMGET', KEYS[1], 'key', 'name', 'created_at', 'rotated_at', 'version',
   'last_push_at', 'last_pull_at', 'active_index')
@@ -34,6 +34,8 @@ end
 out[#out + 1] = last
 local indexed = info[8] == '1'
 out[#out + 1] = indexed and 1 or 0
+out[#out + 1] = redis.call('HLEN', KEYS[5])
+out[#out + 1] = redis.call('HLEN', KEYS[6])
 local named = indexed and string.find(ARGV[2], 'n', 1, true)
 local packs, closes = {}, {}
 if named then
