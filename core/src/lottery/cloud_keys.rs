@@ -9,9 +9,10 @@
 //! ```text
 //! tombola:lottery:{games}:rev            string  the games' revision
 //! tombola:lottery:{games}:all            hash    code -> Change<Game> JSON
-//! tombola:lottery:{stores}:ids           set     every registered store's id (added
-//!                                                before its registration, so an id
-//!                                                without info never completed)
+//! tombola:lottery:{stores}:ids           zset    every registered store's id, score 0
+//!                                                (so in id order), added before its
+//!                                                registration (an id without info
+//!                                                never completed)
 //! tombola:lottery:{store:<id>}:info      hash    key (hex SHA-256 of the API key),
 //!                                                name, created_at, rotated_at,
 //!                                                version, last_push_at and
@@ -63,7 +64,8 @@ pub const GAMES_REVISION: &str = "tombola:lottery:{games}:rev";
 pub const GAMES: &str = "tombola:lottery:{games}:all";
 
 /// Every registered store's id: `tombola:lottery:{stores}:ids`, the
-/// stores' directory. Registration adds an id before it writes the
+/// stores' directory, a sorted set whose scores are all 0, so a page in id
+/// order is one range read. Registration adds an id before it writes the
 /// store's info, so a registered store is always listed.
 pub const STORE_IDS: &str = "tombola:lottery:{stores}:ids";
 

@@ -27,4 +27,5 @@ scripts! {
     writing PUSH = "push.lua";
     writing BIN_PUT = "bin_put.lua";
     writing SETTLE = "settle.lua";
+    writing DIRECTORY = "directory.lua";
 }

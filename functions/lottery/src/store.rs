@@ -171,20 +171,38 @@ pub fn register(
 ///
 /// Fails when Redis cannot be reached.
 pub fn list_store(conn: &Connection, store: &StoreId) -> Result<(), ApiError> {
-    conn.sadd(STORE_IDS, &[store.to_string()])
-        .map(drop)
-        .map_err(|error| StoreError::from_redis("SADD stores", &error).sent().into())
+    let id = store.to_string();
+    let mut reply = scripts::DIRECTORY.call(conn, &[STORE_IDS], &[b"add", id.as_bytes()])?;
+    match reply.text()?.as_str() {
+        "OK" => Ok(()),
+        other => Err(reply.unexpected(other).into()),
+    }
 }
 
-/// Every id in the stores' directory, in no order; an id that does not
-/// read as one is a data error.
+/// At most `count` ids of the stores' directory after `after` (from the
+/// first without), in id order; an id that does not read as one is a
+/// data error.
 ///
 /// Fails when Redis cannot be reached.
-pub fn store_ids(conn: &Connection) -> Result<Vec<StoreId>, ApiError> {
-    let ids = conn
-        .smembers(STORE_IDS)
-        .map_err(|error| StoreError::from_redis("SMEMBERS stores", &error))?;
-    ids.iter()
+pub fn store_ids(
+    conn: &Connection,
+    after: Option<&StoreId>,
+    count: usize,
+) -> Result<Vec<StoreId>, ApiError> {
+    let after = after.map_or(String::new(), StoreId::to_string);
+    let count = count.to_string();
+    let mut reply = scripts::DIRECTORY.call(
+        conn,
+        &[STORE_IDS],
+        &[b"page", after.as_bytes(), count.as_bytes()],
+    )?;
+    match reply.text()?.as_str() {
+        "OK" => {}
+        other => return Err(reply.unexpected(other).into()),
+    }
+    reply
+        .rest()?
+        .iter()
         .map(|id| {
             id.parse().map_err(|error| {
                 StoreError::Data(format!("{STORE_IDS} member {id:?}: {error}")).into()

@@ -119,7 +119,9 @@ pub fn list(query: &str) -> Result<Response, ApiError> {
         .transpose()?;
     let limit = request::limit(query, DEFAULT_STORE_PAGE, MAX_STORE_PAGE)?;
     let conn = store::connect()?;
-    let page = store_page(store::store_ids(&conn)?, after.as_ref(), limit);
+    // One more than the page, so the core can tell whether another follows.
+    let ids = store::store_ids(&conn, after.as_ref(), limit.saturating_add(1))?;
+    let page = store_page(ids, after.as_ref(), limit);
     let mut stores = Vec::with_capacity(page.stores.len());
     for id in &page.stores {
         // An id without info is a registration that never completed.

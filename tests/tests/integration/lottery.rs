@@ -550,6 +550,43 @@ async fn stores_are_listed_in_pages_from_their_registration() {
     anonymous.assert_status(401);
 }
 
+/// A directory an earlier build kept as a plain set lists all the same,
+/// and the first call turns it into the sorted set pages are read from.
+#[tokio::test]
+async fn a_directory_kept_as_a_set_is_listed_and_kept_sorted_from_then_on() {
+    let app = TestApp::start().await.unwrap();
+    for store in ["s3", "s1", "s2"] {
+        register(&app, store).await;
+    }
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let key = "tombola:lottery:{stores}:ids";
+    let _: () = redis::cmd("DEL")
+        .arg(key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg(key)
+        .arg(&["s2", "s3", "s1"][..])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let first = listed(&app, "?limit=2").await;
+    assert_eq!(
+        (ids(&first), &first["next"]),
+        (vec!["s1", "s2"], &json!("s2"))
+    );
+    let kind: String = redis::cmd("TYPE")
+        .arg(key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(kind, "zset");
+    register(&app, "s0").await;
+    assert_eq!(ids(&listed(&app, "").await), ["s0", "s1", "s2", "s3"]);
+    assert_eq!(ids(&listed(&app, "?after=s2").await), ["s3"]);
+}
+
 #[tokio::test]
 async fn a_store_shows_when_it_last_pushed_and_pulled() {
     let app = TestApp::start().await.unwrap();
