@@ -143,7 +143,7 @@ impl StoreCopy {
     /// what the cloud reads for a push ([`PushReads`]).
     pub fn cut_to(mut self, reads: &PushReads) -> StoreCopy {
         self.packs
-            .retain(|key, pack| reads.packs.contains(key) || pack.status() == PackStatus::Active);
+            .retain(|key, pack| reads.packs.contains(key) || is_on_counter(pack));
         self.closes.retain(|date, _| reads.closes.contains(date));
         self
     }
@@ -161,8 +161,13 @@ pub fn on_counter<'a>(
         .map(|(key, pack)| (*key, pack));
     let written = writes.packs.iter().map(|(key, pack)| (*key, pack));
     kept.chain(written)
-        .filter(|(_, pack)| pack.status() == PackStatus::Active)
+        .filter(|(_, pack)| is_on_counter(pack))
         .map(|(key, _)| key)
+}
+
+/// Whether a pack is on the counter: active in a bin.
+fn is_on_counter(pack: &Pack) -> bool {
+    pack.status() == PackStatus::Active
 }
 
 /// What a push writes: the final value of every record it changed.
@@ -180,6 +185,14 @@ impl PushWrites {
     /// Whether the push changes no record (only ids may advance).
     pub fn is_empty(&self) -> bool {
         self.packs.is_empty() && self.closes.is_empty() && self.bins.is_empty()
+    }
+
+    /// Each written pack with whether it is on the counter after the push:
+    /// what the cloud's index of the counter gains or loses.
+    pub fn counter(&self) -> impl Iterator<Item = (PackKey, bool)> + '_ {
+        self.packs
+            .iter()
+            .map(|(key, pack)| (*key, is_on_counter(pack)))
     }
 }
 

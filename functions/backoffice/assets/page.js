@@ -514,18 +514,23 @@ function showSyncStatus(status, error) {
   $("sync-now").hidden = false;
 }
 
+// A sync of the store's own is running: say so, and read its state again
+// soon, until it ends.
+function followSync(status) {
+  showSync("syncing", "Syncing", syncDetail(status));
+  setTimeout(syncStatus, SYNC_WATCH_MS);
+}
+
 // The sync's state as the store holds it, after a write at the counter
 // (which the store pushes by itself once the write is answered), without
-// a sync of the page's own; while the store's sync runs, read again soon.
+// a sync of the page's own.
 async function syncStatus() {
   if (!syncAvailable || syncing) return;
   try {
     const status = await api("GET", "/sync");
     if (syncOff) showSync("", "Sync off", `${SYNC_OFF}; ${syncDetail(status)}`);
-    else if (status.syncing) {
-      showSync("syncing", "Syncing", syncDetail(status));
-      setTimeout(syncStatus, SYNC_WATCH_MS);
-    } else showSyncStatus(status);
+    else if (status.syncing) followSync(status);
+    else showSyncStatus(status);
   } catch (error) {
     if (!(error instanceof ApiFailure)) showSync("offline", "Offline", "the store's computer did not answer");
   }
@@ -542,11 +547,9 @@ async function sync() {
   try {
     const answer = await api("POST", "/sync");
     syncOff = false;
-    if (answer.status.syncing) {
-      // Another sync (a write's own) holds the lease: follow it to its end.
-      showSync("syncing", "Syncing", syncDetail(answer.status));
-      setTimeout(syncStatus, SYNC_WATCH_MS);
-    } else showSyncStatus(answer.status, answer.report.error);
+    // Another sync (a write's own) may hold the lease: follow it to its end.
+    if (answer.status.syncing) followSync(answer.status);
+    else showSyncStatus(answer.status, answer.report.error);
     // Games or bins that came down from the cloud show at once.
     if (answer.report.games > 0 || answer.report.bins > 0) await refresh();
   } catch (error) {

@@ -8,11 +8,11 @@
 //! and one script writes the records with the client's new id and the
 //! counter's index, only if the store's version is still the one read; a
 //! push that lost that race is decided again. A store registered before
-//! the index is read whole once, and that push builds its index. A push delivered twice finds its ids at or below the
-//! last one: duplicates, acknowledged with no effect. The script that
-//! applies mutations records the time as the store's `last_push_at`; a
-//! push that applies none (only duplicates, or a refused gap) writes
-//! nothing, so it records nothing.
+//! the index is read whole once, and that push builds its index. A push
+//! delivered twice finds its ids at or below the last one: duplicates,
+//! acknowledged with no effect. The script that applies mutations records
+//! the time as the store's `last_push_at`; a push that applies none (only
+//! duplicates, or a refused gap) writes nothing, so it records nothing.
 
 use std::collections::BTreeMap;
 

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use spin_sdk::redis::Connection;
 use tombola_core::lottery::{
     BusinessDate, Change, ClientId, CloudBin, GAMES, GAMES_REVISION, Game, GameCode,
-    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PackStatus, PreparedClose, PushReads,
-    PushWrites, STORE_IDS, StoreId, store_keys,
+    LotterySettlement, MutationId, Pack, PackKey, PackNumber, PreparedClose, PushReads, PushWrites,
+    STORE_IDS, StoreId, store_keys,
 };
 use tombola_edge::error::ApiError;
 use tombola_edge::redis::StoreError;
@@ -360,11 +360,13 @@ fn read(
     let keys = store_keys(store);
     let client = client.map_or("", ClientId::as_str);
     let mut flags = parts.flags();
+    if reads.is_some() {
+        flags.push('n');
+    }
     let at = pulled.map_or(String::new(), |pulled| pulled.at.to_string());
     let presented = pulled.map_or("", |pulled| pulled.key_hash);
-    let mut args: Vec<Vec<u8>> = vec![client.into(), Vec::new(), at.into(), presented.into()];
+    let mut args: Vec<Vec<u8>> = vec![client.into(), flags.into(), at.into(), presented.into()];
     if let Some(reads) = reads {
-        flags.push('n');
         args.push(reads.packs.len().to_string().into());
         args.extend(reads.packs.iter().map(|key| key.to_string().into_bytes()));
         args.push(reads.closes.len().to_string().into());
@@ -375,7 +377,6 @@ fn read(
                 .map(|date| date.to_string().into_bytes()),
         );
     }
-    args[1] = flags.into_bytes();
     let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let mut reply = scripts::STORE.call(conn, &keys.all(), &args)?;
     match reply.text()?.as_str() {
@@ -561,12 +562,8 @@ pub fn write_push(
     );
     section(
         writes
-            .packs
-            .iter()
-            .map(|(key, pack)| {
-                let on = pack.status() == PackStatus::Active;
-                (key.to_string(), if on { "1" } else { "0" }.to_owned())
-            })
+            .counter()
+            .map(|(key, on)| (key.to_string(), if on { "1" } else { "0" }.to_owned()))
             .collect(),
     );
     match counter {

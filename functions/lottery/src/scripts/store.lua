@@ -14,8 +14,9 @@
 -- Reply: {'NONE'} or {'OK', key hash, name, created_at, rotated_at,
 --         version, last_push_at, last_pull_at ('' when never), bins
 --         revision, last mutation id, whether the index is trusted (1 or
---         0), how many packs and closes it holds, then per part in the order b l p c s: count, field, value,
---         ... (count 0 when not asked for)}
+--         0), how many packs and closes it holds, then per part in the
+--         order b l p c s: count, field, value, ... (count 0 when not
+--         asked for)}
 local info = redis.call('HMGET', KEYS[1], 'key', 'name', 'created_at', 'rotated_at', 'version',
   'last_push_at', 'last_pull_at', 'active_index')
 if not info[1] then
