@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use tombola_core::pool::snapshot::COLUMNS_FROM;
 use tombola_core::pool::{
     Command, Entry, FailReason, ItemConfig, ItemId, Mode, OperationId, Outcome, PoolConfig,
     PoolState, RequestId, Snapshot, Stock, chunk_entry, decide, replay, replay_tail,
@@ -44,16 +45,23 @@ enum Step {
     Close,
 }
 
+// Small pools, and pools large enough for their snapshots to be written in
+// columns (format version 4), with stocks that need wider columns.
 fn config_strategy() -> impl Strategy<Value = PoolConfig> {
     let item = (
         1u64..6,
-        prop_oneof![3 => (0u64..12).prop_map(Stock::Limited), 1 => Just(Stock::Unlimited)],
+        prop_oneof![
+            6 => (0u64..12).prop_map(Stock::Limited),
+            1 => (60_000u64..70_000).prop_map(Stock::Limited),
+            2 => Just(Stock::Unlimited),
+        ],
     );
-    (
-        prop_oneof![Just(Mode::Stock), Just(Mode::Weight)],
-        prop::collection::vec(item, 1..7),
-    )
-        .prop_map(|(mode, items)| PoolConfig {
+    let items = prop_oneof![
+        3 => prop::collection::vec(item.clone(), 1..7),
+        1 => prop::collection::vec(item, COLUMNS_FROM..COLUMNS_FROM + 40),
+    ];
+    (prop_oneof![Just(Mode::Stock), Just(Mode::Weight)], items).prop_map(|(mode, items)| {
+        PoolConfig {
             id: "prop".to_owned(),
             name: "Property pool".to_owned(),
             mode,
@@ -69,7 +77,8 @@ fn config_strategy() -> impl Strategy<Value = PoolConfig> {
                     stock,
                 })
                 .collect(),
-        })
+        }
+    })
 }
 
 fn step_strategy() -> impl Strategy<Value = Step> {

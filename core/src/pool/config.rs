@@ -1,11 +1,12 @@
 //! Pool configuration: the body of a create-pool request, and its validation.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fnv::fnv1a;
+use crate::pool::columns::Column;
 use crate::pool::id::{IdError, ItemId, PoolId};
 use crate::pool::rules::Rules;
 
@@ -318,15 +319,83 @@ struct Spec {
     stock: Stock,
 }
 
+// The items' specs: built from a configuration, or read in place from a
+// large pool's snapshot.
+#[derive(Debug, Clone)]
+enum Specs {
+    Owned(Vec<Spec>),
+    // Each id's end in the names, each weight, each initial stock (all ones
+    // for unlimited); one number per item in each.
+    Columns {
+        ends: Column,
+        weights: Column,
+        stocks: Column,
+    },
+}
+
+impl Specs {
+    fn len(&self) -> usize {
+        match self {
+            Specs::Owned(specs) => specs.len(),
+            Specs::Columns { ends, .. } => ends.len() as usize,
+        }
+    }
+
+    fn get(&self, position: usize) -> Option<Spec> {
+        (position < self.len()).then(|| self.spec(position))
+    }
+
+    // The spec at a position below `len`.
+    fn spec(&self, position: usize) -> Spec {
+        match self {
+            Specs::Owned(specs) => specs[position],
+            Specs::Columns {
+                ends,
+                weights,
+                stocks,
+            } => {
+                // Below the column's length, a u32; ends are checked against
+                // the names' length, a u32 too.
+                let index = position as u32;
+                Spec {
+                    start: index
+                        .checked_sub(1)
+                        .map_or(0, |before| ends.get(before) as u32),
+                    end: ends.get(index) as u32,
+                    weight: weights.get(index),
+                    stock: stocks
+                        .get_some(index)
+                        .map_or(Stock::Unlimited, Stock::Limited),
+                }
+            }
+        }
+    }
+
+    fn iter(&self) -> impl ExactSizeIterator<Item = Spec> + '_ {
+        (0..self.len()).map(|position| self.spec(position))
+    }
+}
+
+impl PartialEq for Specs {
+    fn eq(&self, other: &Specs) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
 const EMPTY: u32 = u32::MAX;
 
 /// A checked pool configuration, with its items indexed by id. The only ways
 /// to build one check every rule of [`PoolConfig::validate`], so holding one
-/// proves they hold.
+/// proves they hold (a configuration read from a large pool's snapshot
+/// leaves its items' rules to the snapshot's writer, see
+/// [`snapshot`](crate::pool::snapshot)).
 ///
-/// Built on every request (a snapshot holds one), so it is laid out for a
-/// cheap build: all item ids in one buffer, and an open-addressing index of
-/// positions hashed with FNV-1a (deterministic, unlike the standard hasher).
+/// Read on every request (a snapshot holds one), so it is laid out for a
+/// cheap build: all item ids in one buffer, the items' numbers in a vector
+/// or in the snapshot's own columns, and an open-addressing index of
+/// positions hashed with FNV-1a (deterministic, unlike the standard
+/// hasher), built on the first lookup by id when the configuration was read
+/// from columns, since a draw never needs it.
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
     pool: PoolId,
@@ -335,10 +404,10 @@ pub struct ValidConfig {
     rules: Rules,
     snapshot_every: u32,
     names: Arc<str>,
-    specs: Vec<Spec>,
+    specs: Specs,
     // Positions by hash of their id, `EMPTY` where free; a power of two
     // at least twice the item count, so probes stay short.
-    index: Vec<u32>,
+    index: OnceLock<Vec<u32>>,
 }
 
 impl PoolConfig {
@@ -377,6 +446,21 @@ impl PoolConfig {
     }
 }
 
+/// What a large pool's snapshot holds of its configuration: the fields,
+/// every id in one text, and the items' columns (see
+/// [`snapshot`](crate::pool::snapshot)).
+pub(crate) struct ColumnParts<'a> {
+    pub(crate) pool: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) mode: Mode,
+    pub(crate) rules: u32,
+    pub(crate) snapshot_every: u32,
+    pub(crate) names: &'a str,
+    pub(crate) ends: Column,
+    pub(crate) weights: Column,
+    pub(crate) stocks: Column,
+}
+
 impl ValidConfig {
     /// Validates a configuration (see [`PoolConfig::validate`]).
     ///
@@ -400,37 +484,14 @@ impl ValidConfig {
     where
         I: ExactSizeIterator<Item = (&'a str, u64, Stock)>,
     {
-        let pool = PoolId::new(pool)
-            .map_err(|error| ConfigError::new(ConfigField::Id, ConfigProblem::Id(error)))?;
-        check_name(name).map_err(|problem| ConfigError::new(ConfigField::Name, problem))?;
-        let rules = Rules::from_version(rules).ok_or(ConfigError::new(
-            ConfigField::Rules,
-            ConfigProblem::UnknownRules(rules),
-        ))?;
-        if !(1..=MAX_SNAPSHOT_EVERY).contains(&snapshot_every) {
-            return Err(ConfigError::new(
-                ConfigField::SnapshotEvery,
-                ConfigProblem::SnapshotEveryOutOfRange,
-            ));
-        }
         let count = items.len();
-        if count == 0 {
-            return Err(ConfigError::new(ConfigField::Items, ConfigProblem::NoItems));
-        }
-        if count > MAX_ITEMS {
-            return Err(ConfigError::new(
-                ConfigField::Items,
-                ConfigProblem::TooManyItems,
-            ));
-        }
+        let (pool, rules) = check_header(pool, name, rules, snapshot_every, count)?;
         let mut names = String::with_capacity(count * 8);
-        let mut specs = Vec::with_capacity(count);
+        let mut specs: Vec<Spec> = Vec::with_capacity(count);
         let mut index = vec![EMPTY; (count * 2).next_power_of_two()];
-        let mask = index.len() - 1;
         let mut total = 0u64;
         for (position, (id, weight, stock)) in items.enumerate() {
-            let at_fault = |problem| ConfigError::new(ConfigField::ItemId(position), problem);
-            ItemId::check(id).map_err(|error| at_fault(ConfigProblem::Id(error)))?;
+            check_id(position, id)?;
             // Ids are at most 64 bytes and there are at most MAX_ITEMS of
             // them: offsets and positions fit in u32.
             let start = names.len() as u32;
@@ -441,37 +502,17 @@ impl ValidConfig {
                 weight,
                 stock,
             };
-            let mut slot = fnv1a(id.as_bytes()) as usize & mask;
-            loop {
-                match index[slot] {
-                    EMPTY => break,
-                    first if id_at(&names, specs[first as usize]) == id => {
-                        return Err(at_fault(ConfigProblem::DuplicateId {
-                            first: first as usize,
-                        }));
-                    }
-                    _ => slot = (slot + 1) & mask,
-                }
-            }
-            index[slot] = position as u32;
-            if weight == 0 {
+            specs.push(spec);
+            if let Some(first) = insert(&mut index, &names, |p| specs[p as usize], position as u32)
+            {
                 return Err(ConfigError::new(
-                    ConfigField::ItemWeight(position),
-                    ConfigProblem::ZeroWeight,
+                    ConfigField::ItemId(position),
+                    ConfigProblem::DuplicateId {
+                        first: first as usize,
+                    },
                 ));
             }
-            let (tickets, field) = match (mode, stock) {
-                (Mode::Stock, Stock::Limited(units)) => {
-                    (weight.checked_mul(units), ConfigField::ItemStock(position))
-                }
-                // In weight mode the bound is the sum of all weights, so that
-                // restocking an item that ran out can never overflow.
-                _ => (Some(weight), ConfigField::ItemWeight(position)),
-            };
-            total = tickets
-                .and_then(|tickets| total.checked_add(tickets))
-                .ok_or(ConfigError::new(field, ConfigProblem::TotalOverflow))?;
-            specs.push(spec);
+            check_numbers(mode, position, weight, stock, &mut total)?;
         }
         Ok(ValidConfig {
             pool,
@@ -480,8 +521,60 @@ impl ValidConfig {
             rules,
             snapshot_every,
             names: Arc::from(names),
-            specs,
-            index,
+            specs: Specs::Owned(specs),
+            index: OnceLock::from(index),
+        })
+    }
+
+    // Builds from a large pool's snapshot, whose columns are read in place:
+    // the fields are checked as `build` checks them, the items are not
+    // (their rules are the writer's, see `snapshot`), so that reading costs
+    // nothing per item.
+    pub(crate) fn from_columns(parts: ColumnParts<'_>) -> Result<ValidConfig, ConfigError> {
+        let ColumnParts {
+            pool,
+            name,
+            mode,
+            rules,
+            snapshot_every,
+            names,
+            ends,
+            weights,
+            stocks,
+        } = parts;
+        let count = ends.len() as usize;
+        let (pool, rules) = check_header(pool, name, rules, snapshot_every, count)?;
+        Ok(ValidConfig {
+            pool,
+            name: name.to_owned(),
+            mode,
+            rules,
+            snapshot_every,
+            names: Arc::from(names),
+            specs: Specs::Columns {
+                ends,
+                weights,
+                stocks,
+            },
+            index: OnceLock::new(),
+        })
+    }
+
+    fn index(&self) -> &[u32] {
+        self.index.get_or_init(|| {
+            let count = self.specs.len();
+            let mut index = vec![EMPTY; (count * 2).next_power_of_two()];
+            // At most MAX_ITEMS positions: u32. A repeated id (which no
+            // build of the core writes) keeps its first position.
+            for position in 0..count as u32 {
+                let _first = insert(
+                    &mut index,
+                    &self.names,
+                    |p| self.specs.spec(p as usize),
+                    position,
+                );
+            }
+            index
         })
     }
 
@@ -517,19 +610,19 @@ impl ValidConfig {
 
     /// Whether there are no items: never true of a valid configuration.
     pub fn is_empty(&self) -> bool {
-        self.specs.is_empty()
+        self.specs.len() == 0
     }
 
     /// The items, in configuration order.
     pub fn items(&self) -> impl ExactSizeIterator<Item = Item> + '_ {
-        self.specs.iter().map(|&spec| self.item_of(spec))
+        self.specs.iter().map(|spec| self.item_of(spec))
     }
 
     /// The item at a position in configuration order.
     pub fn item(&self, position: u32) -> Option<Item> {
         self.specs
             .get(position as usize)
-            .map(|&spec| self.item_of(spec))
+            .map(|spec| self.item_of(spec))
     }
 
     /// The id of the item at a position, cheaply (a reference count).
@@ -540,12 +633,13 @@ impl ValidConfig {
 
     /// The position of an item in configuration order.
     pub fn position(&self, item: &str) -> Option<u32> {
-        let mask = self.index.len() - 1;
+        let index = self.index();
+        let mask = index.len() - 1;
         let mut slot = fnv1a(item.as_bytes()) as usize & mask;
         loop {
-            match self.index[slot] {
+            match index[slot] {
                 EMPTY => return None,
-                position if id_at(&self.names, self.specs[position as usize]) == item => {
+                position if id_at(&self.names, self.specs.spec(position as usize)) == item => {
                     return Some(position);
                 }
                 _ => slot = (slot + 1) & mask,
@@ -558,7 +652,7 @@ impl ValidConfig {
     pub(crate) fn parts(&self) -> impl ExactSizeIterator<Item = (&str, u64, Stock)> + '_ {
         self.specs
             .iter()
-            .map(|&spec| (id_at(&self.names, spec), spec.weight, spec.stock))
+            .map(|spec| (id_at(&self.names, spec), spec.weight, spec.stock))
     }
 
     fn item_of(&self, spec: Spec) -> Item {
@@ -627,6 +721,95 @@ fn id_at(names: &str, spec: Spec) -> &str {
     names
         .get(spec.start as usize..spec.end as usize)
         .unwrap_or_default()
+}
+
+// Inserts the id at `position` into the index, unless an earlier position
+// has the same id: then that position.
+fn insert(
+    index: &mut [u32],
+    names: &str,
+    spec: impl Fn(u32) -> Spec,
+    position: u32,
+) -> Option<u32> {
+    let id = id_at(names, spec(position));
+    let mask = index.len() - 1;
+    let mut slot = fnv1a(id.as_bytes()) as usize & mask;
+    loop {
+        match index[slot] {
+            EMPTY => {
+                index[slot] = position;
+                return None;
+            }
+            first if id_at(names, spec(first)) == id => return Some(first),
+            _ => slot = (slot + 1) & mask,
+        }
+    }
+}
+
+// The rules on a configuration's fields other than its items.
+fn check_header(
+    pool: &str,
+    name: &str,
+    rules: u32,
+    snapshot_every: u32,
+    count: usize,
+) -> Result<(PoolId, Rules), ConfigError> {
+    let pool = PoolId::new(pool)
+        .map_err(|error| ConfigError::new(ConfigField::Id, ConfigProblem::Id(error)))?;
+    check_name(name).map_err(|problem| ConfigError::new(ConfigField::Name, problem))?;
+    let rules = Rules::from_version(rules).ok_or(ConfigError::new(
+        ConfigField::Rules,
+        ConfigProblem::UnknownRules(rules),
+    ))?;
+    if !(1..=MAX_SNAPSHOT_EVERY).contains(&snapshot_every) {
+        return Err(ConfigError::new(
+            ConfigField::SnapshotEvery,
+            ConfigProblem::SnapshotEveryOutOfRange,
+        ));
+    }
+    if count == 0 {
+        return Err(ConfigError::new(ConfigField::Items, ConfigProblem::NoItems));
+    }
+    if count > MAX_ITEMS {
+        return Err(ConfigError::new(
+            ConfigField::Items,
+            ConfigProblem::TooManyItems,
+        ));
+    }
+    Ok((pool, rules))
+}
+
+fn check_id(position: usize, id: &str) -> Result<(), ConfigError> {
+    ItemId::check(id)
+        .map_err(|error| ConfigError::new(ConfigField::ItemId(position), ConfigProblem::Id(error)))
+}
+
+// An item's weight, and its share of the total weight, added to `total`.
+fn check_numbers(
+    mode: Mode,
+    position: usize,
+    weight: u64,
+    stock: Stock,
+    total: &mut u64,
+) -> Result<(), ConfigError> {
+    if weight == 0 {
+        return Err(ConfigError::new(
+            ConfigField::ItemWeight(position),
+            ConfigProblem::ZeroWeight,
+        ));
+    }
+    let (tickets, field) = match (mode, stock) {
+        (Mode::Stock, Stock::Limited(units)) => {
+            (weight.checked_mul(units), ConfigField::ItemStock(position))
+        }
+        // In weight mode the bound is the sum of all weights, so that
+        // restocking an item that ran out can never overflow.
+        _ => (Some(weight), ConfigField::ItemWeight(position)),
+    };
+    *total = tickets
+        .and_then(|tickets| total.checked_add(tickets))
+        .ok_or(ConfigError::new(field, ConfigProblem::TotalOverflow))?;
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), ConfigProblem> {

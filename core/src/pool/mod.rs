@@ -66,6 +66,7 @@
 
 pub mod audit;
 pub mod codec;
+pub(crate) mod columns;
 pub mod config;
 pub mod draw_state;
 pub mod entry;

@@ -120,48 +120,52 @@ impl Sampler {
     /// [`SamplerError::TotalOverflow`] if the weights add up to more than
     /// `u64::MAX`, [`SamplerError::TooManyWeights`] past [`MAX_WEIGHTS`].
     pub fn new(weights: &[u64]) -> Result<Sampler, SamplerError> {
+        Sampler::from_weights(weights.iter().copied())
+    }
+
+    /// As [`Sampler::new`], from weights an iterator gives, in one pass, so
+    /// that a caller need not collect them first.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sampler::new`].
+    pub fn from_weights<I>(weights: I) -> Result<Sampler, SamplerError>
+    where
+        I: ExactSizeIterator<Item = u64>,
+    {
         let len = u32::try_from(weights.len())
             .ok()
             .filter(|&len| len <= MAX_WEIGHTS)
             .ok_or(SamplerError::TooManyWeights)?;
-        let total = weights
-            .iter()
-            .try_fold(0u64, |sum, &weight| sum.checked_add(weight));
-        let total = total.ok_or(SamplerError::TotalOverflow)?;
-
-        let chunks = weights.chunks(LANES);
-        let leaves = if weights.iter().all(|&weight| u32::try_from(weight).is_ok()) {
-            Leaves::Narrow(
-                chunks
-                    .map(|chunk| {
-                        let mut leaf = NarrowLeaf([0; LANES]);
-                        for (slot, &weight) in leaf.0.iter_mut().zip(chunk) {
-                            // Checked just above.
-                            *slot = weight as u32;
-                        }
-                        leaf
-                    })
-                    .collect(),
-            )
-        } else {
-            Leaves::Wide(
-                chunks
-                    .map(|chunk| {
-                        let mut leaf = WideLeaf([0; LANES]);
-                        leaf.0[..chunk.len()].copy_from_slice(chunk);
-                        leaf
-                    })
-                    .collect(),
-            )
-        };
+        // The leaves, sixteen weights to a node, narrow until a weight does
+        // not fit in 32 bits; and each node's sum.
+        let nodes = weights.len().div_ceil(LANES);
+        let mut sums: Vec<u64> = vec![0; nodes];
+        let mut leaves = Leaves::Narrow(vec![NarrowLeaf([0; LANES]); nodes]);
+        let mut total = 0u64;
+        for (index, weight) in weights.enumerate() {
+            total = total
+                .checked_add(weight)
+                .ok_or(SamplerError::TotalOverflow)?;
+            let (node, lane) = (index / LANES, index % LANES);
+            sums[node] += weight;
+            if let Leaves::Narrow(narrow) = &mut leaves {
+                match u32::try_from(weight) {
+                    Ok(fits) => {
+                        narrow[node].0[lane] = fits;
+                        continue;
+                    }
+                    Err(_) => leaves = Leaves::Wide(widened(narrow)),
+                }
+            }
+            if let Leaves::Wide(wide) = &mut leaves {
+                wide[node].0[lane] = weight;
+            }
+        }
 
         // The inner levels, from the one above the leaves up to a single
         // root; none when one leaf node holds every weight, so that small
         // pools scan a single cache line.
-        let mut sums: Vec<u64> = weights
-            .chunks(LANES)
-            .map(|chunk| chunk.iter().sum())
-            .collect();
         let mut levels: Vec<Vec<Inner>> = Vec::new();
         while sums.len() > 1 {
             let level: Vec<Inner> = sums
@@ -339,13 +343,16 @@ impl Sampler {
     // Switches every leaf to u64, for the first weight past u32::MAX.
     fn widen(&mut self) {
         if let Leaves::Narrow(leaves) = &self.leaves {
-            let wide = leaves
-                .iter()
-                .map(|leaf| WideLeaf(leaf.0.map(u64::from)))
-                .collect();
-            self.leaves = Leaves::Wide(wide);
+            self.leaves = Leaves::Wide(widened(leaves));
         }
     }
+}
+
+fn widened(leaves: &[NarrowLeaf]) -> Vec<WideLeaf> {
+    leaves
+        .iter()
+        .map(|leaf| WideLeaf(leaf.0.map(u64::from)))
+        .collect()
 }
 
 impl PartialEq for Sampler {

@@ -1,12 +1,13 @@
 //! Snapshots: a pool's state at a sequence number, in a compact binary form.
 //!
-//! # Format, versions 1, 2 and 3
+//! # Format, versions 1 to 4
 //!
 //! ```text
 //! offset   size  field
 //! 0        4     magic "TMBS"
 //! 4        1     format version: 1, or 2 when operations are held, or 3
-//!                for a rules-2 pool with a commitment
+//!                for a rules-2 pool with a commitment, or 4 for a pool of
+//!                at least COLUMNS_FROM items
 //! 5        4     payload length n, u32 little-endian
 //! 9        n     payload
 //! 9 + n    4     CRC-32C of bytes 0 .. 9 + n, u32 little-endian
@@ -41,13 +42,35 @@
 //!   commitment       32 bytes, SHA-256 of the server seed in force
 //!   nonce            varint, the next draw's
 //!   rotate every     varint, within u32
+//!
+//! payload, version 4 (the same fields up to the item count, then columns):
+//!   seq ... name     as above
+//!   item count       varint, at least COLUMNS_FROM
+//!   widths           4 bytes, each 1, 2, 4 or 8: of the ends, weights,
+//!                    initial stocks and remaining stocks columns
+//!   ids              varint length, then every item's id, one after another
+//!   ends             each item's id's end in the ids
+//!   weights          each item's weight
+//!   initial          each item's initial stock, all ones for unlimited
+//!   remaining        each item's remaining stock, all ones for unlimited
+//!   operation count  varint, may be 0; the operations as in version 2
+//!   commitment?      u8: 0, or 1 followed by the commitment, nonce and
+//!                    rotate every as in version 3
 //! ```
 //!
 //! Version 3 is written only for a rules-2 pool once it has a commitment,
 //! so every other state is spelt as before. It never holds a server seed.
 //!
+//! Version 4 is written for every pool of at least [`COLUMNS_FROM`] items
+//! (unless a stock is `u64::MAX`, which no column width can tell from
+//! unlimited): its columns hold little-endian numbers of the narrowest width
+//! that holds them all, so that reading it borrows them in place instead of
+//! parsing each item, and a draw from it touches only the items it draws
+//! (see [`columns`](crate::pool::columns)). It is refused below that many
+//! items, so that a state is written in one version only.
+//!
 //! A varint is unsigned LEB128 of at most 10 bytes, in its shortest form.
-//! Every state has one spelling: version 1 exactly when no operation is
+//! Every state is written one way: version 1 exactly when no operation is
 //! held, so the snapshots of pools that never ran an operation are what
 //! earlier builds wrote. The sequence number is the first varint of the
 //! payload in both versions, where the Lua scripts read it.
@@ -58,16 +81,31 @@
 //! stock totals as a pool creation would. A snapshot that decodes is a state
 //! that replay could have produced; anything else is a [`SnapshotError`],
 //! never a wrong state.
+//!
+//! Version 4 is read in one pass over its numbers, with nothing allocated
+//! per item, and checks what reading in place and drawing need: the
+//! checksum, every field before the items (as a creation checks them), that
+//! the columns fit, that the ids end where the last one does, that an
+//! item's remaining stock is unlimited exactly when its initial stock is,
+//! and that the remaining stocks' total weight fits in a `u64`. It leaves the
+//! rules on each item (a plain id, distinct from the others; a weight of at
+//! least 1) to its writer: the core writes only states that replay produced
+//! from a checked creation, the checksum catches every damaged byte, and the
+//! audit and recovery, which replay the log from its start, check them
+//! again. A version 4 snapshot that breaks them still decodes to a state
+//! that draws, counts and re-encodes without a panic, and reads narrower
+//! or wider columns than its writer would choose.
 
 use std::sync::Arc;
 
 use crate::crc::crc32c;
-use crate::pool::config::{ConfigError, Mode, Stock, ValidConfig};
+use crate::pool::columns::{self, Column, WIDTHS};
+use crate::pool::config::{ColumnParts, ConfigError, Mode, Stock, ValidConfig};
 use crate::pool::fair::Commitment;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::OperationId;
 use crate::pool::provable::Fairness;
-use crate::pool::state::{PoolState, Slot};
+use crate::pool::state::{PoolState, Slot, Slots, Unreadable};
 
 /// The magic bytes that open every snapshot.
 pub const MAGIC: [u8; 4] = *b"TMBS";
@@ -82,6 +120,14 @@ pub const FORMAT_VERSION_OPERATIONS: u8 = 2;
 /// The snapshot format version written for a rules-2 pool with a
 /// commitment.
 pub const FORMAT_VERSION_FAIR: u8 = 3;
+
+/// The snapshot format version written for a pool of at least
+/// [`COLUMNS_FROM`] items: its numbers in columns read in place.
+pub const FORMAT_VERSION_COLUMNS: u8 = 4;
+
+/// The fewest items a pool has for its snapshots to be written in columns
+/// ([`FORMAT_VERSION_COLUMNS`]).
+pub const COLUMNS_FROM: usize = 256;
 
 const HEADER: usize = 9;
 const TRAILER: usize = 4;
@@ -117,6 +163,14 @@ pub enum Malformed {
     /// under other rules.
     #[error("holds a commitment, but the pool is not under rules 2")]
     NotFair,
+    /// A version 4 snapshot of fewer than [`COLUMNS_FROM`] items, or whose
+    /// last id does not end where the ids do.
+    #[error("columns are not in their one spelling")]
+    BadColumns,
+    /// An item whose remaining stock is unlimited and its initial stock
+    /// not, or the other way round.
+    #[error("an item's remaining stock is unlimited exactly when its initial stock is not")]
+    UnlimitedMismatch,
 }
 
 /// Why bytes are not a snapshot.
@@ -191,10 +245,12 @@ impl Snapshot {
         out.extend_from_slice(&MAGIC);
         let operations = &self.state.operations;
         let fair = self.state.fair;
-        out.push(match (fair, operations.is_empty()) {
-            (Some(_), _) => FORMAT_VERSION_FAIR,
-            (None, true) => FORMAT_VERSION,
-            (None, false) => FORMAT_VERSION_OPERATIONS,
+        let columns = Widths::of(&self.state);
+        out.push(match (columns, fair, operations.is_empty()) {
+            (Some(_), _, _) => FORMAT_VERSION_COLUMNS,
+            (None, Some(_), _) => FORMAT_VERSION_FAIR,
+            (None, None, true) => FORMAT_VERSION,
+            (None, None, false) => FORMAT_VERSION_OPERATIONS,
         });
         out.extend_from_slice(&[0; 4]);
         put_varint(&mut out, self.seq);
@@ -208,21 +264,11 @@ impl Snapshot {
         put_bytes(&mut out, config.pool().as_str().as_bytes());
         put_bytes(&mut out, config.name().as_bytes());
         put_varint(&mut out, config.len() as u64);
-        for ((id, weight, stock), slot) in config.parts().zip(&self.state.slots) {
-            put_bytes(&mut out, id.as_bytes());
-            put_varint(&mut out, weight);
-            match (stock, slot.remaining) {
-                (Stock::Limited(initial), Stock::Limited(remaining)) => {
-                    out.push(1);
-                    put_varint(&mut out, initial);
-                    put_varint(&mut out, remaining);
-                }
-                // An item's remaining stock is unlimited exactly when its
-                // initial stock is.
-                _ => out.push(0),
-            }
+        match columns {
+            Some(widths) => widths.put(&mut out, &self.state),
+            None => put_items(&mut out, &self.state),
         }
-        if !operations.is_empty() || fair.is_some() {
+        if columns.is_some() || !operations.is_empty() || fair.is_some() {
             put_varint(&mut out, operations.len() as u64);
             for (id, holding) in operations.iter() {
                 put_bytes(&mut out, id.as_str().as_bytes());
@@ -234,6 +280,9 @@ impl Snapshot {
                     put_varint(&mut out, units);
                 }
             }
+        }
+        if columns.is_some() {
+            out.push(u8::from(fair.is_some()));
         }
         if let Some(fair) = fair {
             out.extend_from_slice(fair.commitment.as_bytes());
@@ -264,7 +313,10 @@ impl Snapshot {
         let version = bytes[4];
         if !matches!(
             version,
-            FORMAT_VERSION | FORMAT_VERSION_OPERATIONS | FORMAT_VERSION_FAIR
+            FORMAT_VERSION
+                | FORMAT_VERSION_OPERATIONS
+                | FORMAT_VERSION_FAIR
+                | FORMAT_VERSION_COLUMNS
         ) {
             return Err(SnapshotError::UnsupportedVersion(version));
         }
@@ -284,6 +336,104 @@ impl Snapshot {
             at: HEADER,
         }
         .snapshot(version)
+    }
+}
+
+// Versions 1 to 3: each item in turn.
+fn put_items(out: &mut Vec<u8>, state: &PoolState) {
+    for ((id, weight, stock), slot) in state.config().parts().zip(state.slots.iter()) {
+        put_bytes(out, id.as_bytes());
+        put_varint(out, weight);
+        match (stock, slot.remaining) {
+            (Stock::Limited(initial), Stock::Limited(remaining)) => {
+                out.push(1);
+                put_varint(out, initial);
+                put_varint(out, remaining);
+            }
+            // An item's remaining stock is unlimited exactly when its
+            // initial stock is.
+            _ => out.push(0),
+        }
+    }
+}
+
+// The widths of a version 4 snapshot's columns, in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Widths([u8; 4]);
+
+impl Widths {
+    // The narrowest widths for a state's numbers; `None` when the state is
+    // not written in columns.
+    fn of(state: &PoolState) -> Option<Widths> {
+        let config = state.config();
+        if config.len() < COLUMNS_FROM {
+            return None;
+        }
+        let mut maxima = Maxima::default();
+        for ((id, weight, stock), slot) in config.parts().zip(state.slots.iter()) {
+            maxima.names += id.len() as u64;
+            maxima.add(weight, stock, slot.remaining);
+        }
+        maxima.widths()
+    }
+
+    fn put(self, out: &mut Vec<u8>, state: &PoolState) {
+        let [ends, weights, initial, remaining] = self.0;
+        out.extend_from_slice(&self.0);
+        let config = state.config();
+        let names: usize = config.parts().map(|(id, _, _)| id.len()).sum();
+        put_varint(out, names as u64);
+        for (id, _, _) in config.parts() {
+            out.extend_from_slice(id.as_bytes());
+        }
+        let mut end = 0u64;
+        for (id, _, _) in config.parts() {
+            end += id.len() as u64;
+            columns::put(out, end, ends);
+        }
+        for (_, weight, _) in config.parts() {
+            columns::put(out, weight, weights);
+        }
+        let none = |stock, width| match stock {
+            Stock::Limited(units) => units,
+            Stock::Unlimited => columns::ones(width),
+        };
+        for (_, _, stock) in config.parts() {
+            columns::put(out, none(stock, initial), initial);
+        }
+        for slot in state.slots.iter() {
+            columns::put(out, none(slot.remaining, remaining), remaining);
+        }
+    }
+}
+
+// The largest number of each column of a version 4 snapshot.
+#[derive(Debug, Default)]
+struct Maxima {
+    names: u64,
+    weights: u64,
+    initial: u64,
+    remaining: u64,
+}
+
+impl Maxima {
+    fn add(&mut self, weight: u64, initial: Stock, remaining: Stock) {
+        self.weights = self.weights.max(weight);
+        if let Stock::Limited(units) = initial {
+            self.initial = self.initial.max(units);
+        }
+        if let Stock::Limited(units) = remaining {
+            self.remaining = self.remaining.max(units);
+        }
+    }
+
+    fn widths(&self) -> Option<Widths> {
+        Some(Widths([
+            columns::width_for(self.names, false)?,
+            columns::width_for(self.weights, false)?,
+            columns::width_for(self.initial, true)?,
+            columns::width_for(self.remaining, true)?,
+        ]))
     }
 }
 
@@ -454,6 +604,18 @@ impl<'a> Reader<'a> {
         let snapshot_every = self.varint_u32()?;
         let id = self.text()?;
         let name = self.text()?;
+        if version == FORMAT_VERSION_COLUMNS {
+            let header = Header {
+                seq,
+                closed,
+                rules,
+                mode,
+                snapshot_every,
+                id,
+                name,
+            };
+            return self.columns(header);
+        }
         // Each item takes at least three bytes.
         let count = self.count(3)?;
         let mut items = Vec::with_capacity(count);
@@ -490,9 +652,93 @@ impl<'a> Reader<'a> {
         if fair.is_some() && !config.rules().is_fair() {
             return Err(self.error(HEADER, Malformed::NotFair));
         }
+        let slots = Slots::Owned(slots);
         let mut state = PoolState::from_parts(Arc::new(config), slots, closed, operations)
             .map_err(|_| SnapshotError::TotalOverflow)?;
         state.fair = fair;
         Ok(Snapshot { seq, state })
     }
+
+    // The rest of a version 4 snapshot, after its header fields.
+    fn columns(mut self, header: Header<'a>) -> Result<Snapshot, SnapshotError> {
+        let count_at = self.at;
+        // Each item takes at least five bytes: an id byte and one per column.
+        let count = self.count(5)?;
+        if count < COLUMNS_FROM {
+            return Err(self.error(count_at, Malformed::BadColumns));
+        }
+        let widths_at = self.at;
+        let mut widths = [0u8; 4];
+        for width in &mut widths {
+            let at = self.at;
+            *width = self.byte()?;
+            if !WIDTHS.contains(width) {
+                return Err(self.error(at, Malformed::BadByte(*width)));
+            }
+        }
+        let names = self.text()?;
+        // The columns borrow one copy of the bytes; below MAX_ITEMS by
+        // `count`, so the count fits in a u32.
+        let shared: Arc<[u8]> = Arc::from(self.bytes);
+        let mut column = |width| {
+            let column = Column::new(&shared, self.at, width, count as u32)
+                .ok_or(self.error(self.at, Malformed::Truncated))?;
+            self.at = column.end();
+            Ok::<Column, SnapshotError>(column)
+        };
+        let [ends, weights, initial, remaining] = widths.map(&mut column);
+        let (ends, weights, initial, remaining) = (ends?, weights?, initial?, remaining?);
+        if ends.get(count as u32 - 1) != names.len() as u64 {
+            return Err(self.error(widths_at, Malformed::BadColumns));
+        }
+        let operations = self.holdings(count, true)?;
+        let fair = match self.flag(2)? {
+            0 => None,
+            _ => Some(self.fairness()?),
+        };
+        if self.at != self.bytes.len() {
+            return Err(self.error(self.at, Malformed::Trailing));
+        }
+        let config = ValidConfig::from_columns(ColumnParts {
+            pool: header.id,
+            name: header.name,
+            mode: header.mode,
+            rules: header.rules,
+            snapshot_every: header.snapshot_every,
+            names,
+            ends,
+            weights: weights.clone(),
+            stocks: initial.clone(),
+        })
+        .map_err(SnapshotError::Config)?;
+        if fair.is_some() && !config.rules().is_fair() {
+            return Err(self.error(HEADER, Malformed::NotFair));
+        }
+        let columns = [weights, initial, remaining];
+        let mut state =
+            PoolState::from_columns(Arc::new(config), columns, header.closed, operations).map_err(
+                |unreadable| match unreadable {
+                    Unreadable::TotalOverflow => SnapshotError::TotalOverflow,
+                    Unreadable::UnlimitedMismatch => {
+                        self.error(widths_at, Malformed::UnlimitedMismatch)
+                    }
+                },
+            )?;
+        state.fair = fair;
+        Ok(Snapshot {
+            seq: header.seq,
+            state,
+        })
+    }
+}
+
+// The fields every version opens its payload with.
+struct Header<'a> {
+    seq: u64,
+    closed: bool,
+    rules: u32,
+    mode: Mode,
+    snapshot_every: u32,
+    id: &'a str,
+    name: &'a str,
 }

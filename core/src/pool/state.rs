@@ -1,5 +1,6 @@
 //! A pool's state and how each entry changes it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +9,7 @@ use crate::pool::config::{Mode, Stock, ValidConfig};
 use std::num::NonZeroU64;
 
 use crate::pool::codec::Line;
+use crate::pool::columns::Column;
 use crate::pool::entry::Entry;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::{ItemId, PoolId};
@@ -36,6 +38,67 @@ impl Slot {
     }
 }
 
+/// Every item's live numbers: a vector, or a large pool's snapshot's
+/// columns read in place with the items changed since over them, so that a
+/// draw from a snapshot copies nothing per item.
+#[derive(Debug, Clone)]
+pub(crate) enum Slots {
+    Owned(Vec<Slot>),
+    Columns {
+        weights: Column,
+        // Remaining stock, all ones for unlimited.
+        remaining: Column,
+        changed: BTreeMap<u32, Slot>,
+    },
+}
+
+impl Slots {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Slots::Owned(slots) => slots.len(),
+            Slots::Columns { weights, .. } => weights.len() as usize,
+        }
+    }
+
+    // The slot at a position below `len`.
+    #[inline]
+    pub(crate) fn get(&self, position: u32) -> Slot {
+        match self {
+            Slots::Owned(slots) => slots[position as usize],
+            Slots::Columns {
+                weights,
+                remaining,
+                changed,
+            } => changed.get(&position).copied().unwrap_or_else(|| Slot {
+                weight: weights.get(position),
+                remaining: remaining
+                    .get_some(position)
+                    .map_or(Stock::Unlimited, Stock::Limited),
+            }),
+        }
+    }
+
+    fn set(&mut self, position: u32, slot: Slot) {
+        match self {
+            Slots::Owned(slots) => slots[position as usize] = slot,
+            Slots::Columns { changed, .. } => {
+                changed.insert(position, slot);
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = Slot> + Clone + '_ {
+        // At most MAX_ITEMS positions: u32.
+        (0..self.len() as u32).map(|position| self.get(position))
+    }
+}
+
+impl PartialEq for Slots {
+    fn eq(&self, other: &Slots) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
 /// Why units cannot be added to an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AddError {
@@ -46,6 +109,16 @@ pub(crate) enum AddError {
 /// The total weight of a set of remaining stocks does not fit in a `u64`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TotalOverflow;
+
+/// Why a large pool's snapshot's columns are not a state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreadable {
+    /// The remaining stocks' total weight does not fit in a `u64`.
+    TotalOverflow,
+    /// An item's remaining stock is unlimited and its initial stock not,
+    /// or the other way round.
+    UnlimitedMismatch,
+}
 
 /// The chance of drawing an item next, as an exact fraction.
 ///
@@ -83,7 +156,7 @@ impl Odds {
 #[derive(Debug, Clone)]
 pub struct PoolState {
     pub(crate) config: Arc<ValidConfig>,
-    pub(crate) slots: Vec<Slot>,
+    pub(crate) slots: Slots,
     pub(crate) closed: bool,
     pub(crate) operations: Holdings,
     // Rules 2: the current commitment and nonce, from the first COMMIT on.
@@ -110,10 +183,12 @@ impl Eq for PoolState {}
 impl PoolState {
     /// A new pool with its initial stock.
     pub fn new(config: Arc<ValidConfig>) -> PoolState {
-        let slots = config
-            .parts()
-            .map(|(_, weight, remaining)| Slot { weight, remaining })
-            .collect();
+        let slots = Slots::Owned(
+            config
+                .parts()
+                .map(|(_, weight, remaining)| Slot { weight, remaining })
+                .collect(),
+        );
         match PoolState::from_parts(config, slots, false, Holdings::new()) {
             Ok(state) => state,
             // ValidConfig checks exactly this total.
@@ -125,28 +200,78 @@ impl PoolState {
 
     pub(crate) fn from_parts(
         config: Arc<ValidConfig>,
-        slots: Vec<Slot>,
+        slots: Slots,
         closed: bool,
         operations: Holdings,
     ) -> Result<PoolState, TotalOverflow> {
         let mode = config.mode();
-        let tickets = slots
-            .iter()
-            .map(|slot| slot.tickets(mode))
-            .collect::<Option<Vec<u64>>>()
-            .ok_or(TotalOverflow)?;
-        let sampler = Sampler::new(&tickets).map_err(|_| TotalOverflow)?;
-        let units = slots
-            .iter()
-            .map(|slot| match slot.remaining {
-                Stock::Limited(units) => u128::from(units),
-                Stock::Unlimited => 0,
-            })
-            .sum();
-        let has_unlimited = slots.iter().any(|slot| slot.remaining == Stock::Unlimited);
+        let mut units = 0u128;
+        let mut has_unlimited = false;
+        for slot in slots.iter() {
+            slot.tickets(mode).ok_or(TotalOverflow)?;
+            match slot.remaining {
+                Stock::Limited(left) => units += u128::from(left),
+                Stock::Unlimited => has_unlimited = true,
+            }
+        }
+        // Every item's tickets fit in a u64, checked just above.
+        let tickets = slots.iter().map(|slot| slot.tickets(mode).unwrap_or(0));
+        let sampler = Sampler::from_weights(tickets).map_err(|_| TotalOverflow)?;
         Ok(PoolState {
             config,
             slots,
+            closed,
+            operations,
+            fair: None,
+            sampler,
+            units,
+            has_unlimited,
+        })
+    }
+
+    // The state of a large pool's snapshot, its numbers read in place from
+    // its columns: one pass over them, which lays out the sampler and
+    // checks what draws rely on.
+    pub(crate) fn from_columns(
+        config: Arc<ValidConfig>,
+        columns: [Column; 3],
+        closed: bool,
+        operations: Holdings,
+    ) -> Result<PoolState, Unreadable> {
+        let [weights, initial, remaining] = columns;
+        let mode = config.mode();
+        let mut units = 0u128;
+        let mut has_unlimited = false;
+        let mut broken = None;
+        let tickets = (0..weights.len()).map(|position| {
+            let left = remaining.get_some(position);
+            if left.is_some() != initial.get_some(position).is_some() {
+                broken.get_or_insert(Unreadable::UnlimitedMismatch);
+            }
+            let slot = Slot {
+                weight: weights.get(position),
+                remaining: left.map_or(Stock::Unlimited, Stock::Limited),
+            };
+            match left {
+                Some(left) => units += u128::from(left),
+                None => has_unlimited = true,
+            }
+            slot.tickets(mode).unwrap_or_else(|| {
+                broken.get_or_insert(Unreadable::TotalOverflow);
+                0
+            })
+        });
+        let sampler = Sampler::from_weights(tickets).map_err(|_| Unreadable::TotalOverflow)?;
+        if let Some(broken) = broken {
+            return Err(broken);
+        }
+        Ok(PoolState {
+            config,
+            slots: Slots::Columns {
+                weights,
+                remaining,
+                changed: BTreeMap::new(),
+            },
             closed,
             operations,
             fair: None,
@@ -179,14 +304,14 @@ impl PoolState {
     /// The remaining stock of an item, `None` if the pool has no such item.
     pub fn stock(&self, item: &str) -> Option<Stock> {
         let position = self.config.position(item)?;
-        Some(self.slots[position as usize].remaining)
+        Some(self.slots.get(position).remaining)
     }
 
     /// Every item with its remaining stock, in configuration order.
     pub fn stocks(&self) -> impl ExactSizeIterator<Item = (ItemId, Stock)> + '_ {
         self.config
             .items()
-            .zip(&self.slots)
+            .zip(self.slots.iter())
             .map(|(item, slot)| (item.id, slot.remaining))
     }
 
@@ -442,10 +567,16 @@ impl PoolState {
 
     // Takes one unit of an item that has tickets, so a limited one has stock.
     fn take(&mut self, position: u32) {
-        let slot = &mut self.slots[position as usize];
+        let slot = self.slots.get(position);
         if let Stock::Limited(units) = slot.remaining {
             let left = units - 1;
-            slot.remaining = Stock::Limited(left);
+            self.slots.set(
+                position,
+                Slot {
+                    remaining: Stock::Limited(left),
+                    ..slot
+                },
+            );
             self.units -= 1;
             match self.config.mode() {
                 Mode::Stock => self.sampler.decrease(position, slot.weight),
@@ -457,7 +588,7 @@ impl PoolState {
 
     // The stock and tickets an item would have with `quantity` more units.
     pub(crate) fn check_add(&self, position: u32, quantity: u64) -> Result<(u64, u64), AddError> {
-        let slot = self.slots[position as usize];
+        let slot = self.slots.get(position);
         let Stock::Limited(units) = slot.remaining else {
             return Err(AddError::Unlimited);
         };
@@ -483,7 +614,14 @@ impl PoolState {
         self.sampler
             .set(position, tickets)
             .map_err(|_| AddError::Overflow)?;
-        self.slots[position as usize].remaining = Stock::Limited(units);
+        let slot = self.slots.get(position);
+        self.slots.set(
+            position,
+            Slot {
+                remaining: Stock::Limited(units),
+                ..slot
+            },
+        );
         self.units += u128::from(quantity);
         Ok(units)
     }
@@ -539,7 +677,7 @@ impl PoolState {
         let Some(position) = self.config.position(item) else {
             return failed_draw(Vec::new(), 1, FailReason::UnknownItem);
         };
-        if self.slots[position as usize].remaining == Stock::Limited(0) {
+        if self.slots.get(position).remaining == Stock::Limited(0) {
             return failed_draw(Vec::new(), 1, FailReason::OutOfStock);
         }
         self.take(position);
