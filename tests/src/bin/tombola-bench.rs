@@ -1383,8 +1383,8 @@ fn print_targets(m: &Measured) {
     );
     println!(
         "  Why: per draw the serving process used {} µs of CPU at 10 items, {} µs at 10 000 and {} µs at 100 000, and Redis {} µs, {} µs and {} µs: \
-         every draw moves the whole snapshot through Redis and the host and decodes all of it in the guest (\"Where a draw's time goes\" and \
-         \"Draws whose cost does not grow with the pool\", after this generated part).",
+         every draw moves the whole snapshot through Redis and the host, and the guest checks its checksum and makes one pass over its columns \
+         (a pool of 256 items or more is read in place, format version 4); \"Draws whose cost does not grow with the pool\", after this generated part.",
         cpu(small.cpu_us),
         cpu(large.cpu_us),
         cpu(largest.cpu_us),

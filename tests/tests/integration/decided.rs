@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
+use tombola_core::pool::snapshot::FORMAT_VERSION_COLUMNS;
 use tombola_core::pool::{PoolId, keys};
 use tombola_tests::app::TestApp;
 
@@ -194,6 +195,69 @@ async fn a_pool_of_100_000_items_is_created_and_drawn_from() {
         .unwrap();
     drawn.assert_status(200);
     assert_eq!(drawn.json()["drawn"].as_array().unwrap().len(), 50);
+}
+
+/// A pool of 1 000 items is snapshotted in columns (format version 4): its
+/// draws, resumed from those snapshots request after request, leave the
+/// stocks the log's outcomes say, and the audit, which replays the log from
+/// its start and checks every snapshot, finds it clean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_pool_resumes_from_snapshots_in_columns() {
+    let app = TestApp::start().await.unwrap();
+    let stock = |n: u64| (n % 2 == 1).then_some(4 + n % 5);
+    let items: Vec<_> = (0..1_000u64)
+        .map(|n| json!({"id": format!("item-{n}"), "weight": 1 + n % 7, "stock": stock(n)}))
+        .collect();
+    app.create_pool(&json!({
+        "id": "wide", "name": "Wide", "mode": "stock", "snapshot_every": 4, "items": items
+    }))
+    .await;
+    let mut drawn: BTreeMap<String, u64> = BTreeMap::new();
+    for request in 0..20 {
+        let answer = app
+            .post_json(
+                "/v1/pools/wide/draws",
+                &json!({"request_id": format!("r-{request}"), "count": 9}),
+            )
+            .await
+            .unwrap();
+        answer.assert_status(200);
+        for item in answer.json()["drawn"].as_array().unwrap() {
+            *drawn.entry(item.as_str().unwrap().to_owned()).or_default() += 1;
+        }
+        if request == 10 {
+            app.admin_post(
+                "/v1/pools/wide/restock",
+                &json!({"item": "item-1", "quantity": 3, "request_id": "restock-1"}),
+            )
+            .await
+            .unwrap()
+            .assert_status(200);
+        }
+    }
+    let pool = PoolId::new("wide").unwrap();
+    let mut redis = app.redis_connection(0).await.unwrap();
+    let snapshot: Vec<u8> = redis::cmd("GET")
+        .arg(keys::snap(&pool))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(snapshot[4], FORMAT_VERSION_COLUMNS);
+
+    let state = app.get("/v1/pools/wide").await.unwrap();
+    state.assert_status(200);
+    for (n, item) in state.json()["items"].as_array().unwrap().iter().enumerate() {
+        let id = item["id"].as_str().unwrap();
+        let expected = stock(n as u64).map(|units| {
+            let restocked = if id == "item-1" { 3 } else { 0 };
+            units + restocked - drawn.get(id).copied().unwrap_or(0)
+        });
+        assert_eq!(item["remaining"], json!(expected), "item {id}");
+    }
+    let audit = app.admin_get("/v1/pools/wide/audit").await.unwrap();
+    audit.assert_status(200);
+    let audit = audit.json();
+    assert_eq!(audit["conserved"], true, "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
