@@ -696,4 +696,18 @@ fn columns_that_break_an_items_rule_still_read_without_a_panic() {
     assert_eq!(drawn.outcomes.len(), 2);
     let again = Snapshot::decode(&snapshot.encode()).expect("re-encodes");
     assert_eq!(again, snapshot);
+
+    // Ends out of order: the ids they cut are read as empty, and the state
+    // still goes through a round trip.
+    let rows = self::rows(&large_pool());
+    let mut payload = columns_payload(large_fields(), &rows, [2, 1, 4, 4], b"");
+    let ids: usize = rows.iter().map(|row| row.0.len()).sum();
+    let ends_at = large_fields().len() + 2 + 4 + 2 + ids;
+    payload.swap(ends_at + 14, ends_at + 16);
+    payload.swap(ends_at + 15, ends_at + 17);
+    let snapshot =
+        Snapshot::decode(&frame_version(FORMAT_VERSION_COLUMNS, &payload)).expect("decodes");
+    let id = |position: u32| snapshot.state.config().id(position).unwrap().to_string();
+    assert_eq!((id(7), id(8)), ("i7i8".to_owned(), String::new()));
+    assert_eq!(Snapshot::decode(&snapshot.encode()), Ok(snapshot));
 }

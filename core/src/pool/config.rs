@@ -376,12 +376,6 @@ impl Specs {
     }
 }
 
-impl PartialEq for Specs {
-    fn eq(&self, other: &Specs) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
 const EMPTY: u32 = u32::MAX;
 
 /// A checked pool configuration, with its items indexed by id. The only ways
@@ -686,24 +680,23 @@ impl ValidConfig {
 
 impl PartialEq for ValidConfig {
     fn eq(&self, other: &ValidConfig) -> bool {
-        // The index is derived from the items.
+        // Item by item, not buffer by buffer: the index is derived from the
+        // items, and where an id's text sits in the buffer is not part of
+        // the configuration.
         (
             &self.pool,
             &self.name,
             self.mode,
             self.rules,
             self.snapshot_every,
-            &*self.names,
-            &self.specs,
         ) == (
             &other.pool,
             &other.name,
             other.mode,
             other.rules,
             other.snapshot_every,
-            &*other.names,
-            &other.specs,
-        )
+        ) && self.len() == other.len()
+            && self.parts().eq(other.parts())
     }
 }
 
