@@ -105,7 +105,7 @@ use crate::pool::fair::Commitment;
 use crate::pool::holding::{Holding, Holdings};
 use crate::pool::id::OperationId;
 use crate::pool::provable::Fairness;
-use crate::pool::state::{PoolState, Slot, Slots, Unreadable};
+use crate::pool::state::{PoolState, Slot, Unreadable};
 
 /// The magic bytes that open every snapshot.
 pub const MAGIC: [u8; 4] = *b"TMBS";
@@ -652,7 +652,6 @@ impl<'a> Reader<'a> {
         if fair.is_some() && !config.rules().is_fair() {
             return Err(self.error(HEADER, Malformed::NotFair));
         }
-        let slots = Slots::Owned(slots);
         let mut state = PoolState::from_parts(Arc::new(config), slots, closed, operations)
             .map_err(|_| SnapshotError::TotalOverflow)?;
         state.fair = fair;

@@ -87,7 +87,7 @@ impl Slots {
         }
     }
 
-    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = Slot> + Clone + '_ {
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = Slot> + '_ {
         // At most MAX_ITEMS positions: u32.
         (0..self.len() as u32).map(|position| self.get(position))
     }
@@ -183,12 +183,10 @@ impl Eq for PoolState {}
 impl PoolState {
     /// A new pool with its initial stock.
     pub fn new(config: Arc<ValidConfig>) -> PoolState {
-        let slots = Slots::Owned(
-            config
-                .parts()
-                .map(|(_, weight, remaining)| Slot { weight, remaining })
-                .collect(),
-        );
+        let slots = config
+            .parts()
+            .map(|(_, weight, remaining)| Slot { weight, remaining })
+            .collect();
         match PoolState::from_parts(config, slots, false, Holdings::new()) {
             Ok(state) => state,
             // ValidConfig checks exactly this total.
@@ -200,7 +198,7 @@ impl PoolState {
 
     pub(crate) fn from_parts(
         config: Arc<ValidConfig>,
-        slots: Slots,
+        slots: Vec<Slot>,
         closed: bool,
         operations: Holdings,
     ) -> Result<PoolState, TotalOverflow> {
@@ -219,7 +217,7 @@ impl PoolState {
         let sampler = Sampler::from_weights(tickets).map_err(|_| TotalOverflow)?;
         Ok(PoolState {
             config,
-            slots,
+            slots: Slots::Owned(slots),
             closed,
             operations,
             fair: None,
